@@ -1,0 +1,1 @@
+"""BPract behaviour engine (standard library only)."""

@@ -1,0 +1,1 @@
+"""BPract Agents server."""

@@ -1,0 +1,105 @@
+"""SQLite through apsw: extension-capable connections and a single database thread.
+
+The stock ``sqlite3`` module of many Pythons (this project's CI machine included)
+is built without ``enable_load_extension`` and so cannot load sqlite-vec.  apsw
+ships its own SQLite with FTS5 and loads extensions everywhere, so every
+connection is opened here.
+
+All statements run on one dedicated thread: SQLite serialises writers anyway,
+and one thread keeps transactions simple and the event loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import apsw
+import sqlite_vec
+
+__all__ = ["Database", "ExtensionUnavailableError", "connect"]
+
+T = TypeVar("T")
+
+
+class ExtensionUnavailableError(RuntimeError):
+    """sqlite-vec could not be loaded into SQLite."""
+
+
+def connect(path: str | Path) -> apsw.Connection:
+    """Open ``path`` with sqlite-vec loaded, WAL journaling and foreign keys on."""
+    conn = apsw.Connection(str(path))
+    try:
+        conn.enable_load_extension(True)
+        conn.load_extension(sqlite_vec.loadable_path())
+        conn.enable_load_extension(False)
+    except apsw.Error as exc:  # pragma: no cover - depends on the platform build
+        raise ExtensionUnavailableError(
+            f"could not load sqlite-vec into SQLite {apsw.sqlite_lib_version()}: {exc}. "
+            "Reinstall with `pip install --force-reinstall apsw sqlite-vec`."
+        ) from exc
+    conn.set_busy_timeout(5_000)
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class Database:
+    """An SQLite file served by one thread; ``await db.run(fn)`` calls ``fn(conn)`` there."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bpract-db")
+        self._local = threading.local()
+
+    def _conn(self) -> apsw.Connection:
+        conn: apsw.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    async def run(self, fn: Callable[[apsw.Connection], T]) -> T:
+        """Run ``fn(conn)`` on the database thread and return its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self._conn()))
+
+    async def transaction(self, fn: Callable[[apsw.Connection], T]) -> T:
+        """Like :meth:`run`, inside one transaction (committed, or rolled back on error)."""
+
+        def in_tx(conn: apsw.Connection) -> T:
+            with conn:
+                return fn(conn)
+
+        return await self.run(in_tx)
+
+    def run_sync(self, fn: Callable[[apsw.Connection], T]) -> T:
+        """Blocking variant of :meth:`run` for the CLI and start-up."""
+        return self._executor.submit(lambda: fn(self._conn())).result()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[apsw.Connection]:
+        """A private connection for one-off CLI work on the calling thread."""
+        conn = connect(self.path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        def _close(_: apsw.Connection) -> None:
+            conn = getattr(self._local, "conn", None)
+            if conn is not None:
+                conn.close()
+                self._local.conn = None
+
+        with contextlib.suppress(RuntimeError):
+            self._executor.submit(lambda: _close(self._conn())).result()
+        self._executor.shutdown(wait=True)
