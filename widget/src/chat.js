@@ -1,0 +1,124 @@
+// The chat: launcher, panel and proactive messages in an open Shadow DOM.
+const CSS = `:host{all:initial}
+*{box-sizing:border-box;font:15px/1.4 system-ui,sans-serif;color:#1f2328}
+button,a,textarea{min-height:44px;min-width:44px}
+:focus-visible{outline:3px solid #1a56db;outline-offset:2px}
+.l{position:fixed;right:16px;bottom:16px;width:56px;height:56px;border:0;border-radius:50%;background:#1a56db;color:#fff;font-size:24px;cursor:pointer;z-index:2147483000;box-shadow:0 2px 8px #0004}
+.p{position:fixed;right:16px;bottom:84px;width:360px;max-height:70vh;display:flex;flex-direction:column;background:#fff;border-radius:12px;box-shadow:0 4px 24px #0004;z-index:2147483000;transition:opacity .2s,transform .2s}
+.p[hidden]{display:none}
+header{display:flex;align-items:center;justify-content:space-between;padding:4px 4px 4px 16px;border-bottom:1px solid #ddd}
+h2{margin:0;font-weight:600}
+.x{border:0;background:none;font-size:22px;cursor:pointer}
+.g{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
+.m{padding:8px 12px;border-radius:10px;background:#f1f3f5;max-width:85%;white-space:pre-wrap;overflow-wrap:anywhere}
+.me{align-self:flex-end;background:#dbe6ff}
+.m a{display:inline-flex;align-items:center;margin-top:8px;padding:0 12px;border-radius:8px;background:#1a56db;color:#fff;text-decoration:none}
+form{display:flex;gap:8px;padding:8px;border-top:1px solid #ddd;flex-wrap:wrap}
+label{width:100%;font-size:13px}
+textarea{flex:1;resize:none;padding:10px;border:1px solid #888;border-radius:8px}
+form button{border:0;border-radius:8px;padding:0 14px;background:#1a56db;color:#fff;cursor:pointer}
+@media (max-width:480px){.p{left:0;right:0;bottom:0;width:100%;max-height:85vh;border-radius:12px 12px 0 0}}
+@media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}`;
+
+function h(tag, props, ...kids) {
+  const el = document.createElement(tag);
+  for (const k in props) {
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), props[k]);
+    else if (k in el && k != "role") el[k] = props[k];
+    else el.setAttribute(k, props[k]);
+  }
+  el.append(...kids);
+  return el;
+}
+
+// Only http(s) links, resolved against the page: no javascript: or data: from a message.
+function safeUrl(url) {
+  try {
+    const u = new URL(url, location.href);
+    return /^https?:$/.test(u.protocol) ? u.href : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+// hooks: emit(rawEvent), fire(name, payload)
+export function chat(hooks) {
+  const host = h("div", { id: "bpract-chat" });
+  const root = host.attachShadow({ mode: "open" });
+  let current = null; // {id, kinds: Set} of the outreach on screen
+  const outcome = (kind) => {
+    if (!current || current.kinds.has(kind)) return;
+    current.kinds.add(kind);
+    hooks.emit({ k: "outcome", outreach: current.id, kind });
+  };
+
+  const log = h("div", { className: "g", role: "log", "aria-live": "polite" });
+  const input = h("textarea", { id: "r", rows: 1, maxLength: 2000 });
+  const launcher = h("button", { className: "l", "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "p", onclick: () => (panel.hidden ? open(true) : close()) }, "💬");
+  const send = (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    add(text, 1);
+    hooks.emit({ k: "message", text, outreach: current && current.id });
+    outcome("replied");
+    hooks.fire("message", { text, outreach: current && current.id });
+  };
+  input.addEventListener("keydown", (e) => {
+    if (e.key == "Enter" && !e.shiftKey) send(e);
+  });
+  const panel = h(
+    "div",
+    { className: "p", id: "p", role: "dialog", "aria-modal": "false", "aria-labelledby": "t", hidden: true },
+    h("header", {}, h("h2", { id: "t" }, "Chat"), h("button", { className: "x", "aria-label": "Close chat", onclick: () => close() }, "×")),
+    log,
+    h("form", { onsubmit: send }, h("label", { htmlFor: "r" }, "Your message"), input, h("button", { type: "submit" }, "Send")),
+  );
+  root.append(h("style", {}, CSS), panel, launcher);
+  root.addEventListener("keydown", (e) => {
+    if (e.key == "Escape" && !panel.hidden) close();
+  });
+
+  function add(text, mine, cta) {
+    const msg = h("div", { className: mine ? "m me" : "m" }, String(text));
+    const href = cta && safeUrl(cta.url);
+    if (href) {
+      msg.append(h("br", {}), h("a", { href, onclick: () => outcome("clicked") }, String(cta.label || href)));
+    }
+    log.append(msg);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function open(byVisitor) {
+    if (byVisitor) outcome("opened");
+    if (!panel.hidden) return;
+    panel.hidden = false;
+    launcher.setAttribute("aria-expanded", "true");
+    launcher.setAttribute("aria-label", "Close chat");
+    if (byVisitor) input.focus();
+    hooks.emit({ k: "ui", chat_open: true });
+    hooks.fire("open", {});
+  }
+
+  function close() {
+    if (panel.hidden) return;
+    if (current && !["clicked", "replied"].some((k) => current.kinds.has(k))) outcome("dismissed");
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.setAttribute("aria-label", "Open chat");
+    if (root.activeElement) launcher.focus();
+    hooks.emit({ k: "ui", chat_open: false });
+    hooks.fire("close", {});
+  }
+
+  function outreach(o) {
+    if (!o || !o.id || (current && current.id == o.id)) return;
+    current = { id: String(o.id), kinds: new Set() };
+    add(o.message, 0, o.cta);
+    open(false);
+    outcome("shown");
+  }
+
+  return { host, open: () => open(true), close, outreach };
+}

@@ -1,0 +1,79 @@
+// Fallback engine: the loader speaks the visitor protocol itself and the server runs the engine.
+import { getJSON, set } from "./store.js";
+
+const KEY = "bpract:fbq";
+const FINAL = [4401, 4403, 4404];
+const MAX = 500;
+
+// opts: url, hello() -> hello frame, on(frame), status(state, detail)
+export function fallback(opts) {
+  // n: last seq; q: unacknowledged frames; w: the stream's seq base is known (a welcome was seen)
+  const st = getJSON(0, KEY) || { n: 0, q: [], w: 0 };
+  const save = () => set(0, KEY, st);
+  let ws = null;
+  let live = false;
+  let delay = 500;
+  let ping = 0;
+
+  const send = (f) => live && ws.send(JSON.stringify(f));
+
+  function push(frame) {
+    frame.at = frame.at || Date.now();
+    if (st.w) frame.seq = ++st.n;
+    st.q.push(frame);
+    if (st.q.length > MAX) st.q.splice(0, st.q.length - MAX);
+    save();
+    if (frame.seq) send(frame);
+  }
+
+  function welcome(f) {
+    const stored = f.stored_seq || 0;
+    if (!st.w) {
+      // frames made before the first welcome are numbered after whatever this stream already stored
+      st.w = 1;
+      st.n = Math.max(st.n, stored);
+      for (const q of st.q) q.seq = ++st.n;
+    }
+    st.q = st.q.filter((q) => q.seq > stored);
+    save();
+    live = true;
+    delay = 500;
+    st.q.forEach(send);
+    opts.status("ready");
+  }
+
+  function receive(m) {
+    let f;
+    try {
+      f = JSON.parse(m.data);
+    } catch (e) {
+      return;
+    }
+    if (f.t == "welcome") welcome(f);
+    else if (f.t == "ack") {
+      const acked = new Set(f.seq);
+      st.q = st.q.filter((q) => !acked.has(q.seq));
+      save();
+    } else opts.on(f);
+  }
+
+  function connect() {
+    ws = new WebSocket(opts.url);
+    ws.onopen = () => {
+      ws.send(JSON.stringify(opts.hello()));
+      ping = setInterval(() => send({ t: "ping" }), 25000);
+    };
+    ws.onmessage = receive;
+    ws.onclose = (e) => {
+      live = false;
+      clearInterval(ping);
+      opts.status("closed", e.code);
+      if (FINAL.includes(e.code)) return;
+      setTimeout(connect, Math.random() * delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+
+  connect();
+  return push;
+}

@@ -1,0 +1,216 @@
+// The loader served as /widget.js: queue, identities, sensors, chat, and the engine or its fallback.
+import { chat } from "./chat.js";
+import { datalayer } from "./datalayer.js";
+import { engine } from "./engine.js";
+import { fallback } from "./fallback.js";
+import { sensors } from "./sensors.js";
+import { allow, get, getJSON, rid, set } from "./store.js";
+
+(() => {
+  const script = document.currentScript;
+  if (!script || window.bpract && window.bpract.live) return;
+  const ds = script.dataset;
+  const origin = new URL(script.src).origin;
+  const site = ds.site;
+  const needConsent = ds.consent == "required";
+  const BASE = origin + "/w/" + __BUILD__ + "/";
+
+  let consent = needConsent ? "pending" : "granted";
+  let started = false;
+  let loaded = false;
+  let sink = null; // forwards raw events once the engine (or the fallback) is live
+  let batch = [];
+  let flushing = 0;
+  let identity = null;
+  const listeners = {};
+  const fired = {};
+  const ids = { visitor: rid("v_"), stream: rid("s_") };
+  allow(!needConsent);
+
+  const fire = (name, payload) => {
+    fired[name] = payload;
+    for (const cb of listeners[name] || []) {
+      try {
+        cb(payload);
+      } catch (e) {
+        // a site's listener must not break the widget
+      }
+    }
+  };
+
+  let pending = []; // events not yet forwarded
+  const restore = () => {
+    const saved = getJSON(0, "bpract:pending");
+    set(0, "bpract:pending", null);
+    if (Array.isArray(saved)) pending = saved.concat(pending);
+  };
+
+  const flush = () => {
+    flushing = 0;
+    if (!batch.length || !sink) return;
+    const events = batch;
+    batch = [];
+    sink(events);
+  };
+
+  function emit(e) {
+    if (consent == "denied") return;
+    e.at = e.at || Date.now();
+    if (!sink) {
+      if (pending.push(e) > 1000) pending.shift();
+      return;
+    }
+    batch.push(e);
+    if (!flushing) {
+      flushing = 1;
+      requestAnimationFrame(flush);
+      setTimeout(flush, 250);
+    }
+  }
+
+  function live(forward) {
+    sink = forward;
+    const events = pending;
+    pending = [];
+    events.forEach(emit);
+  }
+
+  const ui = chat({ emit, fire });
+
+  function page() {
+    return { url: location.href, title: document.title, referrer: document.referrer };
+  }
+
+  function device() {
+    const ua = navigator.userAgent;
+    if (/iPad|Tablet/i.test(ua) || (/Android/i.test(ua) && !/Mobile/i.test(ua))) return "tablet";
+    return /Mobi|iPhone|Android/i.test(ua) ? "mobile" : "desktop";
+  }
+
+  function context() {
+    return {
+      site,
+      visitor: ids.visitor,
+      stream: ids.stream,
+      page: page(),
+      device: device(),
+      lang: navigator.language || "",
+      tz: Intl.DateTimeFormat().resolvedOptions().timeZone || "",
+      identity,
+    };
+  }
+
+  function onMessage(d) {
+    if (d.type == "outreach" || d.t == "outreach") {
+      ui.outreach(d);
+      fire("outreach", d);
+    } else if (d.type == "persist") {
+      if (d.key == "state") set(1, "bpract:state", d.value);
+      else if (d.key == "outbox") set(0, "bpract:outbox", d.value);
+    } else if (d.type == "status" || d.type == "error" || d.t == "error") {
+      fire("status", d);
+    }
+  }
+
+  function startFallback() {
+    fire("status", { type: "status", state: "fallback" });
+    const push = fallback({
+      url: origin.replace(/^http/, "ws") + "/v1/visitor",
+      hello: () => Object.assign({ t: "hello", v: 1, engine: "server" }, context()),
+      on: onMessage,
+      status: (state, code) => {
+        fire("status", { type: "status", state, code });
+        if (state == "ready" && !fired.ready) fire("ready", { engine: "server" });
+      },
+    });
+    live((events) => {
+      for (const e of events) {
+        if (e.k == "outcome") push({ t: "outcome", at: e.at, outreach: e.outreach, kind: e.kind });
+        else if (e.k == "message") push({ t: "message", at: e.at, text: e.text, outreach: e.outreach || null });
+        else if (e.k == "identify") push({ t: "identify", at: e.at, user_id: e.user_id, user_hash: e.user_hash, traits: e.traits });
+        else push({ t: "event", at: e.at, event: e });
+      }
+    });
+  }
+
+  function start() {
+    if (started || !loaded || consent != "granted") return;
+    started = true;
+    ids.visitor = get(1, "bpract:v") || ids.visitor;
+    ids.stream = get(0, "bpract:s") || ids.stream;
+    set(1, "bpract:v", ids.visitor);
+    set(0, "bpract:s", ids.stream);
+    restore();
+    if (ds.engine == "server" || typeof WebAssembly != "object") return startFallback();
+    const config = Object.assign(context(), {
+      server: origin.replace(/^http/, "ws") + "/v1/visitor",
+      state: getJSON(1, "bpract:state"),
+      outbox: getJSON(0, "bpract:outbox"),
+    });
+    const forward = engine({
+      url: BASE + "worker.mjs",
+      config,
+      timeout: +ds.engineTimeout || 20000,
+      fail: () => {
+        sink = null;
+        startFallback();
+      },
+      on: (d) => {
+        if (d.type == "status" && d.state == "ready" && !sink) {
+          live(forward);
+          fire("ready", { engine: "pyodide", ms: d.ms });
+        }
+        onMessage(d);
+      },
+    });
+  }
+
+  const commands = {
+    track: (name, props) => emit({ k: "track", name: String(name), props: props || {} }),
+    identify: (userId, traits, userHash) => {
+      identity = { user_id: String(userId), traits: traits || {}, user_hash: userHash || "" };
+      if (started) emit({ k: "identify", user_id: identity.user_id, traits: identity.traits, user_hash: identity.user_hash });
+    },
+    page: () => emit(Object.assign({ k: "page", nav: "push" }, page())),
+    open: () => ui.open(),
+    close: () => ui.close(),
+    on: (name, cb) => {
+      (listeners[name] = listeners[name] || []).push(cb);
+      if (name == "ready" && fired.ready) cb(fired.ready);
+    },
+    consent: (answer) => {
+      consent = answer == "granted" ? "granted" : "denied";
+      allow(consent == "granted");
+      if (consent == "denied") pending = [];
+      start();
+    },
+  };
+
+  function api(name, ...args) {
+    const cmd = commands[name];
+    if (cmd) cmd(...args);
+  }
+  api.live = 1;
+
+  const queued = (window.bpract && window.bpract.q) || [];
+  window.bpract = api;
+
+  const mount = () => document.body.append(ui.host);
+  if (document.body) mount();
+  else addEventListener("DOMContentLoaded", mount);
+  sensors(emit, ui.host);
+  datalayer(emit);
+  for (const args of queued) api(...args);
+
+  addEventListener("pagehide", () => {
+    const unsent = sink ? batch : pending;
+    if (unsent.length && consent == "granted") set(0, "bpract:pending", unsent);
+    if (sink) batch = [];
+  });
+  const boot = () => {
+    loaded = true;
+    (window.requestIdleCallback || setTimeout)(start, { timeout: 2000 });
+  };
+  if (document.readyState == "complete") boot();
+  else addEventListener("load", boot);
+})();
