@@ -8,9 +8,12 @@ Standard library only.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 __all__ = [
     "CTA",
@@ -23,7 +26,9 @@ __all__ = [
     "Ruleset",
     "Schedule",
     "Visits",
+    "glob_match",
     "parse_duration",
+    "ruleset_from_dict",
 ]
 
 Device = Literal["desktop", "mobile", "tablet"]
@@ -33,6 +38,8 @@ _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+_T = TypeVar("_T")
 
 
 def parse_duration(value: str | float) -> float:
@@ -147,9 +154,7 @@ class Cap:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Schedule:
-    days: list[Weekday] = field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]  # type: ignore[arg-type]
-    )
+    days: list[Weekday] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     start: str = "09:00"
     end: str = "18:00"
     tz: str = "UTC"
@@ -218,3 +223,76 @@ class Ruleset:
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
+
+@functools.lru_cache(maxsize=512)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    translated = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(translated), re.DOTALL)
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """``*`` matches any characters, ``?`` exactly one; the whole text must match.
+
+    A text with a query string (``/pricing?plan=pro``) also matches when the
+    pattern matches its path alone, so ``/pricing`` covers every query.
+    """
+    regex = _glob_regex(pattern)
+    if regex.fullmatch(path):
+        return True
+    bare, sep, _ = path.partition("?")
+    return bool(sep) and regex.fullmatch(bare) is not None
+
+
+def _build(cls: type[_T], data: Any, nested: Mapping[str, Any] | None = None) -> _T:
+    """One dataclass from a mapping: unknown keys are ignored, ``nested`` builds sub-objects."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{cls.__name__} must be an object, not {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {k: v for k, v in data.items() if k in names}
+    for key, build in (nested or {}).items():
+        if kwargs.get(key) is not None:
+            kwargs[key] = build(kwargs[key])
+    return cls(**kwargs)
+
+
+def _conditions(data: Any) -> Conditions:
+    return _build(
+        Conditions,
+        data,
+        {"visits": lambda d: _build(Visits, d), "cart_churn": lambda d: _build(CartChurn, d)},
+    )
+
+
+def _message(data: Any) -> Message:
+    return _build(Message, data, {"cta": lambda d: _build(CTA, d)})
+
+
+def _rule(data: Any) -> Rule:
+    return _build(
+        Rule,
+        data,
+        {
+            "when": _conditions,
+            "message": _message,
+            "cap": lambda d: _build(Cap, d),
+            "schedule": lambda d: _build(Schedule, d),
+        },
+    )
+
+
+def ruleset_from_dict(data: Mapping[str, Any]) -> Ruleset:
+    """The :class:`Ruleset` of a compiled ruleset (``welcome``/``rules`` frames).
+
+    Raises :class:`ValueError` when the data does not describe a valid ruleset.
+    """
+    try:
+        rules = data.get("rules") or []
+        if not isinstance(rules, list):
+            raise ValueError("rules must be a list")
+        return _build(
+            Ruleset,
+            {**data, "rules": [_rule(r) for r in rules]},
+            {"policy": lambda d: _build(Policy, d)},
+        )
+    except (TypeError, AttributeError) as exc:
+        raise ValueError(f"malformed ruleset: {exc}") from exc
