@@ -27,7 +27,10 @@ export function engine(opts) {
     } catch (e) {
       return;
     }
-    if (d.type == "status" && d.state == "failed") return fail();
+    if (d.type == "status" && d.state == "failed") {
+      if (state != "failed") opts.on(d);
+      return fail();
+    }
     if (d.type == "status" && d.state == "ready" && state == "starting") {
       state = "ready";
       clearTimeout(timer);
