@@ -1,0 +1,184 @@
+"""Incremental ingestion: unchanged documents skipped by hash, changed ones re-chunked, removed ones deleted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from bpract.kb import index
+from bpract.kb.chunk import chunk_document, embedding_text
+from bpract.kb.errors import SourceError
+from bpract.kb.parse.dispatch import parse_bytes
+from bpract.kb.parse.html import HtmlPage
+from bpract.kb.progress import Progress
+from bpract.kb.search import KnowledgeBase
+from bpract.kb.sources.base import Raw
+from bpract.kb.sources.files import read_file, walk
+from bpract.kb.sources.web import WebSource, is_sitemap
+from bpract.kb.types import Document
+
+__all__ = ["IngestReport", "embed_pending", "ingest"]
+
+_EMBED_BATCH = 128
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one ``kb add`` did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    chunks: int = 0
+    """Chunks written (new or changed documents)."""
+    embedded: int = 0
+    """Vectors computed (new chunks, or every chunk after a model change)."""
+    failed: list[str] = field(default_factory=list)
+    """Sources that could not be read; their stored copies are kept."""
+
+
+def _is_url(target: str) -> bool:
+    return urlsplit(target).scheme in ("http", "https")
+
+
+async def _file_raws(root: Path, progress: Progress | None) -> AsyncIterator[Raw]:
+    paths = walk(root)
+    if progress is not None:
+        progress.total = len(paths)
+    for path in paths:
+        yield await asyncio.to_thread(read_file, path)
+
+
+async def _web_raws(
+    web: WebSource, target: str, crawl: bool, progress: Progress | None
+) -> AsyncIterator[Raw]:
+    if crawl:
+        async for raw in web.crawl(target):
+            yield raw
+        return
+    if not is_sitemap(target):
+        raw = await web.page(target)
+        if raw is None:
+            raise SourceError(f"{target}: could not be fetched as a document")
+        yield raw
+        return
+    entries = [e async for e in web.sitemap(target)][: web.max_pages]
+    if progress is not None:
+        progress.total = len(entries)
+    for url, lastmod in entries:
+        if await web.allowed(url):
+            raw = await web.page(url, lastmod)
+            if raw is not None:
+                yield raw
+
+
+def _parse(raw: Raw) -> Document | None:
+    parsed = parse_bytes(
+        raw.data,
+        raw.kind,
+        source=raw.source,
+        url=raw.url,
+        fallback_title=raw.fallback_title,
+        updated_at=raw.updated_at,
+    )
+    if isinstance(parsed, HtmlPage):
+        return None if parsed.noindex else parsed.document
+    return parsed
+
+
+async def _store(
+    kb: KnowledgeBase,
+    site_id: int,
+    origin: str,
+    raw: Raw,
+    stored: dict[str, index.StoredDoc],
+    report: IngestReport,
+) -> None:
+    doc = await asyncio.to_thread(_parse, raw)
+    known = stored.get(raw.source)
+    if doc is None or not doc.sections:
+        if known is not None:  # emptied, or now marked noindex
+            report.deleted += await kb.db.run(
+                lambda c: index.delete_documents(c, site_id, [known.id])
+            )
+        return
+    if known is not None and known.content_hash == doc.content_hash() and known.origin == origin:
+        report.unchanged += 1
+        return
+    chunks = chunk_document(doc)
+    now = int(time.time() * 1000)
+    await kb.db.run(lambda c: index.write_document(c, site_id, origin, doc, chunks, now))
+    report.chunks += len(chunks)
+    if known is None:
+        report.added += 1
+    elif known.content_hash != doc.content_hash():
+        report.updated += 1
+    else:
+        report.unchanged += 1
+
+
+async def embed_pending(kb: KnowledgeBase, progress: Progress | None = None) -> int:
+    """Give every chunk a vector from ``kb.embedder`` (all of them after a model change)."""
+    name, dim = kb.embedder.name, kb.embedder.dim
+    await kb.db.run(lambda c: index.ensure_model(c, name, dim))
+    done = 0
+    while True:
+        rows = await kb.db.run(lambda c: index.pending_chunks(c, name, _EMBED_BATCH))
+        if not rows:
+            return done
+        texts = [embedding_text(r.title, r.section, r.text) for r in rows]
+        vectors = await asyncio.to_thread(kb.embedder.embed, texts)
+        await kb.db.run(lambda c: index.store_vectors(c, rows, vectors, name))
+        done += len(rows)
+        if progress is not None:
+            progress.advance(len(rows))
+
+
+async def ingest(
+    kb: KnowledgeBase,
+    site_id: int,
+    target: str,
+    *,
+    crawl: bool = False,
+    max_pages: int = 200,
+    progress: Progress | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> IngestReport:
+    """Bring the site's copy of ``target`` (path, URL, sitemap, or crawl root) up to date."""
+    report = IngestReport()
+    origin = target if _is_url(target) else str(Path(target).resolve())
+    stored = await kb.db.run(lambda c: index.stored_documents(c, site_id))
+    seen: set[str] = set()
+    own_client = client is None
+    http = client or httpx.AsyncClient(timeout=15.0, follow_redirects=True)
+    web = WebSource(http, max_pages=max_pages)
+    try:
+        raws = (
+            _web_raws(web, target, crawl, progress)
+            if _is_url(target)
+            else _file_raws(Path(origin), progress)
+        )
+        async for raw in raws:
+            seen.add(raw.source)
+            try:
+                await _store(kb, site_id, origin, raw, stored, report)
+            except SourceError as exc:
+                report.failed.append(exc.detail)
+            if progress is not None:
+                progress.advance(note=raw.source)
+    finally:
+        if own_client:
+            await http.aclose()
+    report.failed.extend(web.failed)
+    keep = seen | set(web.failed)
+    gone = [d.id for s, d in stored.items() if d.origin == origin and s not in keep]
+    report.deleted += await kb.db.run(lambda c: index.delete_documents(c, site_id, gone))
+    report.embedded = await embed_pending(kb)
+    return report
