@@ -1,0 +1,1 @@
+"""Core tables: sites, admin tokens, visitors, sessions, the frame inbox, signals, engine states."""

@@ -1,0 +1,27 @@
+"""Sites: who may embed the widget, from which origins, and how identities are verified."""
+
+from __future__ import annotations
+
+from bpract.sites.identity import user_hash, verify_identity
+from bpract.sites.origins import normalize_origin, origin_allowed
+from bpract.sites.store import (
+    Site,
+    SiteNotFoundError,
+    create_site,
+    get_site,
+    get_site_by_key,
+    list_sites,
+)
+
+__all__ = [
+    "Site",
+    "SiteNotFoundError",
+    "create_site",
+    "get_site",
+    "get_site_by_key",
+    "list_sites",
+    "normalize_origin",
+    "origin_allowed",
+    "user_hash",
+    "verify_identity",
+]

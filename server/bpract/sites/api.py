@@ -1,0 +1,75 @@
+"""Admin REST API for sites: ``/api/sites`` (list, create, get)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException, ValidationException
+
+from bpract.auth import admin_guard
+from bpract.sites.store import Site, SiteNotFoundError, create_site, get_site, list_sites
+from bpract.store import Database
+
+__all__ = ["SiteController", "SiteCreate", "SiteOut"]
+
+
+class SiteCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    allowed_origins: Annotated[list[str], msgspec.Meta(min_length=1, max_length=50)]
+
+
+class SiteOut(msgspec.Struct, kw_only=True):
+    id: int
+    public_key: str
+    name: str
+    allowed_origins: list[str]
+    identity_secret: str
+    created_at: str
+
+    @classmethod
+    def of(cls, site: Site) -> SiteOut:
+        return cls(
+            id=site.id,
+            public_key=site.public_key,
+            name=site.name,
+            allowed_origins=site.allowed_origins,
+            identity_secret=site.identity_secret,
+            created_at=site.created_at,
+        )
+
+
+def _db(request: Request[Any, Any, Any]) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+class SiteController(Controller):
+    path = "/api/sites"
+    guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
+    tags = ["sites"]  # noqa: RUF012
+
+    @get("/")
+    async def list_sites(self, request: Request[Any, Any, Any]) -> list[SiteOut]:
+        sites = await _db(request).run(list_sites)
+        return [SiteOut.of(s) for s in sites]
+
+    @post("/")
+    async def create_site(self, request: Request[Any, Any, Any], data: SiteCreate) -> SiteOut:
+        def create(conn: object) -> Site:
+            return create_site(conn, name=data.name, origins=data.allowed_origins)  # type: ignore[arg-type]
+
+        try:
+            site = await _db(request).transaction(create)
+        except ValueError as exc:
+            raise ValidationException(detail=str(exc)) from exc
+        return SiteOut.of(site)
+
+    @get("/{site_id:int}")
+    async def get_site(self, request: Request[Any, Any, Any], site_id: int) -> SiteOut:
+        try:
+            site = await _db(request).run(lambda conn: get_site(conn, site_id))
+        except SiteNotFoundError as exc:
+            raise NotFoundException(detail=str(exc)) from exc
+        return SiteOut.of(site)

@@ -1,0 +1,93 @@
+"""Create, list and read sites in the ``sites`` table."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import apsw
+
+from bpract.sites.origins import normalize_origin
+
+__all__ = [
+    "Site",
+    "SiteNotFoundError",
+    "create_site",
+    "get_site",
+    "get_site_by_key",
+    "list_sites",
+    "new_public_key",
+]
+
+_SELECT = "SELECT id, public_key, name, allowed_origins, identity_secret, created_at FROM sites"
+
+
+class SiteNotFoundError(LookupError):
+    """No site with that id or public key."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Site:
+    id: int
+    public_key: str
+    name: str
+    allowed_origins: list[str]
+    identity_secret: str
+    created_at: str
+
+
+def new_public_key() -> str:
+    """``pk_`` + 24 url-safe characters."""
+    return "pk_" + secrets.token_urlsafe(18)
+
+
+def _row(row: tuple[object, ...]) -> Site:
+    id_, key, name, origins, secret, created = row
+    return Site(
+        id=int(str(id_)),
+        public_key=str(key),
+        name=str(name),
+        allowed_origins=list(json.loads(str(origins))),
+        identity_secret=str(secret),
+        created_at=str(created),
+    )
+
+
+def create_site(conn: apsw.Connection, *, name: str, origins: list[str]) -> Site:
+    """Insert a site with fresh keys; origins are validated and normalised."""
+    if not name.strip():
+        raise ValueError("a site needs a name")
+    allowed = sorted({normalize_origin(o) for o in origins})
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    key, secret = new_public_key(), "sk_" + secrets.token_urlsafe(32)
+    conn.execute(
+        "INSERT INTO sites (public_key, name, allowed_origins, identity_secret, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (key, name.strip(), json.dumps(allowed), secret, created),
+    )
+    return Site(
+        id=conn.last_insert_rowid(),
+        public_key=key,
+        name=name.strip(),
+        allowed_origins=allowed,
+        identity_secret=secret,
+        created_at=created,
+    )
+
+
+def list_sites(conn: apsw.Connection) -> list[Site]:
+    return [_row(r) for r in conn.execute(_SELECT + " ORDER BY id")]
+
+
+def get_site(conn: apsw.Connection, site_id: int) -> Site:
+    for row in conn.execute(_SELECT + " WHERE id = ?", (site_id,)):
+        return _row(row)
+    raise SiteNotFoundError(f"no site with id {site_id}")
+
+
+def get_site_by_key(conn: apsw.Connection, public_key: str) -> Site:
+    for row in conn.execute(_SELECT + " WHERE public_key = ?", (public_key,)):
+        return _row(row)
+    raise SiteNotFoundError("no site with that public key")

@@ -1,0 +1,1 @@
+"""The visitor WebSocket: protocol, connection lifecycle, rate limits and exactly-once storage."""

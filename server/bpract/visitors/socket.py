@@ -1,0 +1,120 @@
+"""``/v1/visitor``: the WebSocket route handler joining handshake, connection and channels."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+
+from bpract.visitors.connection import Connection
+from bpract.visitors.fallback import ServerEngine
+from bpract.visitors.handshake import Accepted, Closed, handshake
+from bpract.visitors.hub import VisitorHub, now_ms, site_channel, visitor_channel
+from bpract.visitors.protocol import (
+    IDENTITY_REJECTED,
+    CloseCode,
+    Config,
+    Rules,
+    Welcome,
+)
+
+__all__ = ["visitor_socket"]
+
+log = logging.getLogger("bpract.visitors")
+_rules_decoder = msgspec.json.Decoder(Rules)
+
+
+async def _welcome(conn: Connection, accepted: Accepted) -> None:
+    hub, hello = conn.hub, accepted.hello
+    ruleset = await hub.triggers.ruleset_json(accepted.site.id)
+    if hello.engine == "server":
+        conn.engine = await ServerEngine.load(
+            hub.db,
+            site_id=accepted.site.id,
+            visitor=hello.visitor,
+            ruleset=ruleset,
+            device=hello.device,
+            time_scale=hub.settings.time_scale,
+        )
+        if hello.identity is not None and not accepted.identity_rejected:
+            conn.engine.set_identity(hello.identity.user_id, hello.identity.traits)
+    config = Config(time_scale=hub.settings.time_scale, raw_events=hello.engine == "server")
+    await conn.send(
+        Welcome(
+            visitor=hello.visitor,
+            stream=hello.stream,
+            stored_seq=accepted.stored_seq,
+            ruleset=ruleset,
+            config=config,
+        )
+    )
+    if accepted.identity_rejected:
+        await conn.error(IDENTITY_REJECTED, "identity.user_hash does not sign identity.user_id")
+
+
+async def _ticker(conn: Connection, engine: ServerEngine) -> None:
+    """Tick the server-side engine while connected; its state is saved every tick."""
+    while not conn.closed:
+        await asyncio.sleep(conn.hub.settings.engine_tick)
+        await conn.engine_output(engine.tick(now_ms()))
+        await engine.save()
+
+
+def _channel_handler(conn: Connection) -> Any:
+    async def forward(message: bytes) -> None:
+        if conn.engine is not None and message.startswith(b'{"t":"rules"'):
+            conn.engine.set_ruleset(_rules_decoder.decode(message).ruleset)
+        await conn.send_raw(message)
+
+    return forward
+
+
+async def _run(conn: Connection) -> CloseCode | None:
+    channels, site_id, visitor = conn.hub.channels, conn.site.id, conn.hello.visitor
+    names = [site_channel(site_id), visitor_channel(site_id, visitor)]
+    subscriber = await channels.subscribe(names)
+    ticker = None
+    try:
+        async with subscriber.run_in_background(_channel_handler(conn), join=False):
+            if conn.engine is not None:
+                ticker = asyncio.create_task(_ticker(conn, conn.engine))
+            return await conn.serve()
+    finally:
+        await channels.unsubscribe(subscriber, names)
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        if conn.engine is not None:
+            await conn.engine.save()
+
+
+async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):  # the peer may already be gone
+        await socket.close(code=code, reason=reason)
+
+
+@websocket("/v1/visitor")
+async def visitor_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    """The visitor protocol, v1 (docs/protocol.md)."""
+    hub: VisitorHub = socket.app.state.visitors
+    await socket.accept()
+    result = await handshake(socket, hub)
+    if result is None:
+        return
+    if isinstance(result, Closed):
+        await _close(socket, result.code, result.reason)
+        return
+    conn = Connection(socket, hub, result.hello, result.site)
+    try:
+        await _welcome(conn, result)
+        code = await _run(conn)
+    except Exception:
+        log.exception("visitor connection failed")
+        code = CloseCode.internal
+    if code is not None:
+        await _close(socket, code, code.name)

@@ -1,0 +1,130 @@
+"""SQL of the visitor socket: opening a connection, visitors, engine states."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+
+from bpract.sites import Site, SiteNotFoundError, get_site_by_key, origin_allowed, verify_identity
+from bpract.visitors.protocol import CloseCode, Hello
+
+__all__ = [
+    "Opened",
+    "Refused",
+    "apply_identity",
+    "load_engine_state",
+    "open_visitor",
+    "save_engine_state",
+    "stored_seq",
+]
+
+
+_COUNT_TOP = (
+    "SELECT count(*), max(seq) FROM frames WHERE site_id = ? AND visitor = ? AND stream = ?"
+)
+# The end of the run of seqs that starts at 1: the smallest n (0 included) whose n+1 is missing.
+_FIRST_GAP = (
+    "SELECT min(seq) FROM (SELECT 0 AS seq UNION ALL SELECT seq FROM frames"
+    " WHERE site_id = ? AND visitor = ? AND stream = ?) f"
+    " WHERE NOT EXISTS (SELECT 1 FROM frames g WHERE g.site_id = ? AND g.visitor = ?"
+    " AND g.stream = ? AND g.seq = f.seq + 1)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    site: Site
+    stored_seq: int
+    identity_rejected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    code: CloseCode
+    reason: str
+
+
+def stored_seq(conn: apsw.Connection, site_id: int, visitor: str, stream: str) -> int:
+    """Highest seq ``n`` such that every seq 1..n of the stream is stored.
+
+    A refused (rate-limited) frame leaves a gap the client must fill, so the
+    contiguous prefix — not the maximum — is what the client may forget.
+    """
+    key = (site_id, visitor, stream)
+    row = conn.execute(_COUNT_TOP, key).fetchone()
+    count, top = (int(row[0]), int(row[1] or 0)) if row else (0, 0)
+    if count == top:  # no gap: the common case, answered from the index alone
+        return top
+    gap = conn.execute(_FIRST_GAP, key + key).fetchone()
+    return int(gap[0]) if gap and gap[0] is not None else 0
+
+
+def _upsert_visitor(
+    conn: apsw.Connection,
+    site_id: int,
+    visitor: str,
+    now_ms: int,
+    identity: tuple[str, str | None] | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO visitors (site_id, id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (site_id, id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms",
+        (site_id, visitor, now_ms, now_ms),
+    )
+    if identity is not None:
+        apply_identity(conn, site_id, visitor, identity[0], identity[1])
+
+
+def apply_identity(
+    conn: apsw.Connection, site_id: int, visitor: str, user_id: str, traits_json: str | None
+) -> None:
+    """Record a verified user id (and traits, if given) on the visitor."""
+    conn.execute(
+        "UPDATE visitors SET user_id = ?, traits = coalesce(?, traits)"
+        " WHERE site_id = ? AND id = ?",
+        (user_id, traits_json, site_id, visitor),
+    )
+
+
+def open_visitor(
+    conn: apsw.Connection, hello: Hello, origin: str | None, now_ms: int
+) -> Opened | Refused:
+    """Check site, origin and identity of ``hello``; record the visitor; find its stored seq."""
+    try:
+        site = get_site_by_key(conn, hello.site)
+    except SiteNotFoundError:
+        return Refused(CloseCode.unknown_site, "unknown_site")
+    if not origin_allowed(origin, site.allowed_origins):
+        return Refused(CloseCode.forbidden_origin, "forbidden_origin")
+    identity, rejected = None, False
+    if hello.identity is not None:
+        ident = hello.identity
+        if verify_identity(site.identity_secret, ident.user_id, ident.user_hash):
+            traits = json.dumps(ident.traits) if ident.traits is not None else None
+            identity = (ident.user_id, traits)
+        else:
+            rejected = True
+    with conn:
+        _upsert_visitor(conn, site.id, hello.visitor, now_ms, identity)
+    return Opened(site, stored_seq(conn, site.id, hello.visitor, hello.stream), rejected)
+
+
+def load_engine_state(conn: apsw.Connection, site_id: int, visitor: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT state FROM engine_states WHERE site_id = ? AND visitor = ?", (site_id, visitor)
+    ).fetchone()
+    return dict(json.loads(row[0])) if row else None
+
+
+def save_engine_state(
+    conn: apsw.Connection, site_id: int, visitor: str, state: dict[str, Any], now_ms: int
+) -> None:
+    conn.execute(
+        "INSERT INTO engine_states (site_id, visitor, state, updated_ms) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (site_id, visitor) DO UPDATE SET state = excluded.state,"
+        " updated_ms = excluded.updated_ms",
+        (site_id, visitor, json.dumps(state), now_ms),
+    )

@@ -1,0 +1,134 @@
+"""Group commit: frames of every connection written together, acknowledged after commit.
+
+Connections hand their frames to one writer.  While a transaction runs on the
+database thread, new frames gather; the next transaction takes them all (up to
+``max_batch``).  Under load a commit carries hundreds of frames from many
+connections; when idle a frame is written at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import apsw
+
+from bpract.store import Database
+
+__all__ = ["FrameRow", "FrameWriter", "SignalRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRow:
+    """One client frame with a seq, for the ``frames`` inbox."""
+
+    site_id: int
+    visitor: str
+    stream: str
+    seq: int
+    t: str
+    at_ms: int
+    received_ms: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRow:
+    """One signal, for the ``signals`` table."""
+
+    site_id: int
+    visitor: str
+    session: str | None
+    name: str
+    at_ms: int
+    data: str
+
+
+@dataclass(slots=True)
+class _Item:
+    frame: FrameRow | None
+    signal: SignalRow | None
+    future: asyncio.Future[bool] = field(repr=False)
+
+
+def _write_item(conn: apsw.Connection, item: _Item) -> bool:
+    new = True
+    if (f := item.frame) is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO frames"
+            " (site_id, visitor, stream, seq, t, at_ms, received_ms, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (f.site_id, f.visitor, f.stream, f.seq, f.t, f.at_ms, f.received_ms, f.body),
+        )
+        new = conn.changes() == 1
+    if new and (s := item.signal) is not None:
+        conn.execute(
+            "INSERT INTO signals (site_id, visitor, session, name, at_ms, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (s.site_id, s.visitor, s.session, s.name, s.at_ms, s.data),
+        )
+        if s.session is not None:
+            conn.execute(
+                "INSERT INTO sessions (site_id, id, visitor, started_ms, last_ms)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (site_id, id) DO UPDATE"
+                " SET last_ms = max(last_ms, excluded.last_ms)",
+                (s.site_id, s.session, s.visitor, s.at_ms, s.at_ms),
+            )
+    return new
+
+
+def _write_batch(conn: apsw.Connection, batch: list[_Item]) -> list[bool]:
+    with conn:
+        results = [_write_item(conn, item) for item in batch]
+    return results
+
+
+class FrameWriter:
+    """Writes frames and signals in batches; ``await store(...)`` says whether it was new."""
+
+    def __init__(self, db: Database, max_batch: int = 1000) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._queue: list[_Item] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="bpract-frame-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def store(
+        self, frame: FrameRow | None, signal: SignalRow | None = None
+    ) -> asyncio.Future[bool]:
+        """Queue a frame (inserted once) and/or a signal (inserted if the frame is new).
+
+        The future resolves after commit: True if the frame was new, False for a duplicate.
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Item(frame, signal, future))
+        self._wake.set()
+        return future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+            if not self._queue:
+                self._wake.clear()
+            try:
+                results = await self._db.run(lambda conn, b=batch: _write_batch(conn, b))  # type: ignore[misc]
+            except Exception as exc:
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                continue
+            for item, new in zip(batch, results, strict=True):
+                if not item.future.done():
+                    item.future.set_result(new)
