@@ -1,0 +1,206 @@
+"""Admin REST API for trigger rules: ``/api/sites/{site_key}/rules`` (site_key: the public key).
+
+Bodies are YAML or JSON text, validated like a rules file; invalid input is
+answered 400 with every ``{path, message}`` found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import Parameter
+
+from bpract.auth import admin_guard, verify_token
+from bpract.store import Database
+from bpract.triggers import edits
+from bpract.triggers.errors import (
+    DuplicateRuleError,
+    FieldError,
+    RulesetInvalidError,
+    TriggersError,
+    UnknownRuleError,
+    UnknownSiteError,
+)
+from bpract.triggers.schemas import (
+    ErrorOut,
+    ReportOut,
+    RuleOut,
+    RulesetOut,
+    ValidationOut,
+    VersionOut,
+)
+from bpract.triggers.service import TriggerService
+from bpract.triggers.spec import load_ruleset, parse_source, validate_rule
+
+__all__ = ["RulesController", "route_handlers"]
+
+AnyRequest = Request[Any, Any, Any]
+
+_STATUS = {
+    RulesetInvalidError: 400,
+    UnknownSiteError: 404,
+    UnknownRuleError: 404,
+    DuplicateRuleError: 409,
+}
+
+
+def _error_response(_: AnyRequest, exc: Exception) -> Response[ErrorOut]:
+    assert isinstance(exc, TriggersError)
+    status = _STATUS.get(type(exc), 400)
+    errors = exc.errors if isinstance(exc, RulesetInvalidError) else []
+    return Response(
+        ErrorOut(status_code=status, detail=exc.detail, errors=errors), status_code=status
+    )
+
+
+def _service(request: AnyRequest) -> TriggerService:
+    service: TriggerService = request.app.state.triggers
+    return service
+
+
+async def _author(request: AnyRequest) -> str:
+    """The name of the admin token that made the request (the guard has checked it)."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    db: Database = request.app.state.db
+    return await db.run(lambda conn: verify_token(conn, token)) or "admin"
+
+
+async def _text(request: AnyRequest) -> str:
+    try:
+        return (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        error = FieldError(path="$", message="the body is not UTF-8 text")
+        raise RulesetInvalidError([error]) from exc
+
+
+async def _rule_body(request: AnyRequest, rule_id: str | None = None) -> tuple[Any, str]:
+    """Parse a one-rule body; on replace the id comes from the URL (and must agree)."""
+    source = await _text(request)
+    data = parse_source(source)
+    if isinstance(data, dict) and rule_id and data.setdefault("id", rule_id) != rule_id:
+        message = f"the id in the body ({data['id']!r}) differs from the URL ({rule_id!r})"
+        raise RulesetInvalidError([FieldError(path="rule.id", message=message)])
+    return validate_rule(data), source
+
+
+async def _rule_out(service: TriggerService, site_id: int, rule_id: str) -> RuleOut:
+    body = await service.ruleset_json(site_id)
+    for rule in body["rules"]:
+        if rule["id"] == rule_id:
+            return RuleOut(version=body["version"], rule=rule)
+    raise UnknownRuleError(rule_id, f"no rule {rule_id!r}")
+
+
+async def _ruleset_out(service: TriggerService, site_key: str, site_id: int) -> RulesetOut:
+    body = await service.ruleset_json(site_id)
+    stored = next(
+        (v for v in await service.versions(site_id) if v.version == body["version"]), None
+    )
+    return RulesetOut(
+        site=site_key,
+        version=body["version"],
+        author=stored.author if stored else "",
+        created_at=stored.created_at if stored else "",
+        ruleset=body,
+    )
+
+
+class RulesController(Controller):
+    path = "/api/sites/{site_key:str}/rules"
+    guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
+    tags = ["rules"]  # noqa: RUF012
+    exception_handlers = {TriggersError: _error_response}  # noqa: RUF012
+
+    @get("/")
+    async def get_ruleset(self, request: AnyRequest, site_key: str) -> RulesetOut:
+        """The current compiled ruleset and its version."""
+        service = _service(request)
+        return await _ruleset_out(service, site_key, await service.site_id(site_key))
+
+    @put("/")
+    async def put_ruleset(self, request: AnyRequest, site_key: str) -> RulesetOut:
+        """Replace the whole ruleset with a YAML or JSON document: a new version."""
+        service = _service(request)
+        site_id = await service.site_id(site_key)
+        source = await _text(request)
+        ruleset = load_ruleset(source)
+        author = await _author(request)
+        await service.save_ruleset(site_id, ruleset, source=source, author=author)
+        return await _ruleset_out(service, site_key, site_id)
+
+    @post("/validate", status_code=200)
+    async def validate(self, request: AnyRequest, site_key: str) -> ValidationOut:
+        """Check a ruleset document without saving it."""
+        await _service(request).site_id(site_key)
+        try:
+            ruleset = load_ruleset(await _text(request))
+        except RulesetInvalidError as exc:
+            return ValidationOut(ok=False, errors=exc.errors, rules=0)
+        return ValidationOut(ok=True, errors=[], rules=len(ruleset.rules))
+
+    @get("/versions")
+    async def versions(self, request: AnyRequest, site_key: str) -> list[VersionOut]:
+        """Every saved version, newest first."""
+        service = _service(request)
+        stored = await service.versions(await service.site_id(site_key))
+        return [
+            VersionOut(
+                version=v.version,
+                author=v.author,
+                created_at=v.created_at,
+                rules=len(v.body["rules"]),
+                source=v.source,
+            )
+            for v in stored
+        ]
+
+    @get("/report")
+    async def report(
+        self,
+        request: AnyRequest,
+        site_key: str,
+        days: float = Parameter(default=30, gt=0, le=366),
+    ) -> ReportOut:
+        """Per rule: fires by outcome, outreach outcomes, conversion of sent vs held out."""
+        service = _service(request)
+        rules = await service.report(await service.site_id(site_key), days)
+        return ReportOut(site=site_key, days=days, rules=rules)
+
+    @post("/", status_code=201)
+    async def add_rule(self, request: AnyRequest, site_key: str) -> RuleOut:
+        """Add one rule (YAML or JSON): a new version."""
+        service = _service(request)
+        site_id = await service.site_id(site_key)
+        rule, source = await _rule_body(request)
+        author = await _author(request)
+        await service.edit_ruleset(site_id, edits.add_rule(rule), source=source, author=author)
+        return await _rule_out(service, site_id, rule.id)
+
+    @get("/{rule_id:str}")
+    async def get_rule(self, request: AnyRequest, site_key: str, rule_id: str) -> RuleOut:
+        service = _service(request)
+        return await _rule_out(service, await service.site_id(site_key), rule_id)
+
+    @put("/{rule_id:str}")
+    async def replace_rule(self, request: AnyRequest, site_key: str, rule_id: str) -> RuleOut:
+        """Replace one rule: a new version."""
+        service = _service(request)
+        site_id = await service.site_id(site_key)
+        rule, source = await _rule_body(request, rule_id)
+        author = await _author(request)
+        await service.edit_ruleset(site_id, edits.replace_rule(rule), source=source, author=author)
+        return await _rule_out(service, site_id, rule.id)
+
+    @delete("/{rule_id:str}", status_code=200)
+    async def delete_rule(self, request: AnyRequest, site_key: str, rule_id: str) -> RulesetOut:
+        """Remove one rule: a new version (returned)."""
+        service = _service(request)
+        site_id = await service.site_id(site_key)
+        author = await _author(request)
+        edit = edits.remove_rule(rule_id)
+        await service.edit_ruleset(site_id, edit, source=f"delete {rule_id}", author=author)
+        return await _ruleset_out(service, site_key, site_id)
+
+
+route_handlers: list[type[Controller]] = [RulesController]

@@ -1,0 +1,151 @@
+"""``bpract rules …``: load, show, validate and report on a site's trigger rules."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from bpract.triggers.errors import RulesetInvalidError, TriggersError
+from bpract.triggers.report import RuleReport
+from bpract.triggers.service import TriggerService
+from bpract.triggers.spec import load_ruleset
+
+__all__ = ["register"]
+
+T = TypeVar("T")
+
+
+def _with_service(
+    args: argparse.Namespace, work: Callable[[TriggerService], Coroutine[Any, Any, T]]
+) -> T:
+    from bpract.cli import open_db
+
+    db = open_db(args)
+    try:
+        return asyncio.run(work(TriggerService(db, None)))
+    finally:
+        db.close()
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _print_errors(exc: RulesetInvalidError) -> int:
+    for error in exc.errors:
+        print(f"{error.path}: {error.message}", file=sys.stderr)
+    return 1
+
+
+def _load(args: argparse.Namespace) -> int:
+    source = _read(args.file)
+    try:
+        ruleset = load_ruleset(source)
+    except RulesetInvalidError as exc:
+        return _print_errors(exc)
+
+    async def work(service: TriggerService) -> int:
+        site_id = await service.site_id(args.site)
+        return await service.save_ruleset(site_id, ruleset, source=source, author=args.author)
+
+    version = _with_service(args, work)
+    print(f"{args.site}: version {version}, {len(ruleset.rules)} rule(s)")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    async def work(service: TriggerService) -> tuple[dict[str, Any], str]:
+        site_id = await service.site_id(args.site)
+        body = await service.ruleset_json(site_id)
+        stored = [v for v in await service.versions(site_id) if v.version == body["version"]]
+        return body, stored[0].source if stored else ""
+
+    body, source = _with_service(args, work)
+    if args.compiled or not source:
+        print(json.dumps(body, indent=2))
+    else:
+        print(f"# version {body['version']}")
+        print(source.rstrip("\n"))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        ruleset = load_ruleset(_read(args.file))
+    except RulesetInvalidError as exc:
+        return _print_errors(exc)
+    print(f"ok: {len(ruleset.rules)} rule(s)")
+    return 0
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _report_line(r: RuleReport) -> str:
+    fires = ", ".join(f"{k} {v}" for k, v in sorted(r.fires.items())) or "no fires"
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())) or "-"
+    sent, held = r.conversion_sent, r.conversion_held_out
+    lift = "-" if r.lift is None else f"{r.lift:+.1%}"
+    return (
+        f"{r.rule}\n  fires: {fires}\n  outcomes: {outcomes}\n"
+        f"  conversion: sent {sent.converted}/{sent.visitors} ({_rate(sent.rate)}),"
+        f" held out {held.converted}/{held.visitors} ({_rate(held.rate)}), lift {lift}"
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    async def work(service: TriggerService) -> list[RuleReport]:
+        return await service.report(await service.site_id(args.site), args.days)
+
+    reports = _with_service(args, work)
+    if args.json:
+        print(msgspec.json.encode(reports).decode())
+    else:
+        print(f"{args.site}, last {args.days:g} day(s)")
+        for r in reports:
+            print(_report_line(r))
+    return 0
+
+
+def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except TriggersError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def register(subparsers: Any) -> None:
+    """Add ``rules load|show|validate|report`` to the ``bpract`` command line."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", type=Path, default=argparse.SUPPRESS, help="SQLite file")
+    site = argparse.ArgumentParser(add_help=False)
+    site.add_argument("--site", required=True, help="the site's public key (pk_…)")
+    rules = subparsers.add_parser("rules", help="trigger rules").add_subparsers(
+        dest="rules_command", required=True
+    )
+    load = rules.add_parser("load", parents=[common, site], help="save FILE as the next version")
+    load.add_argument("file", type=Path)
+    load.add_argument("--author", default="cli")
+    load.set_defaults(handler=_guarded(_load))
+    show = rules.add_parser("show", parents=[common, site], help="print the current ruleset")
+    show.add_argument("--compiled", action="store_true", help="the compiled JSON")
+    show.set_defaults(handler=_guarded(_show))
+    validate = rules.add_parser("validate", help="check FILE without saving it")
+    validate.add_argument("file", type=Path)
+    validate.set_defaults(handler=_guarded(_validate))
+    report = rules.add_parser("report", parents=[common, site], help="what each rule earned")
+    report.add_argument("--days", type=float, default=30)
+    report.add_argument("--json", action="store_true")
+    report.set_defaults(handler=_guarded(_report))

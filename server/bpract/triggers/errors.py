@@ -1,0 +1,60 @@
+"""Errors of the trigger feature.
+
+TriggersError (detail)
+├── RulesetInvalidError   input that does not validate (carries the error list)
+├── UnknownSiteError      no site with that public key
+├── UnknownRuleError      a fire or an edit names a rule the ruleset does not have
+└── DuplicateRuleError    adding a rule whose id is taken
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = [
+    "DuplicateRuleError",
+    "FieldError",
+    "RulesetInvalidError",
+    "TriggersError",
+    "UnknownRuleError",
+    "UnknownSiteError",
+]
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    """One validation problem: where (``rules[0].when.page[1]``) and what."""
+
+    path: str
+    message: str
+
+
+class TriggersError(Exception):
+    """Root of the feature's errors; ``detail`` is safe to show to an admin."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class RulesetInvalidError(TriggersError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        first = errors[0] if errors else FieldError(path="$", message="invalid")
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{first.path}: {first.message}{more}")
+        self.errors = errors
+
+
+class UnknownSiteError(TriggersError):
+    pass
+
+
+class UnknownRuleError(TriggersError):
+    def __init__(self, rule_id: str, detail: str | None = None) -> None:
+        super().__init__(detail or f"no enabled rule {rule_id!r} in the current ruleset")
+        self.rule_id = rule_id
+
+
+class DuplicateRuleError(TriggersError):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"a rule {rule_id!r} already exists")
+        self.rule_id = rule_id

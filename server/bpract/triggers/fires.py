@@ -1,0 +1,111 @@
+"""The fire ledger: each fire is stored with its outcome; a sent one gets an outreach row.
+
+A fire that passes policy is stored ``pending`` in the same transaction as
+the policy check, so it already counts against caps and budgets while the
+decider thinks; it is then settled as ``sent`` or ``declined``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import apsw
+
+from bpract.triggers.decider import Decision
+
+__all__ = ["NewFire", "immediate", "new_outreach_id", "record_fire", "settle"]
+
+T = TypeVar("T")
+
+
+def immediate(conn: apsw.Connection, fn: Callable[[apsw.Connection], T]) -> T:
+    """Run ``fn`` in a ``BEGIN IMMEDIATE`` transaction: the write lock is taken before
+    reading, so two processes cannot both read a count and both pass it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+def new_outreach_id() -> str:
+    return "o_" + secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewFire:
+    site_id: int
+    visitor: str
+    session: str | None
+    rule_id: str
+    rule_version: int
+    at_ms: int
+    received_ms: int
+    context: dict[str, Any]
+
+
+def record_fire(conn: apsw.Connection, fire: NewFire, status: str, reason: str) -> int:
+    conn.execute(
+        "INSERT INTO fires (site_id, visitor, session, rule_id, rule_version, at_ms,"
+        " received_ms, status, reason, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            fire.site_id,
+            fire.visitor,
+            fire.session,
+            fire.rule_id,
+            fire.rule_version,
+            fire.at_ms,
+            fire.received_ms,
+            status,
+            reason,
+            json.dumps(fire.context, separators=(",", ":")),
+        ),
+    )
+    return int(conn.last_insert_rowid())
+
+
+def _cta_json(decision: Decision) -> str | None:
+    if decision.cta is None:
+        return None
+    return json.dumps({"label": decision.cta.label, "url": decision.cta.url})
+
+
+def settle(
+    conn: apsw.Connection, fire_id: int, fire: NewFire, decision: Decision, now_ms: int
+) -> str | None:
+    """Mark a pending fire ``sent`` (returning the new outreach id) or ``declined``."""
+    if not decision.engage:
+        conn.execute(
+            "UPDATE fires SET status = 'declined', reason = ? WHERE id = ?",
+            (decision.reason, fire_id),
+        )
+        return None
+    outreach_id = new_outreach_id()
+    conn.execute(
+        "INSERT INTO outreach (id, site_id, visitor, rule_id, fire_id, message, cta,"
+        " decided_by, reason, sent_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            outreach_id,
+            fire.site_id,
+            fire.visitor,
+            fire.rule_id,
+            fire_id,
+            decision.message,
+            _cta_json(decision),
+            decision.decided_by,
+            decision.reason,
+            now_ms,
+        ),
+    )
+    conn.execute(
+        "UPDATE fires SET status = 'sent', reason = ?, outreach_id = ? WHERE id = ?",
+        (decision.reason, outreach_id, fire_id),
+    )
+    return outreach_id

@@ -1,0 +1,261 @@
+"""TriggerService: the seam the visitor socket and the admin API call.
+
+It serves the current compiled ruleset (cached per site), saves new versions
+and pushes them to every connected visitor through the channels plugin, turns
+fires into outreach through policy and the decider, and records outcomes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from bpract.triggers import rulesets
+from bpract.triggers.decider import Decider, DecisionRequest, RuleMessageDecider
+from bpract.triggers.decider import decide_or_fall_back as _decide
+from bpract.triggers.errors import UnknownRuleError, UnknownSiteError
+from bpract.triggers.fires import NewFire, immediate, record_fire, settle
+from bpract.triggers.outcomes import insert_outcome
+from bpract.triggers.policy import Refusal, check_windows, is_held_out, schedule_refusal
+from bpract.triggers.report import RuleReport, rule_reports
+from bpract.triggers.spec import compile_ruleset, ruleset_from_compiled
+from bpract_client.rules import Policy, Rule, Ruleset
+
+if TYPE_CHECKING:
+    import apsw
+    from litestar.channels import ChannelsPlugin
+
+    from bpract.store import Database
+
+__all__ = ["FireResult", "TriggerService", "site_channel"]
+
+_DAY_MS = 86_400_000
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def site_channel(site_id: int) -> str:
+    """The channel every connection of a site listens on."""
+    return f"site:{site_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class FireResult:
+    """What became of a fire; ``outreach`` is the body of an ``outreach`` frame when sent."""
+
+    status: str
+    reason: str
+    outreach: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Current:
+    ruleset: Ruleset
+    body: dict[str, Any]
+    loaded_ms: int
+
+
+class TriggerService:
+    def __init__(
+        self,
+        db: Database,
+        channels: ChannelsPlugin | None,
+        decider: Decider | None = None,
+        now_ms: Callable[[], int] = _wall_ms,
+        *,
+        decider_timeout_s: float = 8.0,
+        cache_ttl_s: float = 5.0,
+    ) -> None:
+        """``cache_ttl_s`` bounds how long another process's save goes unseen here."""
+        self._db = db
+        self._channels = channels
+        self._decider: Decider = decider or RuleMessageDecider()
+        self._now_ms = now_ms
+        self._decider_timeout_s = decider_timeout_s
+        self._cache_ttl_ms = int(cache_ttl_s * 1000)
+        self._cache: dict[int, _Current] = {}
+
+    # -- rulesets ---------------------------------------------------------------------------
+
+    async def _current(self, site_id: int, *, fresh: bool = False) -> _Current:
+        now = self._now_ms()
+        cached = self._cache.get(site_id)
+        if cached and not fresh and now - cached.loaded_ms < self._cache_ttl_ms:
+            return cached
+        stored = await self._db.run(lambda conn: rulesets.latest(conn, site_id))
+        if stored is None:
+            current = _Current(Ruleset(), compile_ruleset(Ruleset(), 0), now)
+        else:
+            current = _Current(ruleset_from_compiled(stored.body), stored.body, now)
+        self._cache[site_id] = current
+        return current
+
+    async def ruleset_json(self, site_id: int) -> dict[str, Any]:
+        """The current compiled ruleset (version 0 with no rules when none was saved)."""
+        return (await self._current(site_id)).body
+
+    async def ruleset(self, site_id: int) -> Ruleset:
+        return (await self._current(site_id)).ruleset
+
+    async def save_ruleset(
+        self, site_id: int, ruleset: Ruleset, *, source: str, author: str
+    ) -> int:
+        """Store ``ruleset`` as the next version, push it to the site's visitors; the version."""
+        return await self.edit_ruleset(site_id, lambda _: ruleset, source=source, author=author)
+
+    async def edit_ruleset(
+        self, site_id: int, edit: Callable[[Ruleset], Ruleset], *, source: str, author: str
+    ) -> int:
+        """Apply ``edit`` to the current ruleset and save the result as the next version.
+
+        Read and write happen in one transaction, so concurrent edits never lose
+        each other; an exception raised by ``edit`` saves nothing.
+        """
+
+        def save(conn: apsw.Connection) -> tuple[Ruleset, dict[str, Any]]:
+            stored = rulesets.latest(conn, site_id)
+            current = ruleset_from_compiled(stored.body) if stored else Ruleset()
+            version = (stored.version if stored else 0) + 1
+            body = compile_ruleset(edit(current), version)
+            row = rulesets.StoredRuleset(site_id, version, body, source, author, created_at="")
+            rulesets.insert_version(conn, row)
+            return ruleset_from_compiled(body), body
+
+        ruleset, body = await self._db.run(lambda conn: immediate(conn, save))
+        self._cache[site_id] = _Current(ruleset, body, self._now_ms())
+        if self._channels is not None:
+            frame = msgspec.json.encode({"t": "rules", "ruleset": body})
+            await self._channels.wait_published(frame, site_channel(site_id))
+        return ruleset.version
+
+    async def versions(self, site_id: int) -> list[rulesets.StoredRuleset]:
+        return await self._db.run(lambda conn: rulesets.list_versions(conn, site_id))
+
+    async def site_id(self, public_key: str) -> int:
+        """The id of the site with this public key; :class:`UnknownSiteError` if none."""
+        site_id = await self._db.run(lambda conn: rulesets.site_id_for_key(conn, public_key))
+        if site_id is None:
+            raise UnknownSiteError(f"no site with key {public_key!r}")
+        return site_id
+
+    # -- fires ------------------------------------------------------------------------------
+
+    async def _fired_rule(self, site_id: int, rule_id: str, version: int) -> tuple[Rule, Policy]:
+        """The enabled rule a fire names, unchanged since the version the engine evaluated."""
+        current = await self._current(site_id)
+        if current.ruleset.get(rule_id) is None or version > current.ruleset.version:
+            current = await self._current(site_id, fresh=True)
+        rule = current.ruleset.get(rule_id)
+        if rule is None or not rule.enabled:
+            raise UnknownRuleError(rule_id)
+        if version != current.ruleset.version:
+            stored = await self._db.run(lambda conn: rulesets.at_version(conn, site_id, version))
+            if stored is None or ruleset_from_compiled(stored.body).get(rule_id) != rule:
+                detail = f"rule {rule_id!r} changed after version {version}"
+                raise UnknownRuleError(rule_id, detail)
+        return rule, current.ruleset.policy
+
+    def _before_storage(self, site_id: int, rule: Rule, visitor: str, now: int) -> Refusal | None:
+        if refusal := schedule_refusal(rule.schedule, now):
+            return refusal
+        if is_held_out(site_id, rule, visitor):
+            return Refusal("held_out", f"visitor is in the rule's {rule.holdout:g}% holdout")
+        return None
+
+    async def _reserve(
+        self, fire: NewFire, rule: Rule, policy: Policy, early: Refusal | None
+    ) -> tuple[int, Refusal | None]:
+        pending_since = fire.received_ms - int(self._decider_timeout_s * 1000) - 60_000
+
+        def reserve(conn: apsw.Connection) -> tuple[int, Refusal | None]:
+            refusal = early or check_windows(
+                conn,
+                site_id=fire.site_id,
+                rule=rule,
+                policy=policy,
+                visitor=fire.visitor,
+                now_ms=fire.received_ms,
+                pending_since_ms=pending_since,
+            )
+            status, reason = (refusal.status, refusal.reason) if refusal else ("pending", "")
+            return record_fire(conn, fire, status, reason), refusal
+
+        return await self._db.run(lambda conn: immediate(conn, reserve))
+
+    async def handle_fire(
+        self,
+        *,
+        site_id: int,
+        visitor: str,
+        session: str | None,
+        rule: str,
+        rule_version: int,
+        context: dict[str, Any],
+        at_ms: int,
+        lang: str | None,
+    ) -> FireResult:
+        """Policy, then the decider; stores the fire. :class:`UnknownRuleError` if the rule
+        is not enabled in the current ruleset or changed since ``rule_version``."""
+        found, policy = await self._fired_rule(site_id, rule, rule_version)
+        now = self._now_ms()
+        fire = NewFire(
+            site_id=site_id,
+            visitor=visitor,
+            session=session,
+            rule_id=rule,
+            rule_version=rule_version,
+            at_ms=at_ms,
+            received_ms=now,
+            context=context,
+        )
+        early = self._before_storage(site_id, found, visitor, now)
+        fire_id, refusal = await self._reserve(fire, found, policy, early)
+        if refusal is not None:
+            return FireResult(refusal.status, refusal.reason)
+        request = DecisionRequest(
+            site_id=site_id, rule=found, visitor=visitor, context=context, lang=lang
+        )
+        decision = await _decide(self._decider, request, timeout_s=self._decider_timeout_s)
+        sent_ms = self._now_ms()
+        outreach_id = await self._db.run(
+            lambda conn: immediate(conn, lambda c: settle(c, fire_id, fire, decision, sent_ms))
+        )
+        if outreach_id is None:
+            return FireResult("declined", decision.reason)
+        cta = decision.cta and {"label": decision.cta.label, "url": decision.cta.url}
+        outreach = {
+            "id": outreach_id,
+            "rule": rule,
+            "message": decision.message,
+            "cta": cta,
+            "reason": decision.reason,
+        }
+        return FireResult("sent", decision.reason, outreach)
+
+    # -- outcomes and reports -----------------------------------------------------------------
+
+    async def record_outcome(
+        self, *, site_id: int, visitor: str, outreach_id: str, kind: str, at_ms: int
+    ) -> bool:
+        """False when the outreach is not this visitor's on this site, or the kind is known."""
+        return await self._db.run(
+            lambda conn: insert_outcome(
+                conn,
+                site_id=site_id,
+                visitor=visitor,
+                outreach_id=outreach_id,
+                kind=kind,
+                at_ms=at_ms,
+            )
+        )
+
+    async def report(self, site_id: int, days: float = 30) -> list[RuleReport]:
+        since = self._now_ms() - int(days * _DAY_MS)
+        rule_ids = [rule.id for rule in (await self._current(site_id)).ruleset.rules]
+        return await self._db.run(lambda conn: rule_reports(conn, site_id, since, rule_ids))

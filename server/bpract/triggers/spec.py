@@ -1,0 +1,168 @@
+"""Rule input (YAML or JSON) → validated :class:`Ruleset` → compiled JSON.
+
+Validation collects every problem it can find as ``{path, message}`` rather
+than stopping at the first: unknown keys (with a suggestion), types and ranges
+(msgspec and the dataclasses' own checks), globs, time zones and durations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, TypeVar
+
+import msgspec
+import yaml
+
+from bpract.triggers.checks import check_rule
+from bpract.triggers.errors import FieldError, RulesetInvalidError
+from bpract.triggers.shape import join_path, unknown_keys
+from bpract_client import rules as rule_types
+from bpract_client.rules import Policy, Rule, Ruleset
+
+__all__ = [
+    "compile_ruleset",
+    "load_rule",
+    "load_ruleset",
+    "parse_source",
+    "ruleset_from_compiled",
+    "validate_rule",
+    "validate_ruleset",
+]
+
+T = TypeVar("T")
+
+_FIELD_NAMES = frozenset(
+    f.name
+    for name in rule_types.__all__
+    if dataclasses.is_dataclass(cls := getattr(rule_types, name))
+    for f in dataclasses.fields(cls)
+)
+
+
+def parse_source(text: str) -> object:
+    """Read a YAML or JSON document (JSON when it starts with ``{`` or ``[``)."""
+    stripped = text.strip()
+    if not stripped:
+        raise RulesetInvalidError([FieldError(path="$", message="the document is empty")])
+    if stripped[0] in "{[":
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise RulesetInvalidError([FieldError(path=where, message=exc.msg)]) from exc
+    try:
+        return yaml.safe_load(stripped)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "$"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RulesetInvalidError([FieldError(path=where, message=str(problem))]) from exc
+
+
+def _from_msgspec(exc: msgspec.ValidationError, prefix: str) -> FieldError:
+    message, sep, where = str(exc).rpartition(" - at `")
+    if not sep:
+        message, where = str(exc), "$`"
+    path = (prefix + where.rstrip("`")[1:]).lstrip(".")
+    # a dataclass check names its field first ("holdout must be …"): point at it
+    last = message.split(" ", 1)[0].split(".")[-1]
+    if last in _FIELD_NAMES and not path.endswith(last):
+        path = join_path(path, last)
+    return FieldError(path=path or "$", message=message)
+
+
+def _convert(data: object, cls: type[T], path: str, errors: list[FieldError]) -> T | None:
+    try:
+        return msgspec.convert(data, cls)
+    except msgspec.ValidationError as exc:
+        error = _from_msgspec(exc, path)
+        if all(e.message != error.message for e in errors):
+            errors.append(error)
+        return None
+
+
+def _sexagesimal_times(raw: dict[str, Any]) -> None:
+    """YAML 1.1 reads an unquoted ``18:00`` as 1080 (minutes): read it back as a time."""
+    schedule = raw.get("schedule")
+    if not isinstance(schedule, dict):
+        return
+    for key in ("start", "end"):
+        value = schedule.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            schedule[key] = f"{value // 60:02d}:{value % 60:02d}"
+
+
+def _rule(raw: object, path: str, errors: list[FieldError]) -> Rule | None:
+    if not isinstance(raw, dict):
+        errors.append(FieldError(path=path, message="a rule is a mapping (id, when, message …)"))
+        return None
+    _sexagesimal_times(raw)
+    found = check_rule(raw, path)
+    errors.extend(found)
+    return _convert(raw, Rule, path, errors)
+
+
+def _duplicates(rules: list[Rule | None], errors: list[FieldError]) -> None:
+    first: dict[str, int] = {}
+    for index, rule in enumerate(rules):
+        if rule is None:
+            continue
+        if rule.id in first:
+            errors.append(
+                FieldError(
+                    path=join_path(join_path("rules", index), "id"),
+                    message=f"duplicate rule id {rule.id!r} (also rules[{first[rule.id]}])",
+                )
+            )
+        first.setdefault(rule.id, index)
+
+
+def validate_ruleset(data: object) -> Ruleset:
+    """A whole ruleset (``policy`` and ``rules``) from parsed input."""
+    if not isinstance(data, dict):
+        message = "expected a mapping with 'policy' and 'rules'"
+        raise RulesetInvalidError([FieldError(path="$", message=message)])
+    errors = unknown_keys(data, Ruleset)
+    policy = _convert(data.get("policy") or {}, Policy, "policy", errors)
+    raw_rules = data.get("rules") or []
+    if not isinstance(raw_rules, list):
+        errors.append(FieldError(path="rules", message="expected a list of rules"))
+        raw_rules = []
+    rules = [_rule(raw, join_path("rules", i), errors) for i, raw in enumerate(raw_rules)]
+    valid = [rule for rule in rules if rule is not None]
+    _duplicates(rules, errors)
+    if errors or policy is None or len(valid) != len(rules):
+        raise RulesetInvalidError(errors)
+    return Ruleset(policy=policy, rules=valid)
+
+
+def validate_rule(data: object, path: str = "rule") -> Rule:
+    """One rule from parsed input (the REST API's add and replace)."""
+    errors = unknown_keys(data, Rule, path)
+    rule = _rule(data, path, errors)
+    if errors or rule is None:
+        raise RulesetInvalidError(errors)
+    return rule
+
+
+def load_ruleset(text: str) -> Ruleset:
+    """Parse and validate a YAML or JSON ruleset document."""
+    return validate_ruleset(parse_source(text))
+
+
+def load_rule(text: str) -> Rule:
+    """Parse and validate one rule written in YAML or JSON."""
+    return validate_rule(parse_source(text))
+
+
+def compile_ruleset(ruleset: Ruleset, version: int) -> dict[str, Any]:
+    """The JSON form the engine receives: every field, ``cooldown`` in seconds, ``version`` set."""
+    body: dict[str, Any] = msgspec.to_builtins(ruleset)
+    body["version"] = version
+    return body
+
+
+def ruleset_from_compiled(body: dict[str, Any]) -> Ruleset:
+    """Read back a compiled ruleset (as stored)."""
+    return msgspec.convert(body, Ruleset)
