@@ -1,0 +1,1 @@
+"""One door for every model call: providers, routing, prices, usage ledger, budgets."""
