@@ -1,4 +1,4 @@
-"""Knowledge base: ingest help-centre content, embed it offline or by API, retrieve hybrid passages."""
+"""Knowledge base: ingest help-centre content, embed it, retrieve hybrid passages."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from bpract.kb.types import Document, Passage, Section
 __all__ = [
     "ANSWER_THRESHOLD",
     "Document",
-    "EmbeddingError",
     "Embedder",
+    "EmbeddingError",
     "Fusion",
     "IngestReport",
     "KnowledgeBase",

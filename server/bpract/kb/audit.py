@@ -56,6 +56,7 @@ async def record_unanswered(
             "VALUES (?, ?, ?, ?) RETURNING id",
             (site_id, text, at, best_score),
         ).fetchone()
+        assert row is not None  # RETURNING always yields the row
         return int(row[0])
 
     return await db.run(insert)
@@ -124,7 +125,7 @@ async def unanswered_groups(
     for members in _cluster(vectors, threshold):
         centre = vectors[members].mean(axis=0)
         rep = members[int(np.argmax(vectors[members] @ centre))]
-        scores = [rows[i][2] for i in members if rows[i][2] is not None]
+        scores = [s for s in (rows[i][2] for i in members) if s is not None]
         distinct = list(dict.fromkeys(rows[i][0] for i in members))
         out.append(
             QuestionGroup(

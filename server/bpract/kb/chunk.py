@@ -1,4 +1,4 @@
-"""Heading-aware chunking: sections are never merged; long ones split on paragraphs, then sentences."""
+"""Heading-aware chunking: sections never merge; long ones split on paragraphs, then sentences."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ class Chunk:
 def _pieces(text: str, max_words: int) -> list[str]:
     """Paragraphs, with any paragraph over ``max_words`` cut at sentence ends (or hard)."""
     out: list[str] = []
-    for para in _PARAGRAPH.split(text):
-        para = para.strip()
+    for raw in _PARAGRAPH.split(text):
+        para = raw.strip()
         if not para:
             continue
         if len(para.split()) <= max_words:

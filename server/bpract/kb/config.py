@@ -1,4 +1,4 @@
-"""Which embedder to use, from the environment: an OpenAI-compatible API if configured, else MiniLM."""
+"""The embedder named by the environment: an OpenAI-compatible API if configured, else MiniLM."""
 
 from __future__ import annotations
 

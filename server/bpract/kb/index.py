@@ -1,4 +1,4 @@
-"""The SQLite side of the index: documents, chunks, FTS5 and sqlite-vec rows (run on the DB thread)."""
+"""The SQLite side of the index: documents, chunks, FTS5 and sqlite-vec rows (DB thread)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import apsw
 import numpy as np
+import numpy.typing as npt
 
 from bpract.kb.chunk import Chunk
 from bpract.kb.embed.base import Vectors
@@ -34,9 +35,60 @@ __all__ = [
 _BM25 = "bm25(kb_fts, 2.0, 1.5, 1.0)"
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset(
-    "a an and are as at be but by can do does for from had has have how i if in into is it its "
-    "me my of on or so than that the their then there these this to was we what when where "
-    "which who why will with you your".split()
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    }
 )
 
 
@@ -93,6 +145,7 @@ def stored_documents(conn: apsw.Connection, site_id: int) -> dict[str, StoredDoc
 def write_document(
     conn: apsw.Connection,
     site_id: int,
+    *,
     origin: str,
     doc: Document,
     chunks: Sequence[Chunk],
@@ -117,14 +170,17 @@ def write_document(
                 now_ms,
             ),
         ).fetchone()
+        assert row is not None  # RETURNING always yields the row
         doc_id = int(row[0])
         conn.execute("DELETE FROM kb_chunks WHERE doc_id = ?", (doc_id,))
         for c in chunks:
-            (chunk_id,) = conn.execute(
+            chunk_row = conn.execute(
                 "INSERT INTO kb_chunks (site_id, doc_id, ord, section, text) "
                 "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (site_id, doc_id, c.ord, c.section, c.text),
             ).fetchone()
+            assert chunk_row is not None
+            chunk_id = int(chunk_row[0])
             conn.execute(
                 "INSERT INTO kb_fts (rowid, title, section, text, site_id) VALUES (?, ?, ?, ?, ?)",
                 (chunk_id, doc.title, c.section, c.text, site_id),
@@ -152,11 +208,12 @@ def pending_chunks(conn: apsw.Connection, model: str, limit: int) -> list[ChunkR
     return [ChunkRow(int(i), int(s), str(t), str(sec), str(x)) for i, s, t, sec, x in rows]
 
 
-def quantize(vectors: Vectors) -> np.ndarray:
+def quantize(vectors: Vectors) -> npt.NDArray[np.int8]:
     """int8 rows scaled by their own largest component: cosine distance ignores the scale."""
     peak = np.abs(vectors).max(axis=1, keepdims=True)
     peak[peak == 0] = 1.0
-    return np.round(vectors / peak * 127.0).astype(np.int8)
+    out: npt.NDArray[np.int8] = np.round(vectors / peak * 127.0).astype(np.int8)
+    return out
 
 
 def store_vectors(
@@ -188,7 +245,8 @@ def bm25(conn: apsw.Connection, site_id: int, query: str, k: int) -> list[tuple[
     if not match:
         return []
     rows = conn.execute(
-        f"SELECT rowid, {_BM25} AS s FROM kb_fts WHERE kb_fts MATCH ? AND site_id = ? "
+        f"SELECT rowid, {_BM25} AS s FROM kb_fts"  # noqa: S608 - a constant, no user text
+        " WHERE kb_fts MATCH ? AND site_id = ? "
         "ORDER BY s LIMIT ?",
         (match, site_id, k),
     )

@@ -1,18 +1,22 @@
-"""Incremental ingestion: unchanged documents skipped by hash, changed ones re-chunked, removed ones deleted."""
+"""Incremental ingestion: unchanged documents skipped, changed ones re-chunked, removed deleted."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import apsw
 import httpx
 
 from bpract.kb import index
 from bpract.kb.chunk import chunk_document, embedding_text
+from bpract.kb.embed.base import Vectors
 from bpract.kb.errors import SourceError
 from bpract.kb.parse.dispatch import parse_bytes
 from bpract.kb.parse.html import HtmlPage
@@ -48,6 +52,11 @@ def _is_url(target: str) -> bool:
     return urlsplit(target).scheme in ("http", "https")
 
 
+def _origin_of(target: str) -> str:
+    """The key grouping a target's documents: the URL, or the absolute path."""
+    return target if _is_url(target) else os.path.abspath(target)
+
+
 async def _file_raws(root: Path, progress: Progress | None) -> AsyncIterator[Raw]:
     paths = walk(root)
     if progress is not None:
@@ -64,19 +73,19 @@ async def _web_raws(
             yield raw
         return
     if not is_sitemap(target):
-        raw = await web.page(target)
-        if raw is None:
+        single = await web.page(target)
+        if single is None:
             raise SourceError(f"{target}: could not be fetched as a document")
-        yield raw
+        yield single
         return
     entries = [e async for e in web.sitemap(target)][: web.max_pages]
     if progress is not None:
         progress.total = len(entries)
     for url, lastmod in entries:
         if await web.allowed(url):
-            raw = await web.page(url, lastmod)
-            if raw is not None:
-                yield raw
+            page = await web.page(url, lastmod)
+            if page is not None:
+                yield page
 
 
 def _parse(raw: Raw) -> Document | None:
@@ -96,6 +105,7 @@ def _parse(raw: Raw) -> Document | None:
 async def _store(
     kb: KnowledgeBase,
     site_id: int,
+    *,
     origin: str,
     raw: Raw,
     stored: dict[str, index.StoredDoc],
@@ -114,7 +124,11 @@ async def _store(
         return
     chunks = chunk_document(doc)
     now = int(time.time() * 1000)
-    await kb.db.run(lambda c: index.write_document(c, site_id, origin, doc, chunks, now))
+    await kb.db.run(
+        lambda c: index.write_document(
+            c, site_id, origin=origin, doc=doc, chunks=chunks, now_ms=now
+        )
+    )
     report.chunks += len(chunks)
     if known is None:
         report.added += 1
@@ -122,6 +136,12 @@ async def _store(
         report.updated += 1
     else:
         report.unchanged += 1
+
+
+def _store_vectors(
+    conn: apsw.Connection, *, rows: list[index.ChunkRow], vectors: Vectors, model: str
+) -> None:
+    index.store_vectors(conn, rows, vectors, model)
 
 
 async def embed_pending(kb: KnowledgeBase, progress: Progress | None = None) -> int:
@@ -135,7 +155,7 @@ async def embed_pending(kb: KnowledgeBase, progress: Progress | None = None) -> 
             return done
         texts = [embedding_text(r.title, r.section, r.text) for r in rows]
         vectors = await asyncio.to_thread(kb.embedder.embed, texts)
-        await kb.db.run(lambda c: index.store_vectors(c, rows, vectors, name))
+        await kb.db.run(functools.partial(_store_vectors, rows=rows, vectors=vectors, model=name))
         done += len(rows)
         if progress is not None:
             progress.advance(len(rows))
@@ -153,7 +173,7 @@ async def ingest(
 ) -> IngestReport:
     """Bring the site's copy of ``target`` (path, URL, sitemap, or crawl root) up to date."""
     report = IngestReport()
-    origin = target if _is_url(target) else str(Path(target).resolve())
+    origin = _origin_of(target)
     stored = await kb.db.run(lambda c: index.stored_documents(c, site_id))
     seen: set[str] = set()
     own_client = client is None
@@ -168,7 +188,7 @@ async def ingest(
         async for raw in raws:
             seen.add(raw.source)
             try:
-                await _store(kb, site_id, origin, raw, stored, report)
+                await _store(kb, site_id, origin=origin, raw=raw, stored=stored, report=report)
             except SourceError as exc:
                 report.failed.append(exc.detail)
             if progress is not None:

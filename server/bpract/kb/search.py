@@ -46,7 +46,9 @@ class KnowledgeBase:
         self.fusion = fusion or Fusion()
 
     async def _query_vector(self, query: str) -> Vectors:
-        return (await asyncio.to_thread(self.embedder.embed, [query]))[0]
+        vectors = await asyncio.to_thread(self.embedder.embed, [query])
+        row: Vectors = vectors[0]
+        return row
 
     async def search(
         self, site_id: int, query: str, k: int = 5, mode: Mode = "hybrid"
@@ -64,13 +66,16 @@ class KnowledgeBase:
                 "run `bpract kb reindex` to re-embed"
             )
         vector = await self._query_vector(query) if usable else None
-        return await self.db.run(lambda conn: self._search(conn, site_id, query, vector, k, mode))
+        return await self.db.run(
+            lambda conn: self._search(conn, site_id, query, vector=vector, k=k, mode=mode)
+        )
 
     def _search(
         self,
         conn: apsw.Connection,
         site_id: int,
         query: str,
+        *,
         vector: Vectors | None,
         k: int,
         mode: Mode,
@@ -92,13 +97,14 @@ class KnowledgeBase:
         if vector is not None and missing:
             for chunk_id, v in index.vectors_of(conn, site_id, missing).items():
                 sims[chunk_id] = float(np.dot(v, vector))
-        return _passages(conn, site_id, top, scores, b_rank, v_rank, sims)
+        return _passages(conn, site_id, top, scores=scores, b_rank=b_rank, v_rank=v_rank, sims=sims)
 
 
 def _passages(
     conn: apsw.Connection,
     site_id: int,
     top: list[int],
+    *,
     scores: dict[int, float],
     b_rank: dict[int, int],
     v_rank: dict[int, int],

@@ -45,7 +45,8 @@ def _model_zip() -> Path:
 def _layer_norm(x: _F32, weight: _F32, bias: _F32) -> _F32:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return ((x - mean) / np.sqrt(var + _EPS)) * weight + bias
+    out: _F32 = ((x - mean) / np.sqrt(var + _EPS)) * weight + bias
+    return out
 
 
 def _erf(x: _F32) -> _F32:
@@ -56,7 +57,8 @@ def _erf(x: _F32) -> _F32:
     poly = t * (
         0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
     )
-    return (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+    out: _F32 = (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+    return out
 
 
 def _gelu(x: _F32) -> _F32:
@@ -111,7 +113,10 @@ class _Bert:
         for i in range(_LAYERS):
             x = self._layer(x, mask_bias, i)
         summed = (x * mask[:, :, None]).sum(axis=1)
-        return (summed / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)).astype(np.float32)
+        pooled: _F32 = (summed / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)).astype(
+            np.float32
+        )
+        return pooled
 
 
 class MiniLMEmbedder:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bpract.kb.errors import SourceError
 from bpract.kb.parse.html import HtmlPage, parse_html
 from bpract.kb.parse.markdown import parse_markdown
@@ -31,7 +33,7 @@ _TYPES = {
 
 
 def kind_of(suffix: str, content_type: str | None = None) -> str | None:
-    """``markdown``/``html``/``text``/``pdf`` from a content type, else the suffix; None if neither."""
+    """The parser kind for a content type, else for the suffix; None if neither is known."""
     if content_type:
         kind = _TYPES.get(content_type.split(";")[0].strip().lower())
         if kind:
@@ -60,7 +62,11 @@ def parse_bytes(
         return parse_pdf(
             data, source=source, url=url, fallback_title=fallback_title, updated_at=updated_at
         )
-    parsers = {"markdown": parse_markdown, "html": parse_html, "text": parse_text}
+    parsers: dict[str, Callable[..., Document | HtmlPage]] = {
+        "markdown": parse_markdown,
+        "html": parse_html,
+        "text": parse_text,
+    }
     parser = parsers.get(kind)
     if parser is None:
         raise SourceError(f"{source}: unsupported kind {kind!r}")

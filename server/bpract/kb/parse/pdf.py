@@ -23,7 +23,9 @@ def _outline_pages(reader: PdfReader) -> dict[int, str]:
         for item in outline:
             if isinstance(item, list):
                 continue
-            starts.setdefault(reader.get_destination_page_number(item), str(item.title).strip())
+            page = reader.get_destination_page_number(item)
+            if page is not None:
+                starts.setdefault(page, str(item.title).strip())
     except (PyPdfError, KeyError, AttributeError, TypeError):
         return {}
     return starts
