@@ -77,7 +77,8 @@ def _convert(data: object, cls: type[T], path: str, errors: list[FieldError]) ->
         return msgspec.convert(data, cls)
     except msgspec.ValidationError as exc:
         error = _from_msgspec(exc, path)
-        if all(e.message != error.message for e in errors):
+        # a check that ran on the raw input may already have reported the same problem
+        if all(e.message != error.message or not e.path.startswith(path) for e in errors):
             errors.append(error)
         return None
 
@@ -103,19 +104,20 @@ def _rule(raw: object, path: str, errors: list[FieldError]) -> Rule | None:
     return _convert(raw, Rule, path, errors)
 
 
-def _duplicates(rules: list[Rule | None], errors: list[FieldError]) -> None:
+def _duplicates(raw_rules: list[Any], errors: list[FieldError]) -> None:
     first: dict[str, int] = {}
-    for index, rule in enumerate(rules):
-        if rule is None:
+    for index, raw in enumerate(raw_rules):
+        rule_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(rule_id, str):
             continue
-        if rule.id in first:
+        if rule_id in first:
             errors.append(
                 FieldError(
                     path=join_path(join_path("rules", index), "id"),
-                    message=f"duplicate rule id {rule.id!r} (also rules[{first[rule.id]}])",
+                    message=f"duplicate rule id {rule_id!r} (also rules[{first[rule_id]}])",
                 )
             )
-        first.setdefault(rule.id, index)
+        first.setdefault(rule_id, index)
 
 
 def validate_ruleset(data: object) -> Ruleset:
@@ -131,7 +133,7 @@ def validate_ruleset(data: object) -> Ruleset:
         raw_rules = []
     rules = [_rule(raw, join_path("rules", i), errors) for i, raw in enumerate(raw_rules)]
     valid = [rule for rule in rules if rule is not None]
-    _duplicates(rules, errors)
+    _duplicates(raw_rules, errors)
     if errors or policy is None or len(valid) != len(rules):
         raise RulesetInvalidError(errors)
     return Ruleset(policy=policy, rules=valid)
