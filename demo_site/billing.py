@@ -52,15 +52,17 @@ def _update(conn: sqlite3.Connection, account_id: str, **values: str | None) -> 
     conn.execute(f"UPDATE accounts SET {assignments} WHERE id = ?", (*values.values(), account_id))  # noqa: S608
 
 
-def _refuse_if_cancelled(account: Account) -> None:
+def _require_membership(account: Account) -> None:
     if account.status == "cancelled":
         raise DemoApiError(409, "account_cancelled", f"account {account.id} is cancelled")
+    if account.status == "none":
+        raise DemoApiError(409, "no_membership", f"account {account.id} has no Club membership")
 
 
 def change_plan(conn: sqlite3.Connection, account_id: str, change: PlanChange) -> Account:
     """Switch plan or billing now; the new price is charged from the next renewal."""
     account = get_account(conn, account_id)
-    _refuse_if_cancelled(account)
+    _require_membership(account)
     if (account.plan, account.billing) == (change.plan, change.billing):
         raise DemoApiError(
             409, "same_plan", f"account {account_id} is already on {change.plan}, {change.billing}"
@@ -72,7 +74,7 @@ def change_plan(conn: sqlite3.Connection, account_id: str, change: PlanChange) -
 def pause(conn: sqlite3.Connection, account_id: str, request: Pause, today: dt.date) -> Account:
     """No charges while paused; the renewal date moves back by the pause."""
     account = get_account(conn, account_id)
-    _refuse_if_cancelled(account)
+    _require_membership(account)
     if account.status == "paused":
         raise DemoApiError(409, "already_paused", f"account {account_id} is already paused")
     renews_on = account.renews_on or today
@@ -89,7 +91,7 @@ def pause(conn: sqlite3.Connection, account_id: str, request: Pause, today: dt.d
 def cancel(conn: sqlite3.Connection, account_id: str, request: Cancellation) -> Account:
     """Stop renewal; benefits last until the end of the paid period (``ends_on``)."""
     account = get_account(conn, account_id)
-    _refuse_if_cancelled(account)
+    _require_membership(account)
     ends_on = account.renews_on.isoformat() if account.renews_on else None
     _update(
         conn, account_id, status="cancelled", ends_on=ends_on, renews_on=None, paused_until=None

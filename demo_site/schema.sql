@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     member_since TEXT NOT NULL,
     renews_on TEXT,
     ends_on TEXT,
-    paused_until TEXT
+    paused_until TEXT,
+    cancel_reason TEXT
 );
 CREATE TABLE IF NOT EXISTS charges (
     id TEXT PRIMARY KEY,

@@ -24,7 +24,8 @@ __all__ = [
     "Reschedule",
 ]
 
-AccountStatus = Literal["active", "paused", "cancelled"]
+AccountStatus = Literal["none", "active", "paused", "cancelled"]
+"""``none``: a customer account without a Club membership."""
 OrderStatus = Literal["processing", "shipped", "delivered", "cancelled"]
 Reason = Annotated[str, msgspec.Meta(max_length=500)]
 
@@ -49,6 +50,7 @@ class Account(msgspec.Struct, kw_only=True):
     renews_on: dt.date | None
     ends_on: dt.date | None
     paused_until: dt.date | None
+    cancel_reason: str | None
     price_cents: int | None
     last_charge: Charge | None
 

@@ -1,4 +1,4 @@
-"""The demo's starting state: three members and their orders, dated relative to today."""
+"""The demo's starting state: members, a shopper and their orders, dated from today."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ _ACCOUNTS = (
     (DEMO_USER_ID, "Maya Lindqvist", "maya.lindqvist@example.com", "plus", "monthly", 410, 10),
     ("u_1002", "Tomás Ferreira", "tomas.ferreira@example.com", "basic", "annual", 200, 200),
     ("u_1003", "Inès Moreau", "ines.moreau@example.com", "premium", "monthly", 95, 3),
+)
+
+_CUSTOMERS = (
+    # id, name, email, days since joining: shoppers without a membership
+    ("u_1004", "Sam Okafor", "sam.okafor@example.com", 30),
 )
 
 _ORDERS = (
@@ -51,7 +56,7 @@ def seed(conn: sqlite3.Connection, today: dt.date) -> None:
         last_charge = today - dt.timedelta(days=charged)
         months = 1 if billing == "monthly" else 12
         conn.execute(
-            "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, 'active', ?, ?, NULL, NULL)",
+            "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, 'active', ?, ?, NULL, NULL, NULL)",
             (
                 ident,
                 name,
@@ -71,6 +76,11 @@ def seed(conn: sqlite3.Connection, today: dt.date) -> None:
                 last_charge.isoformat(),
                 f"{PLANS[plan].name}, {billing}",
             ),
+        )
+    for ident, name, email, joined in _CUSTOMERS:
+        conn.execute(
+            "INSERT INTO accounts VALUES (?, ?, ?, NULL, NULL, 'none', ?, NULL, NULL, NULL, NULL)",
+            (ident, name, email, (today - dt.timedelta(days=joined)).isoformat()),
         )
     for ident, account, status, placed, weekdays_ahead, city, lines in _ORDERS:
         delivery = None if weekdays_ahead is None else next_weekday(today, weekdays_ahead)
