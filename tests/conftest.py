@@ -1,0 +1,60 @@
+"""Fixtures shared by every test folder: a real server subprocess, a site, an admin token.
+
+- ``db_path``: a fresh SQLite file in ``tmp_path``.
+- ``server_env``: extra ``BPRACT_*`` variables for the server; override it in a
+  module (``@pytest.fixture def server_env(): return {"BPRACT_TIME_SCALE": "10"}``).
+- ``server``: a started :class:`support.server.ServerProcess` on ``db_path``.
+- ``site_origins``: origins the ``site`` fixture allows (default
+  ``["http://127.0.0.1:8765"]``); override it like ``server_env``.
+- ``site``: a :class:`bpract.sites.Site` in ``db_path`` (``public_key``,
+  ``identity_secret``, ``allowed_origins``).
+- ``admin_token``: a bearer token for ``/api/*`` on ``db_path``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bpract.sites import Site
+from support.server import ServerProcess
+from support.sites import make_site, make_token
+
+DEFAULT_ORIGIN = "http://127.0.0.1:8765"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "bpract.db"
+
+
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def server(db_path: Path, server_env: dict[str, str]) -> Iterator[ServerProcess]:
+    proc = ServerProcess(db_path, env=server_env)
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def site_origins() -> list[str]:
+    return [DEFAULT_ORIGIN]
+
+
+@pytest.fixture
+def site(db_path: Path, site_origins: list[str]) -> Site:
+    return make_site(db_path, origins=site_origins)
+
+
+@pytest.fixture
+def admin_token(db_path: Path) -> str:
+    return make_token(db_path)

@@ -1,0 +1,1 @@
+"""Shared test support: a real server subprocess and helpers other tests reuse."""

@@ -1,0 +1,120 @@
+"""``ServerProcess``: ``python -m bpract serve`` in a subprocess on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+__all__ = ["ServerProcess", "free_port"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """A real BPract server on 127.0.0.1.
+
+    The port is chosen once and kept across :meth:`restart`, so clients reconnect
+    to the same URL. ``env`` adds ``BPRACT_*`` variables (``BPRACT_TIME_SCALE``,
+    ``BPRACT_WIDGET_DIST``, ``BPRACT_HELLO_TIMEOUT``, …). Output goes to ``log_path``.
+    """
+
+    def __init__(
+        self,
+        db: Path,
+        *,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.db = Path(db)
+        self.port = port or free_port()
+        self.env = dict(env or {})
+        self.log_path = log_path or self.db.with_suffix(".log")
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The visitor socket: ``ws://127.0.0.1:PORT/v1/visitor``."""
+        return f"ws://127.0.0.1:{self.port}/v1/visitor"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, timeout: float = 20.0) -> ServerProcess:
+        """Start and wait until ``/health`` answers."""
+        if self.running:
+            return self
+        env = {**os.environ, **self.env}
+        cmd = [sys.executable, "-m", "bpract", "serve", "--db", str(self.db)]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self._wait_healthy(timeout)
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self._proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise TimeoutError(f"server not healthy after {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        """What the server printed so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop (SIGTERM), SIGKILL if it does not exit in time."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout)
+        self._proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no shutdown code runs."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait(10)
+        self._proc = None
+
+    def restart(self, timeout: float = 20.0) -> ServerProcess:
+        self.stop()
+        return self.start(timeout)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
