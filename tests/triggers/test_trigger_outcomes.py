@@ -1,0 +1,123 @@
+"""Outcomes (tenant-isolated, once per kind) and the per-rule report with conversion and lift."""
+
+from __future__ import annotations
+
+import pytest
+
+from bpract.store import Database
+from bpract.triggers.service import TriggerService
+from triggers.support import DAY, T0, FakeClock, fire, save
+
+RULES = """
+policy: {interruption_budget: 100}
+rules:
+  - {id: offer, message: {text: hi}, holdout: 50, cap: {count: 100}}
+  - {id: quiet, message: {text: never fires}}
+"""
+
+
+async def sent_outreach(service: TriggerService, site_id: int, visitor: str = "v_alice") -> str:
+    await save(service, site_id, "rules: [{id: r, message: {text: hi}}]")
+    status, _, outreach = await fire(service, site_id, "r", visitor)
+    assert status == "sent"
+    assert outreach is not None
+    return str(outreach["id"])
+
+
+async def outcome(
+    service: TriggerService, site_id: int, outreach_id: str, kind: str, visitor: str = "v_alice"
+) -> bool:
+    return await service.record_outcome(
+        site_id=site_id, visitor=visitor, outreach_id=outreach_id, kind=kind, at_ms=T0
+    )
+
+
+async def test_outcomes_are_recorded_once_per_kind(service: TriggerService, site_id: int) -> None:
+    oid = await sent_outreach(service, site_id)
+    assert await outcome(service, site_id, oid, "shown")
+    assert not await outcome(service, site_id, oid, "shown")
+    assert await outcome(service, site_id, oid, "clicked")
+
+
+async def test_another_sites_outreach_id_is_refused(
+    service: TriggerService, site_id: int, other_site_id: int, db: Database
+) -> None:
+    oid = await sent_outreach(service, site_id)
+    assert not await outcome(service, other_site_id, oid, "clicked")
+    assert db.run_sync(lambda c: c.execute("SELECT COUNT(*) FROM outcomes").fetchone()) == (0,)
+
+
+async def test_another_visitors_outreach_id_is_refused(
+    service: TriggerService, site_id: int
+) -> None:
+    oid = await sent_outreach(service, site_id)
+    assert not await outcome(service, site_id, oid, "clicked", visitor="v_mallory")
+
+
+@pytest.mark.parametrize(("oid", "kind"), [("o_doesnotexist0000000000", "shown"), (None, "liked")])
+async def test_unknown_outreach_or_kind_is_refused(
+    service: TriggerService, site_id: int, oid: str | None, kind: str
+) -> None:
+    real = await sent_outreach(service, site_id)
+    assert not await outcome(service, site_id, oid or real, kind)
+
+
+def add_purchase(db: Database, site_id: int, visitor: str, at_ms: int) -> None:
+    db.run_sync(
+        lambda c: c.execute(
+            "INSERT INTO signals (site_id, visitor, session, name, at_ms, data)"
+            " VALUES (?, ?, 'n_s', 'purchase', ?, '{}')",
+            (site_id, visitor, at_ms),
+        )
+    )
+
+
+async def test_report_compares_sent_and_held_out_visitors(
+    service: TriggerService, db: Database, site_id: int, other_site_id: int, clock: FakeClock
+) -> None:
+    await save(service, site_id, RULES)
+    sent: list[str] = []
+    held: list[str] = []
+    for i in range(40):
+        visitor = f"v_{i:03d}"
+        status, _, outreach = await fire(service, site_id, "offer", visitor, at_ms=T0)
+        (sent if status == "sent" else held).append(visitor)
+        if outreach is not None and i % 2 == 0:
+            await outcome(service, site_id, str(outreach["id"]), "shown", visitor)
+    assert len(sent) >= 4
+    assert len(held) >= 4
+    # a second fire of the same visitor does not count them twice
+    await fire(service, site_id, "offer", sent[0], at_ms=T0 + 1)
+    for visitor in sent[:4]:
+        add_purchase(db, site_id, visitor, T0 + 1_000)
+    for visitor in held[:2]:
+        add_purchase(db, site_id, visitor, T0 + 1_000)
+    add_purchase(db, site_id, held[2], T0 - 1_000)  # bought before the fire: not a conversion
+    add_purchase(db, other_site_id, held[3], T0 + 1_000)  # another site's purchase
+
+    reports = {r.rule: r for r in await service.report(site_id, days=30)}
+    offer = reports["offer"]
+    assert offer.fires == {"sent": len(sent) + 1, "held_out": len(held)}
+    assert (offer.sent, offer.held_out) == (len(sent) + 1, len(held))
+    assert offer.outcomes == {"shown": len([v for v in sent if int(v[2:]) % 2 == 0])}
+    assert (offer.conversion_sent.visitors, offer.conversion_sent.converted) == (len(sent), 4)
+    assert (offer.conversion_held_out.visitors, offer.conversion_held_out.converted) == (
+        len(held),
+        2,
+    )
+    sent_rate, held_rate = 4 / len(sent), 2 / len(held)
+    assert offer.conversion_sent.rate == pytest.approx(sent_rate)
+    assert offer.lift == pytest.approx((sent_rate - held_rate) / held_rate)
+    quiet = reports["quiet"]
+    assert (quiet.fires, quiet.sent, quiet.lift, quiet.conversion_sent.rate) == ({}, 0, None, None)
+
+
+async def test_report_window(service: TriggerService, site_id: int, clock: FakeClock) -> None:
+    await save(service, site_id, "rules: [{id: r, message: {text: hi}, cap: {count: 10}}]")
+    await fire(service, site_id, "r", "v_old")
+    clock.advance(10 * DAY)
+    await fire(service, site_id, "r", "v_new")
+    (week,) = await service.report(site_id, days=7)
+    assert week.fires == {"sent": 1}
+    (month,) = await service.report(site_id, days=30)
+    assert month.fires == {"sent": 2}
