@@ -6,10 +6,10 @@ answered 400 with every ``{path, message}`` found.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter, RawBody
 
 from bpract.auth import admin_guard, verify_token
 from bpract.store import Database
@@ -32,6 +32,7 @@ from bpract.triggers.schemas import (
 )
 from bpract.triggers.service import TriggerService
 from bpract.triggers.spec import load_ruleset, parse_source, validate_rule
+from bpract_client.rules import Rule
 
 __all__ = ["RulesController", "route_handlers"]
 
@@ -66,17 +67,17 @@ async def _author(request: AnyRequest) -> str:
     return await db.run(lambda conn: verify_token(conn, token)) or "admin"
 
 
-async def _text(request: AnyRequest) -> str:
+def _text(body: bytes) -> str:
     try:
-        return (await request.body()).decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         error = FieldError(path="$", message="the body is not UTF-8 text")
         raise RulesetInvalidError([error]) from exc
 
 
-async def _rule_body(request: AnyRequest, rule_id: str | None = None) -> tuple[Any, str]:
+def _rule_body(body: bytes, rule_id: str | None = None) -> tuple[Rule, str]:
     """Parse a one-rule body; on replace the id comes from the URL (and must agree)."""
-    source = await _text(request)
+    source = _text(body)
     data = parse_source(source)
     if isinstance(data, dict) and rule_id and data.setdefault("id", rule_id) != rule_id:
         message = f"the id in the body ({data['id']!r}) differs from the URL ({rule_id!r})"
@@ -113,34 +114,38 @@ class RulesController(Controller):
     exception_handlers = {TriggersError: _error_response}  # noqa: RUF012
 
     @get("/")
-    async def get_ruleset(self, request: AnyRequest, site_key: str) -> RulesetOut:
+    async def get_ruleset(self, request: AnyRequest, site_key: FromPath[str]) -> RulesetOut:
         """The current compiled ruleset and its version."""
         service = _service(request)
         return await _ruleset_out(service, site_key, await service.site_id(site_key))
 
     @put("/")
-    async def put_ruleset(self, request: AnyRequest, site_key: str) -> RulesetOut:
+    async def put_ruleset(
+        self, request: AnyRequest, site_key: FromPath[str], body: RawBody
+    ) -> RulesetOut:
         """Replace the whole ruleset with a YAML or JSON document: a new version."""
         service = _service(request)
         site_id = await service.site_id(site_key)
-        source = await _text(request)
+        source = _text(body)
         ruleset = load_ruleset(source)
         author = await _author(request)
         await service.save_ruleset(site_id, ruleset, source=source, author=author)
         return await _ruleset_out(service, site_key, site_id)
 
     @post("/validate", status_code=200)
-    async def validate(self, request: AnyRequest, site_key: str) -> ValidationOut:
+    async def validate(
+        self, request: AnyRequest, site_key: FromPath[str], body: RawBody
+    ) -> ValidationOut:
         """Check a ruleset document without saving it."""
         await _service(request).site_id(site_key)
         try:
-            ruleset = load_ruleset(await _text(request))
+            ruleset = load_ruleset(_text(body))
         except RulesetInvalidError as exc:
             return ValidationOut(ok=False, errors=exc.errors, rules=0)
         return ValidationOut(ok=True, errors=[], rules=len(ruleset.rules))
 
     @get("/versions")
-    async def versions(self, request: AnyRequest, site_key: str) -> list[VersionOut]:
+    async def versions(self, request: AnyRequest, site_key: FromPath[str]) -> list[VersionOut]:
         """Every saved version, newest first."""
         service = _service(request)
         stored = await service.versions(await service.site_id(site_key))
@@ -159,8 +164,8 @@ class RulesController(Controller):
     async def report(
         self,
         request: AnyRequest,
-        site_key: str,
-        days: float = Parameter(default=30, gt=0, le=366),
+        site_key: FromPath[str],
+        days: Annotated[float, QueryParameter(gt=0, le=366)] = 30,
     ) -> ReportOut:
         """Per rule: fires by outcome, outreach outcomes, conversion of sent vs held out."""
         service = _service(request)
@@ -168,32 +173,40 @@ class RulesController(Controller):
         return ReportOut(site=site_key, days=days, rules=rules)
 
     @post("/", status_code=201)
-    async def add_rule(self, request: AnyRequest, site_key: str) -> RuleOut:
+    async def add_rule(
+        self, request: AnyRequest, site_key: FromPath[str], body: RawBody
+    ) -> RuleOut:
         """Add one rule (YAML or JSON): a new version."""
         service = _service(request)
         site_id = await service.site_id(site_key)
-        rule, source = await _rule_body(request)
+        rule, source = _rule_body(body)
         author = await _author(request)
         await service.edit_ruleset(site_id, edits.add_rule(rule), source=source, author=author)
         return await _rule_out(service, site_id, rule.id)
 
     @get("/{rule_id:str}")
-    async def get_rule(self, request: AnyRequest, site_key: str, rule_id: str) -> RuleOut:
+    async def get_rule(
+        self, request: AnyRequest, site_key: FromPath[str], rule_id: FromPath[str]
+    ) -> RuleOut:
         service = _service(request)
         return await _rule_out(service, await service.site_id(site_key), rule_id)
 
     @put("/{rule_id:str}")
-    async def replace_rule(self, request: AnyRequest, site_key: str, rule_id: str) -> RuleOut:
+    async def replace_rule(
+        self, request: AnyRequest, site_key: FromPath[str], rule_id: FromPath[str], body: RawBody
+    ) -> RuleOut:
         """Replace one rule: a new version."""
         service = _service(request)
         site_id = await service.site_id(site_key)
-        rule, source = await _rule_body(request, rule_id)
+        rule, source = _rule_body(body, rule_id)
         author = await _author(request)
         await service.edit_ruleset(site_id, edits.replace_rule(rule), source=source, author=author)
         return await _rule_out(service, site_id, rule.id)
 
     @delete("/{rule_id:str}", status_code=200)
-    async def delete_rule(self, request: AnyRequest, site_key: str, rule_id: str) -> RulesetOut:
+    async def delete_rule(
+        self, request: AnyRequest, site_key: FromPath[str], rule_id: FromPath[str]
+    ) -> RulesetOut:
         """Remove one rule: a new version (returned)."""
         service = _service(request)
         site_id = await service.site_id(site_key)
