@@ -94,7 +94,13 @@ def cancel(conn: sqlite3.Connection, account_id: str, request: Cancellation) -> 
     _require_membership(account)
     ends_on = account.renews_on.isoformat() if account.renews_on else None
     _update(
-        conn, account_id, status="cancelled", ends_on=ends_on, renews_on=None, paused_until=None
+        conn,
+        account_id,
+        status="cancelled",
+        ends_on=ends_on,
+        renews_on=None,
+        paused_until=None,
+        cancel_reason=request.reason or None,
     )
     return get_account(conn, account_id)
 
