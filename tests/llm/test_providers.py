@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from fakes.llm_server import FakeLLMServer, Fault, Reply
 
 from bpract.llm.errors import (
     MalformedResponseError,
@@ -29,6 +28,7 @@ from bpract.llm.types import (
     ToolCallDone,
     Usage,
 )
+from fakes.llm_server import FakeLLMServer, Fault, Reply
 
 KEY = "sk-test-provider-key-0001"
 REQUEST = ChatRequest(

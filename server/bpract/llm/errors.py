@@ -8,8 +8,8 @@ The hierarchy::
     │   ├── ProviderUnavailableError  5xx, connection refused or reset
     │   ├── ProviderTimeoutError  no answer in time
     │   ├── MalformedResponseError  bad JSON, or a stream cut before its end
+    │   │   └── OutputInvalidError  structured output failed validation
     │   └── ProviderRejectedError  4xx other than 429 (bad key, bad request): not retried
-    ├── OutputInvalidError ────── the model's structured output failed validation
     ├── NoCompliantRouteError ─── compliance rules leave no provider for this data
     ├── BudgetExceededError ───── a hard budget leaves no room for the call
     ├── AllProvidersFailedError ─ every provider of the fallback chain failed
@@ -55,6 +55,8 @@ class ProviderError(LLMError):
 class RateLimitedError(ProviderError):
     """The provider answered 429."""
 
+    retry_after: float | None
+
     def __init__(self, provider: str, detail: str, retry_after: float | None) -> None:
         super().__init__(provider, detail)
         self.retry_after = retry_after
@@ -78,7 +80,7 @@ class ProviderRejectedError(ProviderError):
     retryable = False
 
 
-class OutputInvalidError(LLMError):
+class OutputInvalidError(MalformedResponseError):
     """Structured output did not validate against the requested type."""
 
 
