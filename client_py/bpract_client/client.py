@@ -148,10 +148,18 @@ class Client:
         try:
             frame = protocol.parse_server_frame(text)
         except protocol.ProtocolError as exc:
-            self._post({"type": "error", "code": "bad_server_frame", "message": str(exc)})
+            error = {"type": "error", "code": "bad_server_frame", "message": str(exc), "seq": None}
+            self._post(error)
             return
-        handler = getattr(self, "_on_" + frame["t"])
-        handler(frame)
+        handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            "welcome": self._on_welcome,
+            "ack": self._on_ack,
+            "rules": self._on_rules,
+            "outreach": self._on_outreach,
+            "error": self._on_error,
+            "pong": self._on_pong,
+        }
+        handlers[frame["t"]](frame)
         self._flush()
         self._persist()
 

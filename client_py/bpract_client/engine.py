@@ -251,16 +251,18 @@ class Engine:
         url = as_str(event.get("url"), _URL_CHARS)
         if not url:
             return
+        location = location_of(url)
+        nav = as_str(event.get("nav"), 16) or "load"
+        if nav != "load" and self._page is not None and self._page.location == location:
+            return  # a history call that changed only the hash or nothing is not a new page
         referrer = as_str(event.get("referrer"), _URL_CHARS) or ""
         title = as_str(event.get("title"), 200) or ""
         self._touch(at, url, referrer)
-        location = location_of(url)
         self._state.add_view(at, location)
         page = PageView(
             url=url, location=location, title=title, referrer=referrer, started=at, clock=at
         )
         self._page = page
-        nav = as_str(event.get("nav"), 16) or "load"
         data = {"path": page.path, "url": url, "title": title, "referrer": referrer, "nav": nav}
         self._signal(at, "page_view", data)
 

@@ -192,7 +192,7 @@ def test_fires_once_per_page_view() -> None:
     engine.handle(ev("scroll", T0 + 1, pct=30))
     engine.tick(T0 + 5 * SECOND)
     assert only(engine) == ["r"]
-    engine.handle(page(T0 + 6 * SECOND, "/pricing", nav="push"))
+    engine.handle(page(T0 + 6 * SECOND, "/pricing"))  # reloaded: a new page view
     assert only(engine) == ["r"]
 
 

@@ -24,6 +24,21 @@ def test_page_view_signal_carries_the_page() -> None:
     assert view["session"] == engine.session_id
 
 
+def test_same_address_history_calls_are_not_new_page_views() -> None:
+    engine = make_engine()
+    engine.handle(page(T0, "/pricing"))
+    engine.handle(page(T0 + 1, "/pricing#plans", nav="replace"))
+    engine.handle(page(T0 + 2, "/pricing", nav="push"))
+    engine.handle(page(T0 + 3, "/pricing?plan=pro", nav="replace"))
+    engine.handle(page(T0 + 4, "/pricing?plan=pro", nav="load"))  # a reload is a new view
+    paths = [f["data"]["url"] for f in signals(engine.drain(), "page_view")]
+    assert paths == [
+        "https://shop.example/pricing",
+        "https://shop.example/pricing?plan=pro",
+        "https://shop.example/pricing?plan=pro",
+    ]
+
+
 def test_attentive_dwell_accumulates_with_activity() -> None:
     engine = make_engine()
     engine.handle(page(T0))
