@@ -107,3 +107,28 @@ def test_keyboard_reaches_opens_and_closes_the_chat(
         ("chat_open", True),
         ("chat_open", False),
     ]
+
+
+def test_chat_is_a_full_width_sheet_on_a_phone_and_host_css_stays_out(
+    customer: CustomerSite, store: Store, page: Page
+) -> None:
+    customer.attrs = SERVER_ENGINE
+    customer.head = """<script>
+      window.seen = [];
+      bpract('on', 'open', () => seen.push('open'));
+      bpract('on', 'close', () => seen.push('close'));
+    </script>"""
+    page.set_viewport_size({"width": 400, "height": 700})
+    page.goto(customer.url("/"))
+    launcher = page.get_by_role("button", name="Open chat")
+    box = launcher.bounding_box()
+    assert box is not None and box["width"] >= 44 and box["height"] >= 44
+    style = "(el) => [getComputedStyle(el).fontFamily, getComputedStyle(el).backgroundColor]"
+    font, background = launcher.evaluate(style)
+    assert "Georgia" not in font and background != "rgb(255, 105, 180)"  # the host's hotpink
+    page.evaluate("bpract('open')")
+    sheet = page.locator("#bpract-chat [role=dialog]").bounding_box()
+    assert sheet is not None
+    assert (sheet["x"], sheet["width"], sheet["y"] + sheet["height"]) == (0, 400, 700)
+    page.evaluate("bpract('close')")
+    assert page.evaluate("window.seen") == ["open", "close"]
