@@ -196,3 +196,18 @@ def test_report_route(api: Api) -> None:
 def test_rules_are_in_the_openapi_schema(api: Api) -> None:
     paths = api.client.get("/schema/openapi.json").json()["paths"]
     assert "/api/sites/{site_key}/rules/{rule_id}" in paths
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", '{"rules": [{"id": "a", "message": {"text": "hi"}}]}'),
+        ("application/yaml", "rules: [{id: a, message: {text: hi}}]"),
+        ("text/plain; charset=utf-8", "rules: [{id: a, message: {text: hi}}]"),
+    ],
+)
+def test_any_content_type_carries_yaml_or_json(api: Api, content_type: str, body: str) -> None:
+    headers = api.headers | {"Content-Type": content_type}
+    response = api.client.put(api.base, headers=headers, content=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["ruleset"]["rules"][0]["id"] == "a"

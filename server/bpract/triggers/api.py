@@ -95,9 +95,7 @@ async def _rule_out(service: TriggerService, site_id: int, rule_id: str) -> Rule
 
 async def _ruleset_out(service: TriggerService, site_key: str, site_id: int) -> RulesetOut:
     body = await service.ruleset_json(site_id)
-    stored = next(
-        (v for v in await service.versions(site_id) if v.version == body["version"]), None
-    )
+    stored = await service.stored(site_id, body["version"])
     return RulesetOut(
         site=site_key,
         version=body["version"],

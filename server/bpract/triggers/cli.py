@@ -64,8 +64,8 @@ def _show(args: argparse.Namespace) -> int:
     async def work(service: TriggerService) -> tuple[dict[str, Any], str]:
         site_id = await service.site_id(args.site)
         body = await service.ruleset_json(site_id)
-        stored = [v for v in await service.versions(site_id) if v.version == body["version"]]
-        return body, stored[0].source if stored else ""
+        stored = await service.stored(site_id, body["version"])
+        return body, stored.source if stored else ""
 
     body, source = _with_service(args, work)
     if args.compiled or not source:

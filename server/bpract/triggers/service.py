@@ -135,7 +135,12 @@ class TriggerService:
         return ruleset.version
 
     async def versions(self, site_id: int) -> list[rulesets.StoredRuleset]:
+        """Every saved version of the site's ruleset, newest first."""
         return await self._db.run(lambda conn: rulesets.list_versions(conn, site_id))
+
+    async def stored(self, site_id: int, version: int) -> rulesets.StoredRuleset | None:
+        """One saved version with its source and author (None for version 0 or unknown)."""
+        return await self._db.run(lambda conn: rulesets.at_version(conn, site_id, version))
 
     async def site_id(self, public_key: str) -> int:
         """The id of the site with this public key; :class:`UnknownSiteError` if none."""
@@ -155,7 +160,7 @@ class TriggerService:
         if rule is None or not rule.enabled:
             raise UnknownRuleError(rule_id)
         if version != current.ruleset.version:
-            stored = await self._db.run(lambda conn: rulesets.at_version(conn, site_id, version))
+            stored = await self.stored(site_id, version)
             if stored is None or ruleset_from_compiled(stored.body).get(rule_id) != rule:
                 detail = f"rule {rule_id!r} changed after version {version}"
                 raise UnknownRuleError(rule_id, detail)
