@@ -154,3 +154,46 @@ async def test_concurrent_edits_do_not_lose_each_other(
     )
     assert sorted(versions) == list(range(2, 12))
     assert len((await service.ruleset(site_id)).rules) == 11
+
+
+async def test_a_save_by_another_process_is_pushed_by_the_watcher(
+    db: Database, clock: FakeClock, site_id: int, other_site_id: int
+) -> None:
+    channels = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
+    command_line = TriggerService(db, None, now_ms=clock)  # like `bpract rules load`
+    await save(command_line, site_id, ONE)
+    async with channels:
+        server = TriggerService(db, channels, now_ms=clock, cache_ttl_s=3600)
+        assert await server.publish_outside_changes() == []  # baseline
+        await server.ruleset_json(site_id)  # cached at version 1
+        async with channels.start_subscription(f"site:{site_id}") as subscriber:
+            await save(command_line, site_id, TWO)
+            await save(command_line, other_site_id, ONE)
+            assert sorted(await server.publish_outside_changes()) == [site_id, other_site_id]
+            frame = json.loads(await asyncio.wait_for(anext(subscriber.iter_events()), 5))
+            assert frame["ruleset"]["version"] == 2
+            assert (await server.ruleset_json(site_id))["version"] == 2  # cache refreshed
+            assert await server.publish_outside_changes() == []
+            await save(server, site_id, ONE)  # its own save is pushed once, by the save
+            assert await server.publish_outside_changes() == []
+            versions = [json.loads(await asyncio.wait_for(anext(subscriber.iter_events()), 5))]
+            assert versions[0]["ruleset"]["version"] == 3
+            assert subscriber.qsize == 0
+
+
+async def test_the_watcher_loop_runs_until_cancelled(
+    db: Database, clock: FakeClock, site_id: int
+) -> None:
+    server = TriggerService(db, None, now_ms=clock, cache_ttl_s=3600)
+    await server.ruleset_json(site_id)
+    await server.publish_outside_changes()  # the baseline, before anything changes
+    task = asyncio.create_task(server.watch_outside_changes(interval_s=0.01))
+    await save(TriggerService(db, None, now_ms=clock), site_id, ONE)
+    for _ in range(200):
+        if (await server.ruleset_json(site_id))["version"] == 1:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await server.ruleset_json(site_id))["version"] == 1

@@ -7,6 +7,7 @@ fires into outreach through policy and the decider, and records outcomes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,8 @@ class TriggerService:
         self._decider_timeout_s = decider_timeout_s
         self._cache_ttl_ms = int(cache_ttl_s * 1000)
         self._cache: dict[int, _Current] = {}
+        #: the newest version this process has published or seen, per site
+        self._known_versions: dict[int, int] | None = None
 
     # -- rulesets ---------------------------------------------------------------------------
 
@@ -129,10 +132,42 @@ class TriggerService:
 
         ruleset, body = await self._db.run(lambda conn: immediate(conn, save))
         self._cache[site_id] = _Current(ruleset, body, self._now_ms())
+        if self._known_versions is not None:
+            self._known_versions[site_id] = ruleset.version
+        await self._publish(site_id, body)
+        return ruleset.version
+
+    async def _publish(self, site_id: int, body: dict[str, Any]) -> None:
         if self._channels is not None:
             frame = msgspec.json.encode({"t": "rules", "ruleset": body})
             await self._channels.wait_published(frame, site_channel(site_id))
-        return ruleset.version
+
+    async def publish_outside_changes(self) -> list[int]:
+        """Push rulesets saved by another process (``bpract rules load``) to this process's
+        visitors; the sites pushed. The first call only records the versions it finds."""
+        latest: dict[int, int] = await self._db.run(
+            lambda conn: {
+                int(site): int(version)
+                for site, version in conn.execute(
+                    "SELECT site_id, MAX(version) FROM rulesets GROUP BY site_id"
+                )
+            }
+        )
+        if self._known_versions is None:
+            self._known_versions = latest
+            return []
+        changed = [s for s, v in latest.items() if v > self._known_versions.get(s, 0)]
+        for site_id in changed:
+            current = await self._current(site_id, fresh=True)
+            self._known_versions[site_id] = current.ruleset.version
+            await self._publish(site_id, current.body)
+        return changed
+
+    async def watch_outside_changes(self, interval_s: float = 2.0) -> None:
+        """Run :meth:`publish_outside_changes` every ``interval_s`` until cancelled."""
+        while True:
+            await self.publish_outside_changes()
+            await asyncio.sleep(interval_s)
 
     async def versions(self, site_id: int) -> list[rulesets.StoredRuleset]:
         """Every saved version of the site's ruleset, newest first."""
