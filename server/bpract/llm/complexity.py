@@ -52,7 +52,7 @@ def estimate(query: str, retrieval_confidence: float | None = None) -> Complexit
         found.append(("details", 0.5))
     shouting = sum(1 for w in query.split() if len(w) > 3 and w.isupper())
     if query.count("!") >= 2 or shouting >= 2 or _FRUSTRATION.intersection(words):
-        found.append(("frustration", 1.0))
+        found.append(("frustration", 1.5))
     if retrieval_confidence is not None and retrieval_confidence < 0.5:
         found.append(("low retrieval confidence", 1.0))
     score = sum(weight for _, weight in found)
