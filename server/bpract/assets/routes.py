@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 from litestar.response import File
 
 from bpract.assets.files import resolve
@@ -67,7 +68,9 @@ async def widget_js(request: Request[Any, Any, Any]) -> Response[bytes] | File:
 
 
 @get("/w/{path:path}", include_in_schema=False)
-async def widget_runtime(request: Request[Any, Any, Any], path: str) -> Response[bytes] | File:
+async def widget_runtime(
+    request: Request[Any, Any, Any], path: FromPath[str]
+) -> Response[bytes] | File:
     """Worker, Pyodide runtime and our wheel, under a build id: cached forever."""
     return serve_file(request, _widget_dist(request) / "w", path.lstrip("/"), IMMUTABLE_CACHE)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, JSONBody
 
 from bpract.auth import admin_guard
 from bpract.sites.store import Site, SiteNotFoundError, create_site, get_site, list_sites
@@ -56,7 +57,9 @@ class SiteController(Controller):
         return [SiteOut.of(s) for s in sites]
 
     @post("/")
-    async def create_site(self, request: Request[Any, Any, Any], data: SiteCreate) -> SiteOut:
+    async def create_site(
+        self, request: Request[Any, Any, Any], data: JSONBody[SiteCreate]
+    ) -> SiteOut:
         def create(conn: object) -> Site:
             return create_site(conn, name=data.name, origins=data.allowed_origins)  # type: ignore[arg-type]
 
@@ -67,7 +70,7 @@ class SiteController(Controller):
         return SiteOut.of(site)
 
     @get("/{site_id:int}")
-    async def get_site(self, request: Request[Any, Any, Any], site_id: int) -> SiteOut:
+    async def get_site(self, request: Request[Any, Any, Any], site_id: FromPath[int]) -> SiteOut:
         try:
             site = await _db(request).run(lambda conn: get_site(conn, site_id))
         except SiteNotFoundError as exc:
