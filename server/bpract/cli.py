@@ -169,9 +169,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _register_features(sub: Any) -> None:
+    from bpract import demo
     from bpract.triggers import cli as triggers_cli
 
     triggers_cli.register(sub)
+    demo.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

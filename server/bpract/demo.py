@@ -1,0 +1,132 @@
+"""``bpract demo``: the API server and the demo store side by side, from a source checkout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+_REPO = Path(__file__).resolve().parents[2]
+_SITE_NAME = "Northwind Threads (demo)"
+
+
+def _bpract(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+        [sys.executable, "-m", "bpract", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def _demo_site(env: dict[str, str], origins: list[str]) -> dict[str, Any]:
+    """The demo's site row, created on first run."""
+    sites = json.loads(_bpract("sites", "list", "--json", env=env))
+    for site in sites:
+        if site["name"] == _SITE_NAME:
+            return dict(site)
+    flags = [arg for origin in origins for arg in ("--origin", origin)]
+    created: dict[str, Any] = json.loads(
+        _bpract("sites", "add", "--name", _SITE_NAME, *flags, "--json", env=env)
+    )
+    return created
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{proc.args!r} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback URL we built
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {timeout_s:.0f} s")
+
+
+def _run(args: argparse.Namespace) -> int:
+    data = Path(args.data_dir).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    api_url = f"http://127.0.0.1:{args.port}"
+    site_url = f"http://127.0.0.1:{args.site_port}"
+    env = {
+        **os.environ,
+        "BPRACT_DB": str(data / "bpract.db"),
+        "BPRACT_HOST": "127.0.0.1",
+        "BPRACT_PORT": str(args.port),
+        "BPRACT_PUBLIC_URL": api_url,
+        "BPRACT_TIME_SCALE": str(args.time_scale),
+    }
+    _bpract("db", "migrate", env=env)
+    site = _demo_site(env, [site_url, f"http://localhost:{args.site_port}"])
+    _bpract(
+        "rules",
+        "load",
+        str(_REPO / "demo_site" / "rules.yaml"),
+        "--site",
+        site["public_key"],
+        env=env,
+    )
+    demo_env = {
+        **env,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")])),
+        "DEMO_PORT": str(args.site_port),
+        "DEMO_BPRACT_URL": api_url,
+        "DEMO_SITE_KEY": site["public_key"],
+        "DEMO_IDENTITY_SECRET": site["identity_secret"],
+        "DEMO_DB": str(data / "demo_site.db"),
+    }
+    api = subprocess.Popen([sys.executable, "-m", "bpract", "serve"], env=env)
+    store = subprocess.Popen([sys.executable, "-m", "demo_site"], env=demo_env, cwd=_REPO)
+    try:
+        _wait_healthy(f"{api_url}/health", api)
+        _wait_healthy(site_url, store)
+        print(
+            f"\n  BPract Agents demo\n"
+            f"  open   {site_url}   (the store; the widget loads from {api_url})\n"
+            f"  api    {api_url}/schema   site key {site['public_key']}\n"
+            f"  data   {data}\n  Ctrl-C stops both.\n",
+            flush=True,
+        )
+        while api.poll() is None and store.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in (store, api):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in (store, api):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    demo = subparsers.add_parser(
+        "demo", help="run the API server and the demo store (from a source checkout)"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="API server port (default 8000)")
+    demo.add_argument("--site-port", type=int, default=8080, help="demo store port (default 8080)")
+    demo.add_argument("--data-dir", default=str(_REPO / ".bpract" / "demo"))
+    demo.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="speed up attention timers (e.g. 10 makes the 60 s pricing rule fire after 6 s)",
+    )
+    demo.set_defaults(handler=_run)
