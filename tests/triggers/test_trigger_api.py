@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from bpract.app import create_app
@@ -23,15 +25,15 @@ rules:
 
 
 class Api:
-    def __init__(self, client: TestClient, key: str, token: str) -> None:  # type: ignore[type-arg]
+    def __init__(self, client: TestClient[Litestar], key: str, token: str) -> None:
         self.client = client
         self.base = f"/api/sites/{key}/rules"
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    def get(self, path: str = "", **params: object):  # type: ignore[no-untyped-def]
+    def get(self, path: str = "", **params: str | int) -> httpx.Response:
         return self.client.get(self.base + path, headers=self.headers, params=params)
 
-    def send(self, method: str, path: str = "", body: str = ""):  # type: ignore[no-untyped-def]
+    def send(self, method: str, path: str = "", body: str = "") -> httpx.Response:
         return self.client.request(method, self.base + path, headers=self.headers, content=body)
 
 
@@ -46,13 +48,13 @@ def site_key(app_db: Path) -> str:
 
 
 @pytest.fixture
-def client(app_db: Path, site_key: str) -> Iterator[TestClient]:  # type: ignore[type-arg]
+def client(app_db: Path, site_key: str) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(Settings(db=app_db))) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def api(client: TestClient, site_key: str, app_db: Path) -> Api:  # type: ignore[type-arg]
+def api(client: TestClient[Litestar], site_key: str, app_db: Path) -> Api:
     return Api(client, site_key, make_token(app_db, "marketer"))
 
 
@@ -72,7 +74,7 @@ def api(client: TestClient, site_key: str, app_db: Path) -> Api:  # type: ignore
 )
 @pytest.mark.parametrize("authorization", [None, "Bearer bpa_wrong", "Basic abc"])
 def test_every_route_needs_an_admin_token(
-    client: TestClient,  # type: ignore[type-arg]
+    client: TestClient[Litestar],
     site_key: str,
     method: str,
     path: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -73,13 +74,13 @@ async def test_rules_reach_a_connected_visitor_and_fires_become_outreach(
 
             outcome = {"t": "outcome", "seq": 3, "at": 1_764_163_201_000}
             await client.send(outcome | {"outreach": outreach["id"], "kind": "clicked"})
-            report: dict[str, object] = {}
+            rules: list[dict[str, Any]] = []
             for _ in range(50):  # the outcome is stored after its frame is read
-                report = (await http.get(f"{rules_url}/report", headers=headers)).json()
-                if report["rules"][0]["outcomes"]:  # type: ignore[index]
+                rules = (await http.get(f"{rules_url}/report", headers=headers)).json()["rules"]
+                if rules[0]["outcomes"]:
                     break
                 await asyncio.sleep(0.1)
-            (rule,) = report["rules"]  # type: ignore[misc]
+            (rule,) = rules
             assert rule["fires"] == {"sent": 1}
             assert rule["outcomes"] == {"clicked": 1}
     finally:

@@ -76,7 +76,8 @@ PARIS_WORKDAY = {
     ],
 )
 def test_schedule_window(offset_ms: int, inside: bool) -> None:
-    refusal = schedule_refusal(Schedule(**PARIS_WORKDAY), T0 + offset_ms)  # type: ignore[arg-type]
+    workday = Schedule(days=["mon", "tue", "wed", "thu", "fri"], tz="Europe/Paris")
+    refusal = schedule_refusal(workday, T0 + offset_ms)
     assert (refusal is None) is inside
     if refusal:
         assert refusal.status == "off_schedule"
