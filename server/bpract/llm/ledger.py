@@ -14,7 +14,7 @@ from bpract.llm.budget import period_keys
 from bpract.llm.types import Usage
 from bpract.store import Database
 
-__all__ = ["GROUPS", "Decision", "Ledger", "UsageRecord", "UsageRow"]
+__all__ = ["GROUPS", "Decision", "Group", "Ledger", "UsageRecord", "UsageRow"]
 
 Group = Literal["day", "site_id", "department", "rule", "conversation", "model", "provider", "task"]
 #: Columns a usage summary may be grouped by.
