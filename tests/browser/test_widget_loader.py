@@ -132,3 +132,21 @@ def test_chat_is_a_full_width_sheet_on_a_phone_and_host_css_stays_out(
     assert (sheet["x"], sheet["width"], sheet["y"] + sheet["height"]) == (0, 400, 700)
     page.evaluate("bpract('close')")
     assert page.evaluate("window.seen") == ["open", "close"]
+
+
+def test_sensors_report_clicks_scroll_depth_and_exit_intent(
+    customer: CustomerSite, store: Store, page: Page
+) -> None:
+    customer.attrs = SERVER_ENGINE
+    page.goto(customer.url("/"))
+    page.wait_for_function("typeof bpract.q == 'undefined'")
+    page.locator("#email").click()
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    leave = "new MouseEvent('mouseout', {clientX: 300, clientY: -2, bubbles: true})"
+    page.evaluate(f"document.documentElement.dispatchEvent({leave})")
+    page.evaluate(f"document.documentElement.dispatchEvent({leave})")  # within 5 s: not again
+    wait_until(lambda: store.events("exit") and store.events("scroll"))
+    (click,) = store.events("click")
+    assert click["target"] == "input#email" and click["x"] > 0 and click["y"] > 0
+    assert store.events("scroll")[-1]["pct"] == 100
+    assert len(store.events("exit")) == 1

@@ -83,10 +83,14 @@ export function sensors(emit, host) {
     if (e.target != host) emit({ k: "click", x: e.clientX, y: e.clientY, target: path(e.target) });
   }, 1);
 
-  const exit = throttle(() => emit({ k: "exit" }), 5000);
   const fine = matchMedia("(pointer:fine)").matches;
+  let exited = 0;
   on(document, "mouseout", (e) => {
-    if (fine && e.clientY <= 0 && !e.relatedTarget) exit();
+    // leading edge only: a late replay would report an exit after the pointer came back
+    if (fine && e.clientY <= 0 && !e.relatedTarget && Date.now() - exited > 5000) {
+      exited = Date.now();
+      emit({ k: "exit" });
+    }
   });
 
   const field = (focused) => (e) => {
