@@ -9,20 +9,37 @@
 - ``site``: a :class:`bpract.sites.Site` in ``db_path`` (``public_key``,
   ``identity_secret``, ``allowed_origins``).
 - ``admin_token``: a bearer token for ``/api/*`` on ``db_path``.
+- ``widget_dist``: the widget built once per session (``widget/dist``).
+- ``browser`` (one Chromium per session), ``context`` (a fresh profile per
+  test), ``page`` (a tab that fails the test on an uncaught page error).
+  One session-wide Playwright: the sync API cannot run two at once.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from bpract.sites import Site
 from support.server import ServerProcess
 from support.sites import make_site, make_token
 
 DEFAULT_ORIGIN = "http://127.0.0.1:8765"
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -58,3 +75,33 @@ def site(db_path: Path, site_origins: list[str]) -> Site:
 @pytest.fixture
 def admin_token(db_path: Path) -> str:
     return make_token(db_path)
+
+
+@pytest.fixture(scope="session")
+def widget_dist() -> Path:
+    subprocess.run([sys.executable, str(REPO / "widget" / "build.py")], check=True)
+    return REPO / "widget" / "dist"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(viewport={"width": 1024, "height": 700})
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    errors: list[str] = []
+    tab = context.new_page()
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    assert not errors, f"uncaught errors on the page: {errors}"
