@@ -1,0 +1,72 @@
+"""The core schema: created from scratch, and an older one upgraded in place with its data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apsw
+import pytest
+
+from bpract.store import FEATURES, connect, migrate
+from bpract.store.migrate import pending
+
+
+def tables(conn: apsw.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_core_tables_exist_with_their_keys(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "new.db")
+    migrate(conn)
+    assert {
+        "sites",
+        "admin_tokens",
+        "visitors",
+        "sessions",
+        "frames",
+        "signals",
+        "engine_states",
+    } <= tables(conn)
+    indexes = {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'signals'"
+        )
+    }
+    assert {"signals_visitor", "signals_name"} <= indexes
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'frames'").fetchone()
+    assert "WITHOUT ROWID" in sql
+    conn.execute("INSERT INTO sites VALUES (1, 'pk_a', 'A', '[]', 'sk_a', 'now')")
+    conn.execute("INSERT INTO frames VALUES (1, 'v', 's', 1, 'signal', 1, 1, '{}')")
+    with pytest.raises(apsw.ConstraintError):
+        conn.execute("INSERT INTO frames VALUES (1, 'v', 's', 1, 'signal', 2, 2, '{}')")
+    with pytest.raises(apsw.ConstraintError):  # foreign key to sites
+        conn.execute("INSERT INTO frames VALUES (2, 'v', 's', 1, 'signal', 1, 1, '{}')")
+    conn.close()
+
+
+def test_a_database_at_an_older_schema_upgrades_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = connect(path)
+    applied = migrate(conn, ("core",))  # a release that had only the core tables
+    assert [m.feature for m in applied] == ["core"]
+    with conn:
+        conn.execute("INSERT INTO sites VALUES (1, 'pk_old', 'Old', '[]', 'sk_x', '2026-01-01')")
+        conn.execute(
+            "INSERT INTO frames VALUES (1, 'v_1', 's_1', 1, 'signal', 5, 6, '{\"t\":\"signal\"}')"
+        )
+        conn.execute("INSERT INTO visitors VALUES (1, 'v_1', 1, 2, '42', NULL)")
+    assert pending(conn)  # the newer features' migrations are waiting
+    conn.close()
+
+    conn = connect(path)
+    later = migrate(conn)
+    assert {m.feature for m in later} == set(FEATURES) - {"core"}
+    assert pending(conn) == []
+    assert conn.execute("SELECT public_key, name FROM sites").fetchall() == [("pk_old", "Old")]
+    assert conn.execute("SELECT visitor, seq, body FROM frames").fetchall() == [
+        ("v_1", 1, '{"t":"signal"}')
+    ]
+    assert conn.execute("SELECT user_id FROM visitors").fetchall() == [("42",)]
+    assert migrate(conn) == []  # idempotent
+    conn.close()
