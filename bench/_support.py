@@ -1,0 +1,152 @@
+"""What the benchmarks share: a server and its site, the machine, /proc figures, tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as `python bench/x.py`: tests.support lives at the root
+    sys.path.insert(0, str(REPO))
+
+from tests.support.server import ServerProcess, free_port  # noqa: E402
+
+__all__ = [
+    "REPO",
+    "Row",
+    "ServerProcess",
+    "add_site",
+    "cpu_seconds",
+    "free_port",
+    "machine",
+    "median",
+    "percentile",
+    "print_table",
+    "rss_kib",
+]
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def add_site(db: Path, origin: str, name: str = "bench") -> str:
+    """Create a site allowing ``origin`` with ``bpract sites add``; its public key."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bpract",
+            "sites",
+            "add",
+            "--db",
+            str(db),
+            "--name",
+            name,
+            "--origin",
+            origin,
+            "--json",
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    return str(json.loads(out)["public_key"])
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _ram_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return float("nan")
+
+
+def _chromium_version() -> str:
+    try:
+        out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, check=False)
+    except OSError:
+        return "not installed"
+    found = re.search(r"Chromium [\d.]+", out.stdout)
+    return found.group(0) if found else out.stdout.strip()
+
+
+def machine() -> dict[str, str]:
+    """nproc, CPU model, RAM, Python and Chromium versions of this machine."""
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": _cpu_model(),
+        "ram": f"{_ram_gib():.1f} GiB",
+        "python": platform.python_version(),
+        "chromium": _chromium_version(),
+        "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+    }
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of process ``pid`` in KiB (``VmRSS`` from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (utime + stime from /proc/<pid>/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile ``q`` (0–100)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(min(rank, len(ordered))) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of a results table: a figure, its budget and whether it holds (None: no budget)."""
+
+    name: str
+    value: str
+    budget: str = ""
+    ok: bool | None = None
+
+    @property
+    def verdict(self) -> str:
+        return "" if self.ok is None else ("pass" if self.ok else "FAIL")
+
+
+def print_table(title: str, rows: Sequence[Row]) -> None:
+    headers = ("figure", "value", "budget", "")
+    cells = [headers, *((r.name, r.value, r.budget, r.verdict) for r in rows)]
+    widths = [max(len(c[i]) for c in cells) for i in range(4)]
+    print(f"\n{title}")
+    for n, cell in enumerate(cells):
+        print("  " + "  ".join(v.ljust(w) for v, w in zip(cell, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  " + "  ".join("-" * w for w in widths))
