@@ -19,7 +19,7 @@ from bpract.kb.errors import (
     SourceError,
     UnknownSiteError,
 )
-from bpract.kb.ingest import IngestReport, embed_pending, ingest
+from bpract.kb.ingest import IngestReport, add_documents, embed_pending, ingest
 from bpract.kb.search import Fusion, KnowledgeBase, Mode
 from bpract.kb.types import Document, Passage, Section
 
@@ -42,6 +42,7 @@ __all__ = [
     "SourceError",
     "StaleDocument",
     "UnknownSiteError",
+    "add_documents",
     "confidence",
     "embed_pending",
     "embedder_from_env",

@@ -6,7 +6,7 @@ import asyncio
 import functools
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,7 +27,7 @@ from bpract.kb.sources.files import read_file, walk
 from bpract.kb.sources.web import WebSource, is_sitemap
 from bpract.kb.types import Document
 
-__all__ = ["IngestReport", "embed_pending", "ingest"]
+__all__ = ["IngestReport", "add_documents", "embed_pending", "ingest"]
 
 _EMBED_BATCH = 128
 
@@ -112,7 +112,22 @@ async def _store(
     report: IngestReport,
 ) -> None:
     doc = await asyncio.to_thread(_parse, raw)
-    known = stored.get(raw.source)
+    await _store_document(
+        kb, site_id, origin=origin, source=raw.source, doc=doc, stored=stored, report=report
+    )
+
+
+async def _store_document(
+    kb: KnowledgeBase,
+    site_id: int,
+    *,
+    origin: str,
+    source: str,
+    doc: Document | None,
+    stored: dict[str, index.StoredDoc],
+    report: IngestReport,
+) -> None:
+    known = stored.get(source)
     if doc is None or not doc.sections:
         if known is not None:  # emptied, or now marked noindex
             report.deleted += await kb.db.run(
@@ -159,6 +174,27 @@ async def embed_pending(kb: KnowledgeBase, progress: Progress | None = None) -> 
         done += len(rows)
         if progress is not None:
             progress.advance(len(rows))
+
+
+async def add_documents(
+    kb: KnowledgeBase, site_id: int, origin: str, docs: Iterable[Document]
+) -> IngestReport:
+    """Ingest already-parsed documents under ``origin``, incrementally like :func:`ingest`.
+
+    Documents stored earlier under the same ``origin`` and absent from ``docs`` are deleted.
+    """
+    report = IngestReport()
+    stored = await kb.db.run(lambda c: index.stored_documents(c, site_id))
+    seen = set()
+    for doc in docs:
+        seen.add(doc.source)
+        await _store_document(
+            kb, site_id, origin=origin, source=doc.source, doc=doc, stored=stored, report=report
+        )
+    gone = [d.id for s, d in stored.items() if d.origin == origin and s not in seen]
+    report.deleted += await kb.db.run(lambda c: index.delete_documents(c, site_id, gone))
+    report.embedded = await embed_pending(kb)
+    return report
 
 
 async def ingest(

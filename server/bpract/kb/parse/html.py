@@ -52,6 +52,8 @@ _BLOCK = frozenset(
         "summary",
     }
 )
+# Block ends that close a paragraph (chunks split between paragraphs).
+_PARAGRAPHS = frozenset({"p", "ul", "ol", "table", "pre", "blockquote", "section", "article", "dl"})
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _DATE_META = (
     "article:modified_time",
@@ -86,9 +88,12 @@ class _Parser(HTMLParser):
         self._heading: tuple[int, list[str]] | None = None
         self._line: list[str] = []
 
-    def _newline(self) -> None:
+    def _newline(self, paragraph: bool = False) -> None:
         text = " ".join("".join(self._line).split())
-        self.builder.line(text)
+        if text:
+            self.builder.line(text)
+        if paragraph:
+            self.builder.line("")
         self._line = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -120,7 +125,7 @@ class _Parser(HTMLParser):
             self._heading = None
             self.builder.heading(level, "".join(parts))
         elif tag in _BLOCK:
-            self._newline()
+            self._newline(paragraph=tag in _PARAGRAPHS)
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
