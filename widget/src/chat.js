@@ -17,8 +17,11 @@ form{display:flex;gap:8px;padding:8px;border-top:1px solid #ddd;flex-wrap:wrap}
 label{width:100%;font-size:13px}
 textarea{flex:1;resize:none;padding:10px;border:1px solid #888;border-radius:8px}
 form button{border:0;border-radius:8px;padding:0 14px;background:#1a56db;color:#fff;cursor:pointer}
-@media (max-width:480px){.p{left:0;right:0;bottom:0;width:100%;max-height:85vh;border-radius:12px 12px 0 0}}
+.l svg{width:28px;height:28px;fill:#fff;vertical-align:middle}
+@media (max-width:480px){.p{left:0;right:0;bottom:0;width:100%;max-height:85vh;border-radius:12px 12px 0 0}.l[aria-expanded=true]{display:none}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}`;
+
+const ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
 
 function h(tag, props, ...kids) {
   const el = document.createElement(tag);
@@ -54,7 +57,9 @@ export function chat(hooks) {
 
   const log = h("div", { className: "g", role: "log", "aria-live": "polite" });
   const input = h("textarea", { id: "r", rows: 1, maxLength: 2000 });
-  const launcher = h("button", { className: "l", "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "p", onclick: () => (panel.hidden ? open(true) : close()) }, "💬");
+  const launcher = h("button", { className: "l", "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "p", onclick: () => (panel.hidden ? open(true) : close()) });
+  // A static icon (no emoji: many systems lack a colour emoji font); never untrusted text.
+  launcher.innerHTML = ICON;
   const send = (e) => {
     e.preventDefault();
     const text = input.value.trim();
