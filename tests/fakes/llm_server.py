@@ -141,6 +141,12 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state: _State
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle's algorithm and
+        # delayed ACKs add ~40 ms to every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:
         return
 
@@ -376,7 +382,9 @@ class _OpenAI(_Wire):
     def events(
         self, model: str, reply: Reply, body: dict[str, Any]
     ) -> list[tuple[str | None, str]]:
-        out = [self._chunk(model, {"role": "assistant", "content": ""}, None)]
+        out: list[tuple[str | None, str]] = [
+            self._chunk(model, {"role": "assistant", "content": ""}, None)
+        ]
         out += [self._chunk(model, {"content": p}, None) for p in _pieces(reply.text) if reply.text]
         for n, call in enumerate(self._calls(reply)):
             head = {
@@ -414,3 +422,16 @@ def _j(value: Any) -> str:
 
 def _ev(name: str, **fields: Any) -> tuple[str, str]:
     return name, _j({"type": name, **fields})
+
+
+def main() -> None:
+    """Serve default replies in this process until stdin closes (for benchmarks)."""
+    import sys
+
+    with FakeLLMServer() as server:
+        print(server.port, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
