@@ -6,33 +6,110 @@ import json
 import os
 import platform
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # run as `python bench/x.py`: tests.support lives at the root
-    sys.path.insert(0, str(REPO))
+import httpx
 
-from tests.support.server import ServerProcess, free_port  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 __all__ = [
     "REPO",
     "Row",
-    "ServerProcess",
+    "Served",
     "add_site",
+    "bpract_serve",
     "cpu_seconds",
+    "exit_on_sigterm",
     "free_port",
     "machine",
     "median",
     "percentile",
     "print_table",
     "rss_kib",
+    "ws_implementation",
 ]
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM exits through ``finally`` blocks, so the servers and browsers started are stopped."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def ws_implementation() -> str:
+    """The uvicorn ``ws`` that ``bpract serve`` picks: sans-I/O ``websockets`` when installed."""
+    try:
+        import websockets  # noqa: F401
+    except ImportError:
+        return "wsproto"
+    return "websockets-sansio"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    """A server in a child process on 127.0.0.1, ready once ``/health`` answers 200."""
+
+    def __init__(
+        self, argv: list[str], port: int, log: Path, env: dict[str, str] | None = None
+    ) -> None:
+        self.argv, self.port, self.log, self.env = argv, port, log, env or {}
+        self.url = f"http://127.0.0.1:{port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None, "not started"
+        return self._proc.pid
+
+    def __enter__(self) -> Served:
+        with self.log.open("ab") as out:
+            self._proc = subprocess.Popen(
+                self.argv, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"{self.argv} exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.__exit__()
+        raise TimeoutError(f"{self.argv} not healthy in 30 s:\n{self.log.read_text()}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(5)
+        self._proc = None
+
+
+def bpract_serve(db: Path, log: Path, env: dict[str, str] | None = None) -> Served:
+    """``python -m bpract serve`` on a free port, as a site owner would run it."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bpract", "serve", "--db", str(db), "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--log-level", "warning"]
+    return Served(argv, port, log, env)
 
 
 def add_site(db: Path, origin: str, name: str = "bench") -> str:

@@ -28,8 +28,10 @@ from _support import (
     CHROMIUM,
     REPO,
     Row,
-    ServerProcess,
+    Served,
     add_site,
+    bpract_serve,
+    exit_on_sigterm,
     free_port,
     machine,
     median,
@@ -229,15 +231,19 @@ def _context(browser: Browser, tag: bool, traffic: Traffic) -> Iterator[BrowserC
         context.close()
 
 
-def tagged_run(browser: Browser, host: HostPage, traffic: Traffic) -> tuple[Visit, Visit]:
-    """A first visit in a fresh context, then a repeat visit in a new tab of the same context."""
+def tagged_run(
+    browser: Browser, host: HostPage, traffic: Traffic, repeat: bool
+) -> tuple[Visit, Visit | None]:
+    """A first visit in a fresh context, then maybe a repeat visit in a new tab of that context."""
     with _context(browser, True, traffic) as context:
         page = context.new_page()
         first = visit_with_tag(page, host.origin + "/", traffic)
+        if not repeat:
+            return first, None
         page.close()
         traffic.take()  # anything the closing page still fetched belongs to neither visit
-        repeat = visit_with_tag(context.new_page(), host.origin + "/", traffic)
-    return first, repeat
+        again = visit_with_tag(context.new_page(), host.origin + "/", traffic)
+    return first, again
 
 
 def plain_run(browser: Browser, host: HostPage, window_s: float) -> Visit:
@@ -245,8 +251,11 @@ def plain_run(browser: Browser, host: HostPage, window_s: float) -> Visit:
         return visit_plain(context.new_page(), host.origin + "/plain", window_s)
 
 
-def measure(runs: int, server: ServerProcess, host: HostPage) -> dict[str, list[Visit]]:
-    """``runs`` tagged and ``runs`` plain visits, interleaved (ABBA) in fresh contexts."""
+def measure(runs: int, repeats: int, server: Served, host: HostPage) -> dict[str, list[Visit]]:
+    """``runs`` tagged and ``runs`` plain visits, interleaved (ABBA) in fresh contexts.
+
+    The first ``repeats`` tagged runs also make a repeat visit (cached).
+    """
     results: dict[str, list[Visit]] = {"first": [], "repeat": [], "plain": []}
     traffic = Traffic(server.url)
     with sync_playwright() as p:
@@ -256,13 +265,13 @@ def measure(runs: int, server: ServerProcess, host: HostPage) -> dict[str, list[
                 order = (True, False) if n % 2 == 0 else (False, True)
                 for tag in order:
                     if tag:
-                        first, repeat = tagged_run(browser, host, traffic)
+                        first, again = tagged_run(browser, host, traffic, n < repeats)
                         results["first"].append(first)
-                        results["repeat"].append(repeat)
+                        results["repeat"] += [again] if again else []
                     else:
                         window = _plain_window(results["first"])
                         results["plain"].append(plain_run(browser, host, window))
-                print(f"  run {n + 1}/{runs} done", file=sys.stderr)
+                print(f"  run {n + 1}/{runs} done at {time.strftime('%X')}", file=sys.stderr)
         finally:
             browser.close()
     return results
@@ -308,6 +317,7 @@ def summarize(sizes: dict[str, int], results: dict[str, list[Visit]]) -> dict[st
     return {
         "loader_bytes": sizes,
         "runs": len(first),
+        "repeat_runs": len(repeat),
         "load_ms_with": load_with,
         "load_ms_without": load_without,
         "load_ratio": load_with / load_without,
@@ -374,8 +384,10 @@ def rows(s: dict[str, Any]) -> list[Row]:
 
 
 def main() -> int:
+    exit_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="visits with and without the tag")
+    parser.add_argument("--repeats", type=int, default=3, help="runs that add a repeat visit")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if not (REPO / "widget" / "dist" / "widget.js").is_file():
@@ -386,11 +398,11 @@ def main() -> int:
         origin = f"http://127.0.0.1:{host_port}"
         db = Path(tmp) / "bench.db"
         key = add_site(db, origin)
-        with ServerProcess(db, log_path=Path(tmp) / "server.log") as server:
+        with bpract_serve(db, Path(tmp) / "server.log") as server:
             tag = f'<script src="{server.url}/widget.js" data-site="{key}" async></script>'
             with HostPage(host_port, tag) as host:
                 sizes = loader_sizes(server.url)
-                summary = summarize(sizes, measure(args.runs, server, host))
+                summary = summarize(sizes, measure(args.runs, args.repeats, server, host))
                 summary["host_page_bytes"] = host.size("/plain")
     summary["machine"] = machine()
     summary["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -407,7 +419,10 @@ def _print(s: dict[str, Any]) -> None:
         f"{s['date']}; {m['nproc']} cores {m['cpu']}, {m['ram']}, Python {m['python']},"
         f" {m['chromium']}, load average {m['loadavg']}"
     )
-    print(f"host page: {s['host_page_bytes']:,} B (HTML, CSS, JS, 4 images); {s['runs']} runs each")
+    print(
+        f"host page: {s['host_page_bytes']:,} B (HTML, CSS, JS, 4 images); {s['runs']} runs"
+        f" with and without the tag, {s['repeat_runs']} with a repeat visit"
+    )
     print_table("Widget cost", rows(s))
     for label in ("with", "without"):
         print(f"\nlong tasks by attribution, {label} tag (all runs):")
