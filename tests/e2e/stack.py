@@ -1,0 +1,122 @@
+"""The demo store and a real BPract server wired together, as ``bpract demo`` does it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from support.server import ServerProcess, free_port
+
+__all__ = ["DemoSite", "Stack", "bpract_cli", "start_stack"]
+
+REPO = Path(__file__).resolve().parents[2]
+RULES = REPO / "demo_site" / "rules.yaml"
+
+
+def bpract_cli(db: Path, *args: str) -> str:
+    """Run ``python -m bpract … --db DB`` and return what it printed."""
+    cmd = [sys.executable, "-m", "bpract", *args, "--db", str(db)]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+class DemoSite:
+    """``python -m demo_site`` on a port chosen up front (the BPract site needs its origin)."""
+
+    def __init__(self, data: Path) -> None:
+        self.port = free_port()
+        self.db = data / "demo_site.db"
+        self.log_path = data / "demo_site.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, bpract_url: str, site_key: str, identity_secret: str) -> DemoSite:
+        env = {
+            **os.environ,
+            "DEMO_PORT": str(self.port),
+            "DEMO_DB": str(self.db),
+            "DEMO_BPRACT_URL": bpract_url,
+            "DEMO_SITE_KEY": site_key,
+            "DEMO_IDENTITY_SECRET": identity_secret,
+        }
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "demo_site"], cwd=REPO, env=env, stdout=log, stderr=log
+            )
+        self._wait_ready(timeout=20.0)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"demo site exited:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/me/identity", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"demo site not ready after {timeout} s:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+        self._proc = None
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What a test needs to drive the demo and read what the server stored."""
+
+    server: ServerProcess
+    demo: DemoSite
+    site: dict[str, Any]  # the `bpract sites add --json` row
+
+    @property
+    def site_id(self) -> int:
+        return int(self.site["id"])
+
+    def url(self, path: str) -> str:
+        return self.demo.url + path
+
+    def stop(self) -> None:
+        self.demo.stop()
+        self.server.stop()
+
+
+def start_stack(data: Path, server_env: dict[str, str]) -> Stack:
+    """A site for the demo's origin, the demo rules, the server, then the demo store."""
+    db = data / "bpract.db"
+    demo = DemoSite(data)
+    added = bpract_cli(db, "sites", "add", "--name", "Northwind", "--origin", demo.url, "--json")
+    site = json.loads(added)
+    bpract_cli(db, "rules", "load", str(RULES), "--site", site["public_key"])
+    server = ServerProcess(db, env=server_env).start()
+    try:
+        demo.start(
+            bpract_url=server.url,
+            site_key=site["public_key"],
+            identity_secret=site["identity_secret"],
+        )
+    except BaseException:
+        server.stop()
+        raise
+    return Stack(server=server, demo=demo, site=site)
