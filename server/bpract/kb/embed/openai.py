@@ -29,11 +29,14 @@ class OpenAIEmbedder:
         dim: int | None = None,
         batch_size: int = 128,
         timeout: float = 60.0,
+        max_retries: int = 2,
     ) -> None:
         self.model = model
         self.batch_size = batch_size
         self._dim = dim
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout)
+        self._client = openai.OpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries
+        )
 
     @property
     def name(self) -> str:
