@@ -76,7 +76,8 @@ class Database:
 
         def in_tx(conn: apsw.Connection) -> T:
             with conn:
-                return fn(conn)
+                result = fn(conn)
+            return result
 
         return await self.run(in_tx)
 
