@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any, Protocol, cast
 
@@ -93,6 +93,7 @@ class Client:
         self._retry_at = 0
         self._persisted_at = 0
         self._dirty: set[str] = set()
+        self._sending: dict[int, str] = {}  # seq of a visitor message -> the page's id for it
 
     # -- inspection ----------------------------------------------------------
 
@@ -159,7 +160,7 @@ class Client:
             "error": self._on_error,
             "pong": self._on_pong,
         }
-        handlers[frame["t"]](frame)
+        handlers.get(frame["t"], self._forward)(frame)
         self._flush()
         self._persist()
 
@@ -190,6 +191,7 @@ class Client:
         self._engine.time_scale = as_num(config.get("time_scale")) or 1.0
         self._raw_events = as_bool(config.get("raw_events")) or False
         self._outbox.on_welcome(frame["stored_seq"])
+        self._report_sent(seq for seq in list(self._sending) if seq <= frame["stored_seq"])
         self._state = ConnectionState.READY
         self._backoff.reset()
         self._refused.clear()
@@ -202,6 +204,7 @@ class Client:
 
     def _on_ack(self, frame: dict[str, Any]) -> None:
         self._outbox.ack(frame["seq"])
+        self._report_sent(frame["seq"])
         self._refused.difference_update(frame["seq"])
         self._dirty.add("outbox")
         if not len(self._outbox):
@@ -221,11 +224,25 @@ class Client:
         elif seq is not None and code in _POISON:
             self._outbox.ack([seq])
             self._dirty.add("outbox")
+            local = self._sending.pop(seq, None)
+            if local is not None:
+                self._post({"type": "unsent", "id": local, "seq": seq})
         message = frame.get("message")
         self._post({"type": "error", "code": code, "message": message, "seq": seq})
 
     def _on_pong(self, frame: dict[str, Any]) -> None:
         return
+
+    def _forward(self, frame: dict[str, Any]) -> None:
+        """Chat frames (``reply_*``, ``history``) go to the page as they are."""
+        self._post({"type": frame["t"], **{k: v for k, v in frame.items() if k != "t"}})
+
+    def _report_sent(self, seqs: Iterable[int]) -> None:
+        """Tell the page which of its messages the server has stored."""
+        for seq in seqs:
+            local = self._sending.pop(seq, None)
+            if local is not None:
+                self._post({"type": "sent", "id": local, "seq": seq})
 
     def _apply_ruleset(self, data: dict[str, Any]) -> None:
         try:
@@ -246,7 +263,7 @@ class Client:
             for event in msg["events"][:MAX_EVENTS_PER_MESSAGE]:
                 if isinstance(event, dict):
                     self._event(event)
-        elif kind in ("ui", "outcome", "message"):
+        elif kind in ("ui", "outcome", "message", "rate"):
             self._event({**msg, "k": kind, "at": msg.get("at") or self._clock()})
         self._flush()
         self._persist()
@@ -258,6 +275,9 @@ class Client:
             at = self._clock()
         if kind == "outcome":
             self._outcome(event, at)
+            return
+        if kind == "rate":
+            self._rate(event, at)
             return
         if kind == "message":
             self._message(event, at)
@@ -277,7 +297,16 @@ class Client:
         text = as_str(event.get("text"), MAX_TEXT_CHARS)
         if text and text.strip():
             outreach = as_str(event.get("outreach"), 100)
-            self._push(protocol.message(at=at, text=text, outreach=outreach))
+            numbered = self._push(protocol.message(at=at, text=text, outreach=outreach))
+            local = as_str(event.get("id"), 64)
+            if numbered is not None and local:
+                self._sending[numbered["seq"]] = local
+
+    def _rate(self, event: dict[str, Any], at: int) -> None:
+        reply, rating = as_str(event.get("reply"), 100), as_str(event.get("rating"), 8)
+        if reply and rating in protocol.RATINGS:
+            comment = as_str(event.get("comment"), MAX_TEXT_CHARS) or None
+            self._push(protocol.rate(at=at, reply=reply, rating=rating, comment=comment))
 
     def _identify(self, event: dict[str, Any], at: int) -> None:
         if self._set_identity(event) and self._identity is not None:
@@ -343,18 +372,19 @@ class Client:
         if fired:
             self._persist(force=True)
 
-    def _push(self, frame: dict[str, Any]) -> None:
+    def _push(self, frame: dict[str, Any]) -> dict[str, Any] | None:
         size = len(protocol.encode(frame).encode())
         if size > protocol.MAX_FRAME_BYTES - _FRAME_ROOM:
             # the server would close the socket on it, and every resend would again
             self._post(
                 {"type": "error", "code": "frame_too_big", "message": frame["t"], "seq": None}
             )
-            return
+            return None
         numbered = self._outbox.push(frame)
         self._dirty.add("outbox")
         if self._state is ConnectionState.READY:
             self._send(numbered)
+        return numbered
 
     def _send(self, frame: dict[str, Any]) -> None:
         self._transport.send(protocol.encode(frame))

@@ -11,9 +11,12 @@ from enum import IntEnum
 from typing import Any
 
 __all__ = [
+    "CHAT_FRAME_TYPES",
     "NO_RECONNECT",
     "OUTCOME_KINDS",
     "PROTOCOL_VERSION",
+    "RATINGS",
+    "REPLY_KINDS",
     "SERVER_FRAME_TYPES",
     "CloseCode",
     "ProtocolError",
@@ -25,6 +28,7 @@ __all__ = [
     "outcome",
     "parse_server_frame",
     "ping",
+    "rate",
 ]
 
 PROTOCOL_VERSION = 1
@@ -48,6 +52,8 @@ NO_RECONNECT = frozenset(
     {CloseCode.UNSUPPORTED_VERSION, CloseCode.FORBIDDEN_ORIGIN, CloseCode.UNKNOWN_SITE}
 )
 OUTCOME_KINDS = frozenset({"shown", "opened", "clicked", "dismissed", "replied", "converted"})
+RATINGS = frozenset({"up", "down"})
+REPLY_KINDS = frozenset({"answer", "unknown", "handoff"})
 
 
 class ProtocolError(ValueError):
@@ -97,6 +103,13 @@ def outcome(*, at: int, outreach: str, kind: str) -> dict[str, Any]:
 
 def message(*, at: int, text: str, outreach: str | None = None) -> dict[str, Any]:
     return {"t": "message", "at": at, "text": text, "outreach": outreach}
+
+
+def rate(*, at: int, reply: str, rating: str, comment: str | None = None) -> dict[str, Any]:
+    """The visitor's thumbs up or down on one answer (``reply`` is its ``r_…`` id)."""
+    if rating not in RATINGS:
+        raise ValueError(f"unknown rating {rating!r}")
+    return {"t": "rate", "at": at, "reply": reply, "rating": rating, "comment": comment}
 
 
 def identify(
@@ -153,6 +166,47 @@ def _error(frame: dict[str, Any]) -> None:
         raise ProtocolError("error.seq must be an integer or null")
 
 
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_list_of_objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _reply_id(frame: dict[str, Any]) -> None:
+    _require(frame, "id", lambda v: isinstance(v, str) and v, "a string")
+
+
+def _reply_start(frame: dict[str, Any]) -> None:
+    _reply_id(frame)
+    in_reply_to = frame.setdefault("in_reply_to", None)
+    if in_reply_to is not None and not _is_int(in_reply_to):
+        raise ProtocolError("reply_start.in_reply_to must be an integer or null")
+
+
+def _reply_delta(frame: dict[str, Any]) -> None:
+    _reply_id(frame)
+    _require(frame, "text", _is_str, "a string")
+
+
+def _reply_end(frame: dict[str, Any]) -> None:
+    _reply_id(frame)
+    _require(frame, "text", _is_str, "a string")
+    # defaults a server may leave out when they hold their default value
+    frame.setdefault("citations", [])
+    frame.setdefault("kind", "answer")
+    frame.setdefault("offline", False)
+    _require(frame, "citations", _is_list_of_objects, "a list of objects")
+    _require(frame, "kind", lambda v: v in REPLY_KINDS, "answer, unknown or handoff")
+    _require(frame, "offline", lambda v: isinstance(v, bool), "a boolean")
+
+
+def _history(frame: dict[str, Any]) -> None:
+    _require(frame, "conversation", _is_str, "a string")
+    _require(frame, "messages", _is_list_of_objects, "a list of objects")
+
+
 _CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "welcome": _welcome,
     "ack": _ack,
@@ -160,7 +214,13 @@ _CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "outreach": _outreach,
     "error": _error,
     "pong": lambda f: None,
+    "reply_start": _reply_start,
+    "reply_delta": _reply_delta,
+    "reply_reset": _reply_id,
+    "reply_end": _reply_end,
+    "history": _history,
 }
+CHAT_FRAME_TYPES = frozenset({"reply_start", "reply_delta", "reply_reset", "reply_end", "history"})
 SERVER_FRAME_TYPES = frozenset(_CHECKS)
 
 
