@@ -33,6 +33,7 @@ __all__ = [
     "percentile",
     "print_table",
     "rss_kib",
+    "thread_cpu",
     "ws_implementation",
 ]
 
@@ -179,12 +180,32 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def _user_system(stat_path: Path) -> tuple[float, float]:
+    stat = stat_path.read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick  # utime, stime: stat(5) fields 14, 15
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` so far (utime + stime from /proc/<pid>/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(_user_system(Path(f"/proc/{pid}/stat")))
+
+
+def thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
+    """(user, system) CPU seconds so far of each thread of ``pid``: ``main``, ``tid N``.
+
+    Python 3.11 does not give its threads OS names, so they are told apart by id.
+    """
+    out: dict[str, tuple[float, float]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out["main" if task.name == str(pid) else f"tid {task.name}"] = _user_system(
+                task / "stat"
+            )
+        except OSError:  # the thread ended meanwhile
+            continue
+    return out
 
 
 def median(values: Sequence[float]) -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from _support import (
     percentile,
     print_table,
     rss_kib,
+    thread_cpu,
     ws_implementation,
 )
 
@@ -72,6 +74,7 @@ class Result:
     rss_open_kib: int = 0
     rss_after_kib: int = 0
     cpu_s: float = 0.0
+    threads: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def frames_per_s(self) -> float:
@@ -97,6 +100,11 @@ class Result:
             "rss_per_connection_after_kib": round(self.per_connection_kib(self.rss_after_kib), 1),
             "server_cpu_s": round(self.cpu_s, 3),
             "server_cpu_us_per_frame": round(1e6 * self.cpu_s / max(1, self.frames), 1),
+            "server_threads_us_per_frame": {
+                name: {"user": round(1e6 * u / n, 1), "system": round(1e6 * s / n, 1)}
+                for name, (u, s) in self.threads.items()
+                for n in [max(1, self.frames)]
+            },
         }
 
 
@@ -164,6 +172,24 @@ class Clients:
                 proc.wait(5)
 
 
+class Profile:
+    """``py-spy record`` of a server while the frames run (``--py-spy``), collapsed stacks."""
+
+    def __init__(self, py_spy: str | None, pid: int, out: Path) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.out = out
+        if py_spy:
+            argv = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250"]
+            self.proc = subprocess.Popen([*argv, "--output", str(out), "--threads"])
+            time.sleep(1.0)  # py-spy attaches before the frames start
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(30)
+            print(f"profile: {self.out}", file=sys.stderr)
+
+
 def load(server: Served, url: str, site: str, args: argparse.Namespace, name: str) -> Result:
     """Warm up, then open ``args.connections`` sockets, run the frames, and read /proc around it."""
     warm = Clients(url, WARMUP_CONNECTIONS, args.frames, site, 1)
@@ -179,9 +205,14 @@ def load(server: Served, url: str, site: str, args: argparse.Namespace, name: st
         result.failures = sum(m["failures"] for m in opened)
         time.sleep(1.0)  # let the server settle: its RSS with every socket open and idle
         result.rss_open_kib = rss_kib(server.pid)
-        cpu = cpu_seconds(server.pid)
+        profile = Profile(
+            args.py_spy, server.pid, args.profile_dir / f"{name.split(maxsplit=1)[0]}.txt"
+        )
+        cpu, threads = cpu_seconds(server.pid), thread_cpu(server.pid)
         done = clients.run()
         result.cpu_s = cpu_seconds(server.pid) - cpu
+        result.threads = _delta(threads, thread_cpu(server.pid))
+        profile.stop()
         result.rss_after_kib = rss_kib(server.pid)
     finally:
         clients.close()
@@ -192,6 +223,17 @@ def load(server: Served, url: str, site: str, args: argparse.Namespace, name: st
         result.seconds = max(result.seconds, message["seconds"])
         result.latencies_ms += message["latencies_ms"]
     return result
+
+
+def _delta(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    zero = (0.0, 0.0)
+    out = {
+        name: (u - before.get(name, zero)[0], s - before.get(name, zero)[1])
+        for name, (u, s) in after.items()
+    }
+    return {name: cpu for name, cpu in out.items() if sum(cpu) >= 0.01}
 
 
 def bench_bpract(tmp: Path, args: argparse.Namespace) -> Result:
@@ -274,6 +316,8 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=30, help="acked frames per connection")
     parser.add_argument("--clients", type=int, default=1, help="load processes")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--py-spy", help="path of a py-spy binary: profile each server's frames")
+    parser.add_argument("--profile-dir", type=Path, default=Path("."), help="where profiles go")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = args.connections // args.clients + 200
@@ -312,6 +356,10 @@ def main() -> int:
         " process(es) on the same cores as the server: frames/s is partly the client's limit"
     )
     print_table("Visitor WebSocket server", rows(s_ours, s_echo, ratio))
+    for label, summary in (("bpract", s_ours), ("echo", s_echo)):
+        print(f"\n{label}: server CPU per frame by thread (user + system µs):")
+        for thread, cpu in summary["server_threads_us_per_frame"].items():
+            print(f"  {thread:<16} {cpu['user']:6.1f} + {cpu['system']:6.1f}")
     return 0
 
 
