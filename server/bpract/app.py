@@ -14,10 +14,12 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.openapi.config import OpenAPIConfig
 
 from bpract import assets
+from bpract.llm.api import route_handlers as llm_routes
 from bpract.settings import Settings, get_settings
 from bpract.sites.api import SiteController
 from bpract.store import Database, migrate
 from bpract.triggers.api import route_handlers as trigger_routes
+from bpract.triggers.runtime import DeciderRuntime
 from bpract.triggers.service import TriggerService
 from bpract.visitors.hub import VisitorHub
 from bpract.visitors.socket import visitor_socket
@@ -51,14 +53,19 @@ def _lifespan(
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         db = Database(settings.db)
         db.run_sync(migrate)
-        triggers = TriggerService(db, channels)
+        llm = DeciderRuntime(db)
+        triggers = TriggerService(
+            db, channels, llm.decider, decider_timeout_s=settings.decider_timeout
+        )
         hub = VisitorHub.create(settings, db, triggers, channels)
         app.state.settings, app.state.db = settings, db
-        app.state.triggers, app.state.visitors = triggers, hub
+        app.state.triggers, app.state.visitors, app.state.llm = triggers, hub, llm.gateway
         hub.writer.start()
+        llm.start(triggers)
         try:
             yield
         finally:
+            await llm.aclose()
             await hub.writer.stop()
             db.close()
 
@@ -76,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SiteController,
             *assets.route_handlers,
             *trigger_routes,
+            *llm_routes,
         ],
         plugins=[channels],
         lifespan=[_lifespan(settings, channels)],

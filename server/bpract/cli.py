@@ -170,9 +170,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _register_features(sub: Any) -> None:
     from bpract import demo
+    from bpract.llm import cli as llm_cli
     from bpract.triggers import cli as triggers_cli
 
     triggers_cli.register(sub)
+    llm_cli.register(sub)
     demo.register(sub)
 
 

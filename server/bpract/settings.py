@@ -75,6 +75,11 @@ class Settings:
     engine_tick: float = field(default_factory=lambda: _env_float("BPRACT_ENGINE_TICK", 1.0))
     """Seconds between ticks of a server-side (fallback) engine."""
 
+    decider_timeout: float = field(
+        default_factory=lambda: _env_float("BPRACT_DECIDER_TIMEOUT", 8.0)
+    )
+    """Seconds a trigger decider has before the rule's ``on_decider_failure`` applies."""
+
 
 @cache
 def get_settings() -> Settings:

@@ -40,6 +40,10 @@ class Decision:
     cta: CTA | None
     reason: str
     decided_by: str
+    provider: str = ""
+    model: str = ""
+    cost_nano: int = 0
+    """What the model call behind the decision cost (nano-dollars); 0 without one."""
 
 
 class Decider(Protocol):

@@ -31,6 +31,8 @@ class RuleReport(msgspec.Struct, frozen=True, kw_only=True):
     conversion_held_out: Conversion
     lift: float | None
     """Relative: (sent rate − held-out rate) / held-out rate; None without a held-out conversion."""
+    decider_cost_nano: int = 0
+    """What the rule's model decisions cost in the period (nano-dollars), refused answers too."""
 
 
 _CONVERSION_SQL = """
@@ -53,6 +55,11 @@ _FIRES_SQL = (
 _OUTCOMES_SQL = (
     "SELECT o.rule_id, c.kind, COUNT(*) FROM outcomes c JOIN outreach o ON o.id = c.outreach_id"
     " WHERE c.site_id = :site AND o.sent_ms >= :since GROUP BY o.rule_id, c.kind"
+)
+
+_COST_SQL = (
+    "SELECT rule, SUM(cost_nano) FROM llm_usage WHERE site_id = :site AND at_ms >= :since"
+    " AND task = 'trigger_decision' GROUP BY rule"
 )
 
 Counts = dict[str, dict[str, int]]
@@ -88,6 +95,7 @@ def rule_reports(
         (rule_id, status): _conversion(int(n), int(converted or 0))
         for rule_id, status, n, converted in conn.execute(_CONVERSION_SQL, args)
     }
+    costs = {rule: int(nano) for rule, nano in conn.execute(_COST_SQL, args)}
     reports = []
     for rule_id in dict.fromkeys([*rule_ids, *sorted(fires)]):
         sent = groups.get((rule_id, "sent"), _conversion(0, 0))
@@ -103,6 +111,7 @@ def rule_reports(
                 conversion_sent=sent,
                 conversion_held_out=held,
                 lift=_lift(sent, held),
+                decider_cost_nano=costs.get(rule_id, 0),
             )
         )
     return reports

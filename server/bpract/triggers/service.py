@@ -18,6 +18,7 @@ import msgspec
 from bpract.triggers import rulesets
 from bpract.triggers.decider import Decider, DecisionRequest, RuleMessageDecider
 from bpract.triggers.decider import decide_or_fall_back as _decide
+from bpract.triggers.decisions import record_decision
 from bpract.triggers.errors import UnknownRuleError, UnknownSiteError
 from bpract.triggers.fires import NewFire, immediate, record_fire, settle
 from bpract.triggers.outcomes import insert_outcome
@@ -263,9 +264,13 @@ class TriggerService:
         )
         decision = await _decide(self._decider, request, timeout_s=self._decider_timeout_s)
         sent_ms = self._now_ms()
-        outreach_id = await self._db.run(
-            lambda conn: immediate(conn, lambda c: settle(c, fire_id, fire, decision, sent_ms))
-        )
+
+        def store(conn: apsw.Connection) -> str | None:
+            outreach_id = settle(conn, fire_id, fire, decision, sent_ms)
+            record_decision(conn, fire_id, decision)
+            return outreach_id
+
+        outreach_id = await self._db.run(lambda conn: immediate(conn, store))
         if outreach_id is None:
             return FireResult("declined", decision.reason)
         cta = decision.cta and {"label": decision.cta.label, "url": decision.cta.url}

@@ -1,0 +1,102 @@
+"""The compact journey a decider sees: the fire's context, recent signals, identity traits.
+
+Only known context keys pass; strings, lists and maps are cut to fixed sizes,
+and the whole is kept under :data:`MAX_JOURNEY_CHARS` of JSON by dropping the
+oldest signals first.  Identity proofs (``user_hash``) and the user id never
+enter it: whether the visitor is identified, and their traits, is enough.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import apsw
+
+__all__ = ["MAX_JOURNEY_CHARS", "RECENT_SIGNALS", "build_journey", "load_journey"]
+
+#: Most signal rows read from the database for one decision.
+RECENT_SIGNALS = 20
+#: Upper bound on the journey's JSON size (about 1,000 tokens).
+MAX_JOURNEY_CHARS = 4000
+
+_CONTEXT_KEYS = (
+    "page", "title", "signals", "cart", "journey", "session", "visitor",
+    "device", "utm_source", "referrer",
+)  # fmt: skip
+_MAX_STRING = 200
+_MAX_ITEMS = 10
+_MAX_KEYS = 20
+_MAX_DEPTH = 3
+_SECRET_KEYS = frozenset({"user_hash", "hash", "identity", "user_id", "token", "secret"})
+
+
+def _compact(value: Any, depth: int = 0) -> Any:
+    """``value`` as bounded JSON-able data: short strings, few items, shallow nesting."""
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if isinstance(value, str):
+        return value[:_MAX_STRING]
+    if depth >= _MAX_DEPTH:
+        return None
+    if isinstance(value, dict):
+        items = [(str(k)[:64], v) for k, v in value.items() if str(k) not in _SECRET_KEYS]
+        return {k: _compact(v, depth + 1) for k, v in items[:_MAX_KEYS]}
+    if isinstance(value, list | tuple):
+        return [_compact(v, depth + 1) for v in list(value)[-_MAX_ITEMS:]]
+    return str(value)[:_MAX_STRING]
+
+
+def build_journey(
+    context: dict[str, Any],
+    *,
+    recent: list[dict[str, Any]] | None = None,
+    identified: bool = False,
+    traits: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The journey from a fire's ``context``, ``recent`` signals (oldest first) and identity."""
+    journey: dict[str, Any] = {k: _compact(context[k]) for k in _CONTEXT_KEYS if k in context}
+    journey["identified"] = identified
+    if identified and traits:
+        journey["traits"] = _compact(traits)
+    signals = [_compact(s) for s in (recent or [])[-RECENT_SIGNALS:]]
+    journey["recent_signals"] = signals
+    while signals and len(_dumps(journey)) > MAX_JOURNEY_CHARS:
+        signals.pop(0)
+    if len(_dumps(journey)) > MAX_JOURNEY_CHARS:
+        journey.pop("journey", None)  # the page list is the next thing worth least
+    return journey
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_journey(
+    conn: apsw.Connection, site_id: int, visitor: str, context: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`build_journey` with the visitor's recent signals and traits from the database."""
+    rows = conn.execute(
+        "SELECT name, data FROM signals WHERE site_id = ? AND visitor = ?"
+        " ORDER BY at_ms DESC, id DESC LIMIT ?",
+        (site_id, visitor, RECENT_SIGNALS),
+    ).fetchall()
+    recent = [{"name": name, "data": _loads(data)} for name, data in reversed(rows)]
+    who = conn.execute(
+        "SELECT user_id, traits FROM visitors WHERE site_id = ? AND id = ?", (site_id, visitor)
+    ).fetchone()
+    identified = bool(who and who[0] is not None)
+    traits = _loads(who[1]) if identified and who and who[1] else None
+    return build_journey(
+        context,
+        recent=recent,
+        identified=identified,
+        traits=traits if isinstance(traits, dict) else None,
+    )
+
+
+def _loads(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
