@@ -25,6 +25,7 @@ __all__ = [
     "Served",
     "add_site",
     "bpract_serve",
+    "bytes_written",
     "cpu_seconds",
     "exit_on_sigterm",
     "free_port",
@@ -206,6 +207,18 @@ def thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
         except OSError:  # the thread ended meanwhile
             continue
     return out
+
+
+def bytes_written(pid: int) -> int:
+    """Bytes process ``pid`` passed to write-like system calls so far (``wchar``, /proc/<pid>/io).
+
+    Sockets count too; for a server that only answers frames that is the
+    answers, so what exceeds an echo server's figure went to files.
+    """
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no wchar for {pid}")
 
 
 def median(values: Sequence[float]) -> float:

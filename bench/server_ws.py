@@ -30,6 +30,7 @@ from _support import (
     Served,
     add_site,
     bpract_serve,
+    bytes_written,
     cpu_seconds,
     exit_on_sigterm,
     free_port,
@@ -74,6 +75,7 @@ class Result:
     rss_open_kib: int = 0
     rss_after_kib: int = 0
     cpu_s: float = 0.0
+    written: int = 0
     threads: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
@@ -100,6 +102,7 @@ class Result:
             "rss_per_connection_after_kib": round(self.per_connection_kib(self.rss_after_kib), 1),
             "server_cpu_s": round(self.cpu_s, 3),
             "server_cpu_us_per_frame": round(1e6 * self.cpu_s / max(1, self.frames), 1),
+            "server_bytes_written_per_frame": round(self.written / max(1, self.frames)),
             "server_threads_us_per_frame": {
                 name: {"user": round(1e6 * u / n, 1), "system": round(1e6 * s / n, 1)}
                 for name, (u, s) in self.threads.items()
@@ -209,8 +212,10 @@ def load(server: Served, url: str, site: str, args: argparse.Namespace, name: st
             args.py_spy, server.pid, args.profile_dir / f"{name.split(maxsplit=1)[0]}.txt"
         )
         cpu, threads = cpu_seconds(server.pid), thread_cpu(server.pid)
+        written = bytes_written(server.pid)
         done = clients.run()
         result.cpu_s = cpu_seconds(server.pid) - cpu
+        result.written = bytes_written(server.pid) - written
         result.threads = _delta(threads, thread_cpu(server.pid))
         profile.stop()
         result.rss_after_kib = rss_kib(server.pid)
@@ -281,6 +286,10 @@ def rows(ours: dict[str, Any], echo: dict[str, Any], ratio: float) -> list[Row]:
                 f"{s['latency_ms_p50']:.1f} / {s['latency_ms_p99']:.1f} ms",
             ),
             Row(f"{label}: server CPU per frame", f"{s['server_cpu_us_per_frame']:.0f} µs"),
+            Row(
+                f"{label}: server bytes written per frame",
+                f"{s['server_bytes_written_per_frame']:,} B",
+            ),
         ]
     out += [
         Row(
@@ -288,6 +297,10 @@ def rows(ours: dict[str, Any], echo: dict[str, Any], ratio: float) -> list[Row]:
             f"{ratio:.2f}",
             f">= {THROUGHPUT_BUDGET}",
             ratio >= THROUGHPUT_BUDGET,
+        ),
+        Row(
+            "echo CPU per frame / bpract CPU per frame",
+            f"{echo['server_cpu_us_per_frame'] / max(0.1, ours['server_cpu_us_per_frame']):.2f}",
         ),
         Row(
             "bpract RSS per connection, open and idle",
