@@ -1,4 +1,4 @@
-"""Build widget/dist/: loader, worker, Pyodide runtime and our wheel, precompressed."""
+"""Build widget/dist/: loader, chat module, worker, Pyodide runtime and our wheel, precompressed."""
 
 from __future__ import annotations
 
@@ -118,7 +118,12 @@ def _outputs(build_id: str, wheel: Path) -> dict[str, bytes]:
         "--target=es2020",
         f"--define:__WHEEL__={json.dumps(wheel.name)}",
     )
-    files = {"widget.js": b'"use strict";' + loader, f"{base}/worker.mjs": worker}
+    chat = _esbuild(SRC / "conversation.mjs", "--bundle", "--format=esm", "--target=es2020")
+    files = {
+        "widget.js": b'"use strict";' + loader,
+        f"{base}/worker.mjs": worker,
+        f"{base}/chat.mjs": chat,
+    }
     runtime = NODE_MODULES / "pyodide"
     for name in PYODIDE_FILES:
         files[f"{base}/pyodide/{name}"] = (runtime / name).read_bytes()
@@ -161,9 +166,11 @@ def main() -> int:
     manifest = build()
     files = manifest["files"]
     assert isinstance(files, dict)
-    loader = files["widget.js"]
     print(f"build {manifest['build']} -> {DIST}")
-    print(f"widget.js  raw {loader['raw']} B  gzip {loader['gzip']} B  br {loader['br']} B")
+    chat = f"w/{manifest['build']}/chat.mjs"
+    for name, label in (("widget.js", "widget.js"), (chat, "chat.mjs")):
+        sizes = files[name]
+        print(f"{label:<10} raw {sizes['raw']} B  gzip {sizes['gzip']} B  br {sizes['br']} B")
     return 0
 
 

@@ -26,7 +26,7 @@ def test_layout_matches_what_the_server_serves(widget_dist: Path) -> None:
     build = str(manifest(widget_dist)["build"])
     assert re.fullmatch(r"[0-9a-f]{10}", build)
     base = widget_dist / "w" / build
-    expected = {"widget.js", f"w/{build}/worker.mjs"}
+    expected = {"widget.js", f"w/{build}/worker.mjs", f"w/{build}/chat.mjs"}
     expected |= {f"w/{build}/pyodide/{name}" for name in (*RUNTIME, "pyodide-lock.json")}
     (wheel,) = base.glob("bpract_client-*-py3-none-any.whl")
     expected.add(f"w/{build}/{wheel.name}")

@@ -1,4 +1,7 @@
-// The chat: launcher, panel and proactive messages in an open Shadow DOM.
+// The chat shell: launcher, panel, composer and proactive messages in an open Shadow DOM;
+// answers, citations, ratings and history come with the chat module, loaded on first use.
+import { h, safeUrl } from "./dom.js";
+
 const CSS = `:host{all:initial}
 *{box-sizing:border-box;font:15px/1.4 system-ui,sans-serif;color:#1f2328}
 button,a,textarea{min-height:44px;min-width:44px}
@@ -17,38 +20,25 @@ form{display:flex;gap:8px;padding:8px;border-top:1px solid #ddd;flex-wrap:wrap}
 label{width:100%;font-size:13px}
 textarea{flex:1;resize:none;padding:10px;border:1px solid #888;border-radius:8px}
 form button{border:0;border-radius:8px;padding:0 14px;background:#1a56db;color:#fff;cursor:pointer}
+.s::after,.f::after{display:block;font-size:12px;content:"Sending…"}
+.f::after{content:"Not sent";color:#b00020}
+.u::after{content:"";position:absolute;top:4px;right:4px;width:12px;height:12px;border-radius:50%;background:#d93025;border:2px solid #fff}
 .l svg{width:28px;height:28px;fill:#fff;vertical-align:middle}
 @media (max-width:480px){.p{left:0;right:0;bottom:0;width:100%;max-height:85vh;border-radius:12px 12px 0 0}.l[aria-expanded=true]{display:none}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}`;
 
 const ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
 
-function h(tag, props, ...kids) {
-  const el = document.createElement(tag);
-  for (const k in props) {
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), props[k]);
-    else if (k in el && k != "role") el[k] = props[k];
-    else el.setAttribute(k, props[k]);
-  }
-  el.append(...kids);
-  return el;
-}
-
-// Only http(s) links, resolved against the page: no javascript: or data: from a message.
-function safeUrl(url) {
-  try {
-    const u = new URL(url, location.href);
-    return /^https?:$/.test(u.protocol) ? u.href : null;
-  } catch (e) {
-    return null;
-  }
-}
-
-// hooks: emit(rawEvent), fire(name, payload)
+// hooks: emit(rawEvent), fire(name, payload), base (the build's URL, ends with "/")
 export function chat(hooks) {
   const host = h("div", { id: "bpract-chat" });
   const root = host.attachShadow({ mode: "open" });
   let current = null; // {id, kinds: Set} of the outreach on screen
+  let n = 0;
+  const sending = new Map(); // the page's id of a visitor message -> its bubble, until stored
+  let mod = null; // the chat module's frame handler, once loaded
+  let loading = null;
+  const queued = [];
   const outcome = (kind) => {
     if (!current || current.kinds.has(kind)) return;
     current.kinds.add(kind);
@@ -65,8 +55,9 @@ export function chat(hooks) {
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
-    add(text, 1);
-    hooks.emit({ k: "message", text, outreach: current && current.id });
+    const id = "l_" + Date.now().toString(36) + ++n;
+    sending.set(id, add(text, 1));
+    hooks.emit({ k: "message", text, outreach: current && current.id, id });
     outcome("replied");
     hooks.fire("message", { text, outreach: current && current.id });
   };
@@ -85,20 +76,65 @@ export function chat(hooks) {
     if (e.key == "Escape" && !panel.hidden) close();
   });
 
-  function add(text, mine, cta) {
-    const msg = h("div", { className: mine ? "m me" : "m" }, String(text));
+  // Follow new content unless the visitor scrolled up to read.
+  function keep(change, force) {
+    const near = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+    const out = change();
+    if (near || force) log.scrollTop = log.scrollHeight;
+    return out;
+  }
+
+  function add(text, mine, cta, id) {
+    const msg = h("div", { className: mine ? "m me s" : "m" }, String(text));
+    if (id) msg.dataset.id = id;
     const href = cta && safeUrl(cta.url);
     if (href) {
       msg.append(h("br", {}), h("a", { href, onclick: () => outcome("clicked") }, String(cta.label || href)));
     }
-    log.append(msg);
-    log.scrollTop = log.scrollHeight;
+    return keep(() => log.appendChild(msg), mine);
+  }
+
+  function unread(on) {
+    if (on && !panel.hidden) return;
+    launcher.classList.toggle("u", on);
+    if (panel.hidden) launcher.setAttribute("aria-label", on ? "Open chat, new message" : "Open chat");
+  }
+
+  function load() {
+    loading =
+      loading ||
+      import(hooks.base + "chat.mjs").then(
+        (m) => {
+          mod = m.mount({ root, log, keep, unread, emit: hooks.emit, isOpen: () => !panel.hidden });
+          queued.splice(0).forEach((q) => mod(...q));
+        },
+        () => {
+          loading = null; // tried again on the next open or reply
+          hooks.fire("status", { type: "status", state: "chat_unavailable" });
+        },
+      );
+  }
+
+  // Chat frames from the engine or the fallback: reply_*, history, sent, unsent.
+  function frame(type, d) {
+    const mine = sending.get(d.id);
+    if (mine) {
+      sending.delete(d.id);
+      mine.classList.remove("s");
+      if (type == "unsent") mine.classList.add("f");
+    } else if (type != "sent" && type != "unsent") {
+      if (mod) return mod(type, d);
+      queued.push([type, d]);
+      load();
+    }
   }
 
   function open(byVisitor) {
     if (byVisitor) outcome("opened");
+    load();
     if (!panel.hidden) return;
     panel.hidden = false;
+    unread(false);
     launcher.setAttribute("aria-expanded", "true");
     launcher.setAttribute("aria-label", "Close chat");
     if (byVisitor) input.focus();
@@ -120,10 +156,10 @@ export function chat(hooks) {
   function outreach(o) {
     if (!o || !o.id || (current && current.id == o.id)) return;
     current = { id: String(o.id), kinds: new Set() };
-    add(o.message, 0, o.cta);
+    add(o.message, 0, o.cta, current.id);
     open(false);
     outcome("shown");
   }
 
-  return { host, open: () => open(true), close, outreach };
+  return { host, open: () => open(true), close, outreach, frame };
 }

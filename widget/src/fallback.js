@@ -5,7 +5,7 @@ const KEY = "bpract:fbq";
 const FINAL = [4401, 4403, 4404];
 const MAX = 500;
 
-// opts: url, hello() -> hello frame, on(frame), status(state, detail)
+// opts: url, hello() -> hello frame, on(frame), status(state, detail); push(frame, id?) sends a frame
 export function fallback(opts) {
   // n: last seq; q: unacknowledged frames; w: the stream's seq base is known (a welcome was seen)
   const st = getJSON(0, KEY) || { n: 0, q: [], w: 0 };
@@ -15,9 +15,19 @@ export function fallback(opts) {
   let delay = 500;
   let ping = 0;
 
+  const local = new Map(); // a visitor message frame -> the page's id for it, reported once stored
   const send = (f) => live && ws.send(JSON.stringify(f));
+  const keep = (stored) => {
+    st.q = st.q.filter((q) => {
+      if (!stored(q)) return true;
+      if (local.has(q)) opts.on({ type: "sent", id: local.get(q) });
+      local.delete(q);
+    });
+    save();
+  };
 
-  function push(frame) {
+  function push(frame, id) {
+    if (id) local.set(frame, id);
     frame.at = frame.at || Date.now();
     if (st.w) frame.seq = ++st.n;
     st.q.push(frame);
@@ -34,8 +44,7 @@ export function fallback(opts) {
       st.n = Math.max(st.n, stored);
       for (const q of st.q) q.seq = ++st.n;
     }
-    st.q = st.q.filter((q) => q.seq > stored);
-    save();
+    keep((q) => q.seq <= stored);
     live = true;
     delay = 500;
     st.q.forEach(send);
@@ -52,8 +61,7 @@ export function fallback(opts) {
     if (f.t == "welcome") welcome(f);
     else if (f.t == "ack") {
       const acked = new Set(f.seq);
-      st.q = st.q.filter((q) => !acked.has(q.seq));
-      save();
+      keep((q) => acked.has(q.seq));
     } else opts.on(f);
   }
 

@@ -75,7 +75,7 @@ import { allow, get, getJSON, rid, set } from "./store.js";
     events.forEach(emit);
   }
 
-  const ui = chat({ emit, fire });
+  const ui = chat({ emit, fire, base: BASE });
 
   function page() {
     return { url: location.href, title: document.title, referrer: document.referrer };
@@ -100,15 +100,19 @@ import { allow, get, getJSON, rid, set } from "./store.js";
     };
   }
 
+  // From the worker ({type}) or the fallback's socket ({t}).
   function onMessage(d) {
-    if (d.type == "outreach" || d.t == "outreach") {
+    const type = d.type || d.t;
+    if (type == "outreach") {
       ui.outreach(d);
       fire("outreach", d);
-    } else if (d.type == "persist") {
+    } else if (type == "persist") {
       if (d.key == "state") set(1, "bpract:state", d.value);
       else if (d.key == "outbox") set(0, "bpract:outbox", d.value);
-    } else if (d.type == "status" || d.type == "error" || d.t == "error") {
+    } else if (type == "status" || type == "error") {
       fire("status", d);
+    } else if (type) {
+      ui.frame(type, d);
     }
   }
 
@@ -126,7 +130,8 @@ import { allow, get, getJSON, rid, set } from "./store.js";
     live((events) => {
       for (const e of events) {
         if (e.k == "outcome") push({ t: "outcome", at: e.at, outreach: e.outreach, kind: e.kind });
-        else if (e.k == "message") push({ t: "message", at: e.at, text: e.text, outreach: e.outreach || null });
+        else if (e.k == "message") push({ t: "message", at: e.at, text: e.text, outreach: e.outreach || null }, e.id);
+        else if (e.k == "rate") push({ t: "rate", at: e.at, reply: e.reply, rating: e.rating, comment: null });
         else if (e.k == "identify") push({ t: "identify", at: e.at, user_id: e.user_id, user_hash: e.user_hash, traits: e.traits });
         else push({ t: "event", at: e.at, event: e });
       }

@@ -1,0 +1,234 @@
+"""The chat in Chromium against a scripted visitor server: streaming, citations, notes, ratings,
+unread dot and restore — every answer arrives exactly as the protocol lets a server send it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Locator, Page
+
+from browser.fixtures.chat_script import Hold, ScriptedChat, Step
+from browser.fixtures.customer import CustomerSite
+from browser.fixtures.served import wait_until
+
+pytestmark = pytest.mark.browser
+
+RETURNS = {"n": 1, "title": "Returns policy", "url": "https://help.example/returns", "section": ""}
+EVIL = {"n": 2, "title": "Click me", "url": "javascript:window.pwned=2", "section": ""}
+MALICIOUS = "Returns are free within 30 days [1]. <img src=x onerror=window.pwned=1> [2]"
+
+
+def end(reply: str, text: str, **extra: Any) -> dict[str, Any]:
+    frame = {"t": "reply_end", "id": reply, "text": text, "citations": [RETURNS]}
+    return {**frame, "kind": "answer", "offline": False, **extra}
+
+
+def streamed(*holds: Hold, text: str = MALICIOUS, **extra: Any) -> Any:
+    """start, first half, (holds), second half, end."""
+
+    def script(reply: str, question: str) -> list[Step]:
+        half = len(text) // 2
+        return [
+            {"t": "reply_start", "id": reply, "conversation": "c_1", "in_reply_to": 1},
+            {"t": "reply_delta", "id": reply, "text": text[:half]},
+            *holds,
+            {"t": "reply_delta", "id": reply, "text": text[half:]},
+            end(reply, text, **extra),
+        ]
+
+    return script
+
+
+@pytest.fixture
+def chat_server(widget_dist: Path) -> Iterator[ScriptedChat]:
+    server = ScriptedChat(widget_dist).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shop(customer: CustomerSite, chat_server: ScriptedChat) -> CustomerSite:
+    customer.widget, customer.site = chat_server.url, "pk_scripted"
+    customer.attrs = 'data-engine="server"'
+    customer.head = "<script>bpract('on', 'ready', (i) => { window.readyInfo = i; });</script>"
+    return customer
+
+
+def ask(page: Page, question: str) -> Locator:
+    """Open the chat if needed, send ``question``; returns the log."""
+    page.wait_for_function("window.readyInfo")
+    if not page.locator("#bpract-chat [role=dialog]").is_visible():
+        page.get_by_role("button", name="Open chat").click()
+    box = page.locator("#bpract-chat textarea")
+    box.fill(question)
+    box.press("Enter")
+    return page.locator("#bpract-chat [role=log]")
+
+
+def bot(log: Locator) -> Locator:
+    return log.locator(".m[data-role=bot]")
+
+
+def test_a_streamed_answer_is_text_busy_until_the_end_then_cites_its_sources(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    hold = Hold()
+    chat_server.scripts = [streamed(hold, offline=True, citations=[RETURNS, EVIL])]
+    page.goto(shop.url("/help"))
+    log = ask(page, "Can I return a mug?")
+    mine = log.locator(".me")
+    assert mine.inner_text().startswith("Can I return a mug?")  # shown at once
+    wait_until(lambda: "s" not in (mine.get_attribute("class") or "").split())  # stored
+    answer = bot(log)
+    answer.get_by_text("Returns are free within").wait_for()
+    # mid-stream: busy (screen readers wait), no sources, no rating yet
+    assert answer.get_attribute("aria-busy") == "true"
+    assert answer.locator("nav").count() == 0 and answer.get_by_role("button").count() == 0
+    hold.release()
+    sources = answer.get_by_role("navigation", name="Sources")
+    sources.wait_for()
+    assert answer.get_attribute("aria-busy") is None
+    link = sources.get_by_role("link", name="Returns policy")
+    assert link.get_attribute("href") == RETURNS["url"]
+    assert link.get_attribute("rel") == "noopener"
+    assert sources.get_by_role("link").count() == 1  # the javascript: source is dropped
+    # [1] is a superscript link to its source; [2] (no safe source) stays text
+    marker = answer.locator("sup a")
+    assert marker.inner_text() == "[1]" and marker.get_attribute("href") == RETURNS["url"]
+    text = answer.locator(".t").inner_text()
+    assert text == MALICIOUS  # the markup is shown, never parsed
+    assert answer.locator("img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    assert answer.get_by_text("Automatic answer").is_visible()
+    assert bot(log).count() == 1
+
+
+def test_a_reset_discards_the_partial_text_and_unknown_offers_a_person(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    hold = Hold()
+
+    def script(reply: str, question: str) -> list[Step]:
+        return [
+            {"t": "reply_start", "id": reply, "conversation": "c_1", "in_reply_to": 1},
+            {"t": "reply_delta", "id": reply, "text": "The provider said something wr"},
+            {"t": "reply_reset", "id": reply},
+            hold,
+            {"t": "reply_delta", "id": reply, "text": "I don't know that one."},
+            end(reply, "I don't know that one.", kind="unknown", citations=[]),
+        ]
+
+    chat_server.scripts = [script]
+    page.goto(shop.url("/"))
+    log = ask(page, "What is the airspeed of a swallow?")
+    answer = bot(log)
+    answer.wait_for()
+    wait_until(lambda: answer.locator(".t").inner_text() == "" and chat_server.frames("message"))
+    assert answer.get_attribute("aria-busy") == "true"  # the typing indicator again
+    hold.release()
+    answer.get_by_text("Ask for a person").wait_for()
+    assert answer.locator(".t").inner_text() == "I don't know that one."
+    assert "wr" not in answer.inner_text().split("know")[0]
+    assert answer.get_by_role("navigation").count() == 0  # nothing cited: no sources list
+    assert answer.get_by_text("Automatic answer").count() == 0
+
+
+def test_an_answer_arriving_while_the_panel_is_closed_lights_the_launcher(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    hold = Hold()
+    chat_server.scripts = [streamed(hold)]
+    page.goto(shop.url("/"))
+    log = ask(page, "Returns?")
+    bot(log).wait_for()
+    page.keyboard.press("Escape")
+    launcher = page.get_by_role("button", name="Open chat")
+    assert "u" not in (launcher.get_attribute("class") or "").split()
+    hold.release()
+    lit = page.get_by_role("button", name="Open chat, new message")
+    lit.wait_for()
+    assert "u" in (lit.get_attribute("class") or "").split()
+    lit.click()
+    closer = page.locator("#bpract-chat .l")
+    assert closer.get_attribute("aria-label") == "Close chat"
+    assert "u" not in (closer.get_attribute("class") or "").split()
+
+
+def test_rating_by_keyboard_sends_one_rate_frame_per_change(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    chat_server.scripts = [streamed()]
+    page.goto(shop.url("/"))
+    log = ask(page, "Returns?")
+    bot(log).get_by_role("navigation", name="Sources").wait_for()
+    helpful = log.get_by_role("button", name="Helpful", exact=True)
+    unhelpful = log.get_by_role("button", name="Not helpful")
+    assert (
+        helpful.get_attribute("aria-pressed") == unhelpful.get_attribute("aria-pressed") == "false"
+    )
+    focused = "document.activeElement?.shadowRoot?.activeElement?.getAttribute('aria-label')"
+    page.locator("#bpract-chat .x").focus()  # the panel's first control, then onwards
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        if page.evaluate(focused) == "Helpful":
+            break
+    assert page.evaluate(focused) == "Helpful"
+    page.keyboard.press("Enter")
+    assert helpful.get_attribute("aria-pressed") == "true"
+    page.keyboard.press("Enter")  # already pressed: nothing new to say
+    page.keyboard.press("Tab")
+    assert page.evaluate(focused) == "Not helpful"
+    page.keyboard.press("Enter")
+    assert (helpful.get_attribute("aria-pressed"), unhelpful.get_attribute("aria-pressed")) == (
+        "false",
+        "true",
+    )
+    rates = wait_until(lambda: len(chat_server.frames("rate")) >= 2 and chat_server.frames("rate"))
+    assert [(r["reply"], r["rating"], r["comment"]) for r in rates] == [
+        ("r_1", "up", None),
+        ("r_1", "down", None),
+    ]
+    assert all(isinstance(r["seq"], int) for r in rates)
+    page.wait_for_timeout(300)
+    assert len(chat_server.frames("rate")) == 2
+
+
+def test_history_restores_the_conversation_after_a_reload_and_a_reconnect_once(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    chat_server.scripts = [streamed(text="Returns are free [1].")]
+    page.goto(shop.url("/"))
+    log = ask(page, "Returns?")
+    bot(log).get_by_role("navigation", name="Sources").wait_for()
+    page.goto(shop.url("/pricing"))  # a navigation: a new page, the same tab
+    page.wait_for_function("window.readyInfo")
+    answer = bot(log)
+    answer.locator("nav").wait_for(state="attached")  # restored while the panel is closed
+    page.get_by_role("button", name="Open chat").click()
+
+    def transcript() -> list[tuple[str, str]]:
+        rows = log.locator(".m").evaluate_all(
+            "els => els.map(e => [e.classList.contains('me') ? 'visitor' : e.dataset.role,"
+            " e.querySelector('.t')?.innerText ?? e.innerText])"
+        )
+        return [(role, text) for role, text in rows]
+
+    expected = [("visitor", "Returns?"), ("bot", "Returns are free [1].")]
+    assert transcript() == expected
+    assert (
+        answer.get_by_role("link", name="Returns policy", exact=True).get_attribute("href")
+        == RETURNS["url"]
+    )
+    # a lost connection: the widget reconnects and gets the history again
+    hellos = len(chat_server.frames("hello"))
+    chat_server.drop_connections()
+    wait_until(lambda: len(chat_server.frames("hello")) > hellos, timeout=15)
+    # the next answer lands after the restored ones, and nothing is doubled
+    ask(page, "And exchanges?")
+    wait_until(lambda: len(transcript()) == 4 and transcript())
+    assert transcript()[:2] == expected
+    assert transcript()[2:] == [("visitor", "And exchanges?"), ("bot", "Returns are free [1].")]

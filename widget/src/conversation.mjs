@@ -1,0 +1,155 @@
+// The chat module (served as chat.mjs, loaded on first use): streamed answers, citations, ratings, history.
+import { h, safeUrl } from "./dom.js";
+
+const CSS = `.m[aria-busy=true] .t:empty::before{content:"";display:inline-block;width:28px;height:10px;background:radial-gradient(circle,#666 35%,#0000 40%) 0 50%/9px 9px repeat-x;animation:k 1s infinite}
+@keyframes k{50%{opacity:.3}}
+.t{display:block}
+.m .n{display:block;margin-top:6px;font-size:13px;color:#555}
+.m h3{margin:8px 0 2px;font-size:13px;font-weight:600}
+.m ol{margin:0;padding-left:20px}
+.m li{margin:2px 0}
+.m nav a,.m sup a{display:inline;min-height:0;min-width:0;margin:0;padding:0;background:none;color:#1a56db;text-decoration:underline}
+.m li a{display:inline-block;min-height:24px}
+.v{display:flex;gap:6px;margin-top:6px}
+.v button{display:flex;align-items:center;justify-content:center;border:1px solid #999;border-radius:8px;background:#fff;cursor:pointer}
+.v button[aria-pressed=true]{background:#dbe6ff;border-color:#1a56db}
+.v svg{width:20px;height:20px;fill:#1f2328}
+.down svg{transform:rotate(180deg)}`;
+
+// A static icon, never untrusted text.
+const THUMB = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"/></svg>';
+const NOTES = {
+  unknown: "Not covered by our help pages. Ask for a person and our team will answer here.",
+  handoff: "A person from our team will answer here.",
+};
+const MAX_MESSAGES = 200;
+
+// "[n]" markers become superscript links to the cited source; everything is text nodes.
+function fill(el, text, cites) {
+  el.textContent = "";
+  String(text)
+    .split(/(\[\d{1,2}\])/)
+    .forEach((part, i) => {
+      const c = i % 2 ? cites.find((c) => "[" + c.n + "]" == part) : null;
+      el.append(c ? h("sup", {}, h("a", { href: c.href, rel: "noopener", target: "_blank", "aria-label": "Source " + c.n + ": " + c.title }, part)) : part);
+    });
+}
+
+// Citations with a title and an http(s) link only.
+function sources(list) {
+  return (Array.isArray(list) ? list : [])
+    .map((c, i) => ({ n: +c.n || i + 1, title: String(c.title || c.url || ""), href: safeUrl(c.url) }))
+    .filter((c) => c.href && c.title);
+}
+
+// shell: root, log, keep(change, force), unread(on), emit(event), isOpen()
+export function mount(shell) {
+  const { log, keep } = shell;
+  shell.root.append(h("style", {}, CSS));
+  const find = (id) => [...log.children].find((el) => el.dataset.id == id);
+
+  function bubble(id, role) {
+    const el = h("div", { className: role == "visitor" ? "m me" : "m" });
+    el.dataset.id = id;
+    el.dataset.role = role;
+    keep(() => log.append(el));
+    while (log.children.length > MAX_MESSAGES) log.firstChild.remove();
+    return el;
+  }
+
+  // The bubble of reply `id`, made when missing; its text lives in a .t child while streaming.
+  function reply(id) {
+    let el = find(id);
+    if (!el) {
+      el = bubble(id, "bot");
+      el.setAttribute("aria-busy", "true");
+      el.append(h("span", { className: "t" }));
+    }
+    return el;
+  }
+
+  function rating(id) {
+    const group = h("div", { className: "v", role: "group", "aria-label": "Rate this answer" });
+    for (const [value, label] of [["up", "Helpful"], ["down", "Not helpful"]]) {
+      const b = h("button", { type: "button", className: value, "aria-label": label, "aria-pressed": "false" });
+      b.innerHTML = THUMB;
+      b.onclick = () => {
+        if (b.getAttribute("aria-pressed") == "true") return;
+        for (const other of group.children) other.setAttribute("aria-pressed", String(other == b));
+        shell.emit({ k: "rate", reply: id, rating: value });
+      };
+      group.append(b);
+    }
+    return group;
+  }
+
+  // The final form of a bot, agent or outreach message; the bubble announces once, now.
+  function finish(el, d) {
+    const text = String(d.text || "");
+    if (el.dataset.done == text) return;
+    el.dataset.done = text;
+    const cites = sources(d.citations);
+    const body = h("span", { className: "t" });
+    fill(body, text, cites);
+    const parts = [body];
+    if (d.offline) parts.push(h("span", { className: "n" }, "Automatic answer, quoted from our help pages."));
+    if (NOTES[d.kind]) parts.push(h("span", { className: "n" }, NOTES[d.kind]));
+    if (cites.length) {
+      const items = cites.map((c) => h("li", {}, h("a", { href: c.href, rel: "noopener", target: "_blank" }, c.title)));
+      parts.push(h("nav", { "aria-label": "Sources" }, h("h3", {}, "Sources"), h("ol", {}, ...items)));
+    }
+    if (el.dataset.role == "bot") parts.push(rating(el.dataset.id));
+    keep(() => el.replaceChildren(...parts));
+    el.removeAttribute("aria-busy");
+  }
+
+  function restore(m, after) {
+    const role = ["visitor", "agent", "outreach"].includes(m.role) ? m.role : "bot";
+    const id = String(m.id || "");
+    let el = id && find(id);
+    if (!el && role == "visitor") {
+      // the visitor's own bubble, shown before the server stored it
+      el = [...log.querySelectorAll(".me:not([data-id])")].find((b) => b.textContent == m.text);
+      if (el) {
+        el.dataset.id = id;
+        el.classList.remove("s", "f");
+      }
+    }
+    if (!el) {
+      el = bubble(id, role);
+      if (role == "visitor") el.textContent = String(m.text || "");
+    }
+    if (role != "visitor" && el.dataset.role) finish(el, m); // not the shell's outreach bubble: it has the CTA
+    const at = after ? after.nextSibling : log.firstChild;
+    if (at != el) keep(() => log.insertBefore(el, at));
+    return el;
+  }
+
+  const handlers = {
+    reply_start: (d) => reply(d.id),
+    reply_delta: (d) => {
+      const el = reply(d.id);
+      if (el.dataset.done == null) keep(() => el.firstChild.append(String(d.text || "")));
+    },
+    reply_reset: (d) => {
+      const el = reply(d.id);
+      if (el.dataset.done == null) el.firstChild.textContent = "";
+    },
+    reply_end: (d) => {
+      finish(reply(d.id), d);
+      if (!shell.isOpen()) shell.unread(true);
+    },
+    // The whole conversation after a welcome: known ids are updated in place, never added twice.
+    history: (d) => {
+      let after = null;
+      for (const m of (Array.isArray(d.messages) ? d.messages : []).slice(-MAX_MESSAGES)) {
+        if (m && typeof m == "object") after = restore(m, after);
+      }
+    },
+  };
+
+  return (type, d) => {
+    const handle = handlers[type];
+    if (handle && d && (type == "history" || (typeof d.id == "string" && d.id))) handle(d);
+  };
+}
