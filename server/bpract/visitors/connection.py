@@ -52,8 +52,8 @@ def classify_error(exc: msgspec.DecodeError) -> str:
     if not isinstance(exc, msgspec.ValidationError):
         return MALFORMED
     text = str(exc)
-    if text.startswith("Expected `object`"):
-        return MALFORMED
+    if text.startswith("Expected `object`") and " - at `" not in text:
+        return MALFORMED  # the frame itself is not an object
     if text.endswith("- at `$.t`") or text == "Object missing required field `t`":
         return UNKNOWN_TYPE if text.startswith("Invalid value") else INVALID
     return INVALID
@@ -171,7 +171,7 @@ class Connection:
                 frame.session,
                 frame.name,
                 frame.at,
-                json.dumps(frame.data),
+                msgspec.json.encode(frame.data).decode(),
             )
         new = await self.hub.writer.store(row, signal)
         await self.send(Ack(seq=[frame.seq]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from functools import partial
 
 import apsw
 
@@ -52,35 +53,79 @@ class _Item:
     future: asyncio.Future[bool] = field(repr=False)
 
 
-def _write_item(conn: apsw.Connection, item: _Item) -> bool:
-    new = True
-    if (f := item.frame) is not None:
-        conn.execute(
-            "INSERT OR IGNORE INTO frames"
-            " (site_id, visitor, stream, seq, t, at_ms, received_ms, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (f.site_id, f.visitor, f.stream, f.seq, f.t, f.at_ms, f.received_ms, f.body),
-        )
-        new = conn.changes() == 1
-    if new and (s := item.signal) is not None:
-        conn.execute(
-            "INSERT INTO signals (site_id, visitor, session, name, at_ms, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (s.site_id, s.visitor, s.session, s.name, s.at_ms, s.data),
-        )
+_INSERT_FRAME = (
+    "INSERT OR IGNORE INTO frames (site_id, visitor, stream, seq, t, at_ms, received_ms, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING site_id, visitor, stream, seq"
+)
+_INSERT_SIGNAL = (
+    "INSERT INTO signals (site_id, visitor, session, name, at_ms, data) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_UPSERT_SESSION = (
+    "INSERT INTO sessions (site_id, id, visitor, started_ms, last_ms) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (site_id, id) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms),"
+    " started_ms = min(started_ms, excluded.started_ms)"
+)
+
+_Key = tuple[int, str, str, int]
+
+
+def _new_frames(conn: apsw.Connection, frames: list[FrameRow]) -> set[_Key]:
+    """Insert ``frames`` (duplicates ignored); the keys actually inserted."""
+    if not frames:
+        return set()
+    rows = [
+        (f.site_id, f.visitor, f.stream, f.seq, f.t, f.at_ms, f.received_ms, f.body) for f in frames
+    ]
+    return {tuple(r) for r in conn.cursor().executemany(_INSERT_FRAME, rows)}
+
+
+def _classify(batch: list[_Item], inserted: set[_Key]) -> list[bool]:
+    """Which items are new: a key inserted in this batch counts for its first item only."""
+    results = []
+    for item in batch:
+        f = item.frame
+        if f is None:
+            results.append(True)
+            continue
+        key = (f.site_id, f.visitor, f.stream, f.seq)
+        results.append(key in inserted)
+        inserted.discard(key)
+    return results
+
+
+def _write_signals(conn: apsw.Connection, signals: list[SignalRow]) -> None:
+    if not signals:
+        return
+    conn.executemany(
+        _INSERT_SIGNAL,
+        [(s.site_id, s.visitor, s.session, s.name, s.at_ms, s.data) for s in signals],
+    )
+    # One upsert per session and batch, spanning its earliest to latest signal.
+    sessions: dict[tuple[int, str], tuple[str, int, int]] = {}
+    for s in signals:
         if s.session is not None:
-            conn.execute(
-                "INSERT INTO sessions (site_id, id, visitor, started_ms, last_ms)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (site_id, id) DO UPDATE"
-                " SET last_ms = max(last_ms, excluded.last_ms)",
-                (s.site_id, s.session, s.visitor, s.at_ms, s.at_ms),
+            visitor, first, last = sessions.get(
+                (s.site_id, s.session), (s.visitor, s.at_ms, s.at_ms)
             )
-    return new
+            sessions[(s.site_id, s.session)] = (visitor, min(first, s.at_ms), max(last, s.at_ms))
+    conn.executemany(
+        _UPSERT_SESSION,
+        [(site, session, v, first, last) for (site, session), (v, first, last) in sessions.items()],
+    )
 
 
 def _write_batch(conn: apsw.Connection, batch: list[_Item]) -> list[bool]:
     with conn:
-        results = [_write_item(conn, item) for item in batch]
+        inserted = _new_frames(conn, [i.frame for i in batch if i.frame is not None])
+        results = _classify(batch, inserted)
+        _write_signals(
+            conn,
+            [
+                i.signal
+                for i, new in zip(batch, results, strict=True)
+                if new and i.signal is not None
+            ],
+        )
     return results
 
 
@@ -123,7 +168,7 @@ class FrameWriter:
             if not self._queue:
                 self._wake.clear()
             try:
-                results = await self._db.run(lambda conn, b=batch: _write_batch(conn, b))  # type: ignore[misc]
+                results = await self._db.run(partial(_write_batch, batch=batch))
             except Exception as exc:
                 for item in batch:
                     if not item.future.done():
