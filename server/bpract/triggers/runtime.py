@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -48,6 +49,8 @@ class DeciderRuntime:
             asyncio.create_task(release_stale_forever(self.gateway)),
             asyncio.create_task(triggers.watch_outside_changes()),
         ]
+        if isinstance(self.decider, LLMDecider):
+            self._jobs.append(asyncio.create_task(asyncio.to_thread(_import_sdks)))
 
     async def aclose(self) -> None:
         for job in self._jobs:
@@ -56,3 +59,9 @@ class DeciderRuntime:
         if isinstance(self.decider, LLMDecider):
             await self.decider.aclose()
         await self.gateway.aclose()
+
+
+def _import_sdks() -> None:
+    """Import the provider SDKs off the event loop, so the first decision does not wait."""
+    importlib.import_module("bpract.llm.providers.anthropic")
+    importlib.import_module("bpract.llm.providers.openai")

@@ -9,10 +9,8 @@ import msgspec
 
 from bpract.llm.errors import ProviderRejectedError
 from bpract.llm.policy import ProviderSpec
-from bpract.llm.providers.anthropic import AnthropicProvider
 from bpract.llm.providers.base import Provider
 from bpract.llm.providers.offline import OfflineProvider
-from bpract.llm.providers.openai import OPENROUTER_URL, OpenAIProvider
 
 __all__ = ["ProviderPool", "build_provider"]
 
@@ -36,6 +34,10 @@ def build_provider(name: str, spec: ProviderSpec, env: Mapping[str, str]) -> Pro
     """A provider for ``spec``; raises :class:`ProviderRejectedError` when its key is missing."""
     if spec.kind == "offline":
         return OfflineProvider(name)
+    # The SDKs take seconds to import: a server whose policy never names them skips it.
+    from bpract.llm.providers.anthropic import AnthropicProvider
+    from bpract.llm.providers.openai import OPENROUTER_URL, OpenAIProvider
+
     key = _key(name, spec, env)
     if spec.kind == "anthropic":
         return AnthropicProvider(name, api_key=key, base_url=spec.base_url)
