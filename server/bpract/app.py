@@ -22,6 +22,7 @@ from bpract.store import Database, migrate
 from bpract.triggers.api import route_handlers as trigger_routes
 from bpract.triggers.runtime import DeciderRuntime
 from bpract.triggers.service import TriggerService
+from bpract.visitors.channels import VisitorChannels
 from bpract.visitors.hub import VisitorHub
 from bpract.visitors.socket import visitor_socket
 
@@ -80,7 +81,7 @@ def _lifespan(
 def create_app(settings: Settings | None = None) -> Litestar:
     """The application, configured from ``settings`` (default: the environment)."""
     settings = settings or get_settings()
-    channels = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
+    channels = VisitorChannels(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
     return Litestar(
         route_handlers=[
             health,
