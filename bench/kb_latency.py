@@ -1,4 +1,4 @@
-"""Retrieval latency at scale: p50/p99 for BM25, vector and hybrid search over N chunks (default 100,000).
+"""Retrieval latency at scale: p50/p99 of BM25, vector and hybrid search over 100,000 chunks.
 
     uv run python bench/kb_latency.py [--chunks 100000] [--queries 200]
 
@@ -65,7 +65,8 @@ def fill(db: Database, n: int, dim: int, model: str) -> None:
                     (i + 1, i // 10 + 1, i % 10, text, model),
                 )
                 conn.execute(
-                    "INSERT INTO kb_fts (rowid, title, section, text, site_id) VALUES (?, '', 'Section', ?, 1)",
+                    "INSERT INTO kb_fts (rowid, title, section, text, site_id)"
+                    " VALUES (?, '', 'Section', ?, 1)",
                     (i + 1, text),
                 )
                 conn.execute(
@@ -78,7 +79,7 @@ def fill(db: Database, n: int, dim: int, model: str) -> None:
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 async def main() -> None:
@@ -86,8 +87,10 @@ async def main() -> None:
     ap.add_argument("--chunks", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200)
     args = ap.parse_args()
-    queries = [json.loads(x)["query"] for x in
-               (DATA / "queries_dev.jsonl").read_text(encoding="utf-8").splitlines()][: args.queries]
+    queries = [
+        json.loads(x)["query"]
+        for x in (DATA / "queries_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    ][: args.queries]
     embedder = MiniLMEmbedder()
     embedder.embed(["warm up"])
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Retrieval quality on StackFAQ: recall@1/5/10 and MRR for BM25, vectors and hybrid; confidence fit.
+"""Retrieval quality on StackFAQ: recall@1/5/10 and MRR of BM25, vectors, hybrid; confidence fit.
 
     uv run python bench/kb_stackfaq.py [--data ../shared/data/stackfaq] [--fit]
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -56,7 +55,8 @@ async def build(db_path: Path, corpus: list[dict[str, str]]) -> KnowledgeBase:
     t0 = time.perf_counter()
     report = await add_documents(kb, 1, "stackfaq", docs)
     print(
-        f"  indexed {len(docs)} documents, {report.chunks} chunks in {time.perf_counter() - t0:.1f} s"
+        f"  indexed {len(docs)} documents, {report.chunks} chunks"
+        f" in {time.perf_counter() - t0:.1f} s"
     )
     return kb
 
@@ -95,7 +95,7 @@ async def evaluate(
 
 
 def examples(passages: list[Passage], gold: str, kind: str) -> list[tuple[float, float, int]]:
-    """(similarity, bm25-agrees, label) for the top passage, and for the top one with gold removed."""
+    """(similarity, bm25 agrees, label): the top passage, and the top one once gold is removed."""
     rows = []
     top = passages[0]
     agree = 1.0 if top.bm25_rank is not None and top.bm25_rank <= 3 else 0.0
@@ -156,7 +156,6 @@ async def main() -> None:
                 print("  confidence fit (similarity, bm25 top-3, bias):", fit(rows))
                 reliability(rows)
             kb.db.close()
-    _ = math
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def kb(db: Database, minilm: MiniLMEmbedder) -> KnowledgeBase:
 
 
 class HttpSite:
-    """A threaded HTTP server on 127.0.0.1 answering from ``routes`` (path -> status, type, body)."""
+    """A threaded HTTP server on 127.0.0.1; ``routes`` maps a path to (status, type, body)."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}

@@ -7,7 +7,9 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(pages: list[str], *, title: str | None = None, outline: list[str] | None = None) -> bytes:
+def make_pdf(
+    pages: list[str], *, title: str | None = None, outline: list[str] | None = None
+) -> bytes:
     """A PDF with one Helvetica text line per page; ``outline`` names one bookmark per page."""
     objs: dict[int, str] = {}
     n = len(pages)
@@ -19,8 +21,10 @@ def make_pdf(pages: list[str], *, title: str | None = None, outline: list[str] |
         pid, cid = page_ids[i], page_ids[i] + 1
         stream = f"BT /F1 12 Tf 72 720 Td ({_escape(text)}) Tj ET"
         objs[cid] = f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream"
-        objs[pid] = (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {cid} 0 R "
-                     f"/Resources << /Font << /F1 {font} 0 R >> >> >>")
+        objs[pid] = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {cid} 0 R "
+            f"/Resources << /Font << /F1 {font} 0 R >> >> >>"
+        )
     kids = " ".join(f"{p} 0 R" for p in page_ids)
     objs[2] = f"<< /Type /Pages /Kids [{kids}] /Count {n} >>"
     catalog = "<< /Type /Catalog /Pages 2 0 R"
@@ -28,12 +32,16 @@ def make_pdf(pages: list[str], *, title: str | None = None, outline: list[str] |
         root = next_id
         items = list(range(root + 1, root + 1 + len(outline)))
         next_id = items[-1] + 1
-        objs[root] = f"<< /Type /Outlines /First {items[0]} 0 R /Last {items[-1]} 0 R /Count {len(items)} >>"
+        objs[root] = (
+            f"<< /Type /Outlines /First {items[0]} 0 R /Last {items[-1]} 0 R /Count {len(items)} >>"
+        )
         for j, (item, name) in enumerate(zip(items, outline, strict=True)):
             links = f" /Next {items[j + 1]} 0 R" if j + 1 < len(items) else ""
             links += f" /Prev {items[j - 1]} 0 R" if j > 0 else ""
-            objs[item] = (f"<< /Title ({_escape(name)}) /Parent {root} 0 R{links} "
-                          f"/Dest [{page_ids[j]} 0 R /XYZ 0 792 0] >>")
+            objs[item] = (
+                f"<< /Title ({_escape(name)}) /Parent {root} 0 R{links} "
+                f"/Dest [{page_ids[j]} 0 R /XYZ 0 792 0] >>"
+            )
         catalog += f" /Outlines {root} 0 R"
     objs[1] = catalog + " >>"
     info = None

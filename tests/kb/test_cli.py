@@ -22,8 +22,12 @@ def run(argv: list[str]) -> int:
     return code
 
 
-def test_add_search_audit(db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_add_search_audit(
+    db: Database,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("BPRACT_EMBEDDINGS_MODEL", raising=False)
     monkeypatch.delenv("BPRACT_EMBEDDINGS_URL", raising=False)
     path = str(db.path)

@@ -11,12 +11,14 @@ from .conftest import HttpSite, Route
 
 
 def test_minilm_is_semantic_and_unit_length(minilm: MiniLMEmbedder) -> None:
-    v = minilm.embed([
-        "How do I get a refund?",
-        "I want my money back for this order",
-        "The train leaves from platform nine.",
-        "",
-    ])
+    v = minilm.embed(
+        [
+            "How do I get a refund?",
+            "I want my money back for this order",
+            "The train leaves from platform nine.",
+            "",
+        ]
+    )
     assert v.shape == (4, 384) and v.dtype == np.float32
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > 0.4 > v[0] @ v[2]
@@ -53,8 +55,9 @@ def test_openai_errors_become_embedding_errors() -> None:
 
 def test_embedder_from_env() -> None:
     assert isinstance(embedder_from_env({}), MiniLMEmbedder)
-    api = embedder_from_env({"BPRACT_EMBEDDINGS_MODEL": "nomic", "BPRACT_EMBEDDINGS_URL":
-                             "http://127.0.0.1:1/v1"})
+    api = embedder_from_env(
+        {"BPRACT_EMBEDDINGS_MODEL": "nomic", "BPRACT_EMBEDDINGS_URL": "http://127.0.0.1:1/v1"}
+    )
     assert isinstance(api, OpenAIEmbedder) and api.name == "openai:nomic"
     with pytest.raises(EmbeddingError, match="MODEL is not"):
         embedder_from_env({"BPRACT_EMBEDDINGS_URL": "http://127.0.0.1:1/v1"})

@@ -43,8 +43,9 @@ def write_help_centre(root: Path) -> None:
         "<h2>Delivery</h2><p>Parcels arrive in 3 to 5 working days.</p>"
     )
     (root / "sizing.txt").write_text("Sizing guide\n\nJackets run small: order one size up.\n")
-    (root / "warranty.pdf").write_bytes(make_pdf(["Every jacket has a two-year warranty."],
-                                                 title="Warranty"))
+    (root / "warranty.pdf").write_bytes(
+        make_pdf(["Every jacket has a two-year warranty."], title="Warranty")
+    )
     (root / ".hidden.md").write_text("# Secret\n\nnot for the index\n")
     (root / "image.png").write_bytes(b"\x89PNG")
 
@@ -61,13 +62,19 @@ async def test_every_format_ingests_with_metadata(kb: KnowledgeBase, tmp_path: P
         ).fetchall()
     )
     titles = {r[0]: r[1] for r in rows}
-    assert titles == {"Returns": "Refund times", "Shipping": "Delivery",
-                      "Sizing guide": "Sizing guide", "Warranty": "Warranty (p. 1)"}
+    assert titles == {
+        "Returns": "Refund times",
+        "Shipping": "Delivery",
+        "Sizing guide": "Sizing guide",
+        "Warranty": "Warranty (p. 1)",
+    }
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", r[2]) for r in rows)
-    for query, title in [("how long does a refund take", "Returns"),
-                         ("when will my parcel arrive", "Shipping"),
-                         ("jacket too small which size", "Sizing guide"),
-                         ("guarantee period", "Warranty")]:
+    for query, title in [
+        ("how long does a refund take", "Returns"),
+        ("when will my parcel arrive", "Shipping"),
+        ("jacket too small which size", "Sizing guide"),
+        ("guarantee period", "Warranty"),
+    ]:
         assert (await kb.search(1, query, k=1))[0].title == title, query
 
 
@@ -136,10 +143,16 @@ class EmbeddingsApi(HttpSite):
         texts = payload["input"]
         assert isinstance(texts, list)
         self.texts += len(texts)
-        data = [{"object": "embedding", "index": i, "embedding": fake_vector(t, self.dim)}
-                for i, t in enumerate(texts)]
-        body = {"object": "list", "data": data, "model": payload["model"],
-                "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+        data = [
+            {"object": "embedding", "index": i, "embedding": fake_vector(t, self.dim)}
+            for i, t in enumerate(texts)
+        ]
+        body = {
+            "object": "list",
+            "data": data,
+            "model": payload["model"],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        }
         return (200, "application/json", json.dumps(body).encode())
 
 
@@ -152,8 +165,9 @@ def embeddings_api() -> EmbeddingsApi:
     api.server.server_close()
 
 
-async def test_model_change_reembeds(kb: KnowledgeBase, tmp_path: Path,
-                                     embeddings_api: EmbeddingsApi) -> None:
+async def test_model_change_reembeds(
+    kb: KnowledgeBase, tmp_path: Path, embeddings_api: EmbeddingsApi
+) -> None:
     write_help_centre(tmp_path / "help")
     await ingest(kb, 1, str(tmp_path / "help"))
     chunks = counts(kb.db)["kb_chunks"]

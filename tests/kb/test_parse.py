@@ -44,8 +44,13 @@ def test_markdown_front_matter_headings_and_fences() -> None:
 
 
 def test_markdown_without_front_matter_takes_h1_and_file_date() -> None:
-    doc = parse_markdown("# Sizing\n\nRuns small.\n", source="/s.md", url=None,
-                         fallback_title="S", updated_at="2025-05-05")
+    doc = parse_markdown(
+        "# Sizing\n\nRuns small.\n",
+        source="/s.md",
+        url=None,
+        fallback_title="S",
+        updated_at="2025-05-05",
+    )
     assert doc.title == "Sizing"
     assert doc.updated_at == "2025-05-05"
     assert doc.sections == (Section("Sizing", "Runs small."),)
@@ -70,7 +75,10 @@ def test_html_drops_boilerplate_and_keeps_headings() -> None:
     text = " ".join(s.text for s in doc.sections)
     for dropped in ("menu words", "script text", "Copyright words", ".x{}"):
         assert dropped not in text
-    assert [s.heading for s in doc.sections][1:] == ["Shipping > Delivery times", "Shipping > Costs"]
+    assert [s.heading for s in doc.sections][1:] == [
+        "Shipping > Delivery times",
+        "Shipping > Costs",
+    ]
     assert "3–5 days" in doc.sections[1].text
     assert doc.sections[2].text.splitlines() == ["Free above 50 EUR", "4.90 EUR below"]
     assert page.links == ["/home"]
@@ -78,21 +86,34 @@ def test_html_drops_boilerplate_and_keeps_headings() -> None:
 
 
 def test_html_noindex_is_reported() -> None:
-    page = parse_html('<meta name="robots" content="noindex"><p>x</p>', source="u", url="u",
-                      fallback_title="F", updated_at=None)
+    page = parse_html(
+        '<meta name="robots" content="noindex"><p>x</p>',
+        source="u",
+        url="u",
+        fallback_title="F",
+        updated_at=None,
+    )
     assert page.noindex
 
 
 def test_text_title_from_first_line() -> None:
-    doc = parse_text("Sizing guide\n\nOrder one size up.\n", source="/s.txt", url=None,
-                     fallback_title="S", updated_at=None)
+    doc = parse_text(
+        "Sizing guide\n\nOrder one size up.\n",
+        source="/s.txt",
+        url=None,
+        fallback_title="S",
+        updated_at=None,
+    )
     assert doc.title == "Sizing guide"
     assert doc.sections == (Section("Sizing guide", "Order one size up."),)
 
 
 def test_pdf_pages_and_outline_titles() -> None:
-    data = make_pdf(["Warranty terms cover two years.", "Claims need the receipt."],
-                    title="Warranty", outline=["Terms", "Claims"])
+    data = make_pdf(
+        ["Warranty terms cover two years.", "Claims need the receipt."],
+        title="Warranty",
+        outline=["Terms", "Claims"],
+    )
     doc = parse_pdf(data, source="/w.pdf", url=None, fallback_title="W", updated_at=None)
     assert doc.title == "Warranty"
     assert [s.heading for s in doc.sections] == ["Terms (p. 1)", "Claims (p. 2)"]
@@ -100,15 +121,21 @@ def test_pdf_pages_and_outline_titles() -> None:
 
 
 def test_dispatch_returns_html_page_for_html() -> None:
-    parsed = parse_bytes(b"<h1>T</h1><p>x</p>", "html", source="u", url="u",
-                         fallback_title="F", updated_at=None)
+    parsed = parse_bytes(
+        b"<h1>T</h1><p>x</p>", "html", source="u", url="u", fallback_title="F", updated_at=None
+    )
     assert isinstance(parsed, HtmlPage)
 
 
 def test_long_sections_are_chunked_within_the_section() -> None:
     long_text = "\n\n".join(f"Paragraph {i} " + "word " * 60 for i in range(6))
-    doc = Document(source="s", title="T", url=None, updated_at=None,
-                   sections=(Section("A", long_text), Section("B", "short")))
+    doc = Document(
+        source="s",
+        title="T",
+        url=None,
+        updated_at=None,
+        sections=(Section("A", long_text), Section("B", "short")),
+    )
     chunks = chunk_document(doc, max_words=160)
     assert [c.section for c in chunks] == ["A", "A", "A", "B"]
     assert all(len(c.text.split()) <= 160 for c in chunks)

@@ -6,19 +6,36 @@ from bpract.kb import ANSWER_THRESHOLD, Document, KnowledgeBase, Section, add_do
 
 
 def doc(source: str, title: str, text: str) -> Document:
-    return Document(source=source, title=title, url=f"https://help.test/{source}",
-                    updated_at="2025-01-01", sections=(Section(title, text),))
+    return Document(
+        source=source,
+        title=title,
+        url=f"https://help.test/{source}",
+        updated_at="2025-01-01",
+        sections=(Section(title, text),),
+    )
 
 
 async def seed(kb: KnowledgeBase) -> None:
-    await add_documents(kb, 1, "seed", [
-        doc("refunds", "Refunds", "Refunds reach your card within 5 to 10 business days."),
-        doc("shipping", "Shipping", "Standard delivery takes three working days."),
-        doc("password", "Password reset", "Use the 'Forgot password' link on the sign-in page."),
-    ])
-    await add_documents(kb, 2, "seed", [
-        doc("secret", "Internal pricing", "Partner refunds are approved by the finance team."),
-    ])
+    await add_documents(
+        kb,
+        1,
+        "seed",
+        [
+            doc("refunds", "Refunds", "Refunds reach your card within 5 to 10 business days."),
+            doc("shipping", "Shipping", "Standard delivery takes three working days."),
+            doc(
+                "password", "Password reset", "Use the 'Forgot password' link on the sign-in page."
+            ),
+        ],
+    )
+    await add_documents(
+        kb,
+        2,
+        "seed",
+        [
+            doc("secret", "Internal pricing", "Partner refunds are approved by the finance team."),
+        ],
+    )
 
 
 async def test_hybrid_passage_fields(kb: KnowledgeBase) -> None:

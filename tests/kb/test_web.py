@@ -11,14 +11,20 @@ from .conftest import HttpSite
 
 def page(title: str, body: str, links: tuple[str, ...] = ()) -> str:
     anchors = "".join(f'<a href="{href}">link</a>' for href in links)
-    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1><p>{body}</p>{anchors}</body></html>"
+    head = f"<html><head><title>{title}</title></head>"
+    return f"{head}<body><h1>{title}</h1><p>{body}</p>{anchors}</body></html>"
 
 
 def build(site: HttpSite, elsewhere: str) -> None:
     site.routes["/robots.txt"] = (200, "text/plain", b"User-agent: *\nDisallow: /private\n")
-    site.html("/", page("Help centre", "Welcome to the help centre.",
-                        ("/returns", "/shipping#costs", "/private/notes", f"{elsewhere}/other",
-                         "/faq.md")))
+    site.html(
+        "/",
+        page(
+            "Help centre",
+            "Welcome to the help centre.",
+            ("/returns", "/shipping#costs", "/private/notes", f"{elsewhere}/other", "/faq.md"),
+        ),
+    )
     site.html("/returns", page("Returns", "Refunds arrive within ten days.", ("/",)))
     site.html("/shipping", page("Shipping", "Parcels arrive in three days.", ("/deep",)))
     site.html("/deep", page("Deep", "A page far away from the start."))
@@ -28,12 +34,16 @@ def build(site: HttpSite, elsewhere: str) -> None:
 
 async def titles(kb: KnowledgeBase, site_id: int) -> set[str]:
     rows = kb.db.run_sync(
-        lambda c: c.execute("SELECT title FROM kb_documents WHERE site_id = ?", (site_id,)).fetchall()
+        lambda c: c.execute(
+            "SELECT title FROM kb_documents WHERE site_id = ?", (site_id,)
+        ).fetchall()
     )
     return {r[0] for r in rows}
 
 
-async def test_crawl_respects_robots_origin_and_limit(kb: KnowledgeBase, http_site: HttpSite) -> None:
+async def test_crawl_respects_robots_origin_and_limit(
+    kb: KnowledgeBase, http_site: HttpSite
+) -> None:
     other = HttpSite()
     other.thread.start()
     try:
@@ -63,7 +73,7 @@ async def test_sitemap_and_removed_pages(kb: KnowledgeBase, http_site: HttpSite)
         f"<url><loc>{base}/shipping</loc></url>"
         f"<url><loc>{base}/private/notes</loc></url></urlset>"
     )
-    index = (f'<sitemapindex><sitemap><loc>{base}/pages.xml</loc></sitemap></sitemapindex>')
+    index = f"<sitemapindex><sitemap><loc>{base}/pages.xml</loc></sitemap></sitemapindex>"
     http_site.routes["/pages.xml"] = (200, "application/xml", sitemap.encode())
     http_site.routes["/sitemap.xml"] = (200, "application/xml", index.encode())
     report = await ingest(kb, 1, base + "/sitemap.xml")
@@ -71,8 +81,11 @@ async def test_sitemap_and_removed_pages(kb: KnowledgeBase, http_site: HttpSite)
     dates = kb.db.run_sync(lambda c: dict(c.execute("SELECT title, updated_at FROM kb_documents")))
     assert dates["Returns"] == "2023-04-05"
 
-    http_site.routes["/pages.xml"] = (200, "application/xml",
-                                      sitemap.replace(f"{base}/shipping", f"{base}/gone").encode())
+    http_site.routes["/pages.xml"] = (
+        200,
+        "application/xml",
+        sitemap.replace(f"{base}/shipping", f"{base}/gone").encode(),
+    )
     report = await ingest(kb, 1, base + "/sitemap.xml")
     assert (report.unchanged, report.deleted) == (1, 1)
     assert await titles(kb, 1) == {"Returns"}
