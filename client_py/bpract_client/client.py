@@ -381,7 +381,8 @@ class Client:
             )
             return None
         numbered = self._outbox.push(frame)
-        self._dirty.add("outbox")
+        # a frame that is only in memory dies with the page: it is saved at once, unthrottled
+        self._dirty.update(("outbox", "new_frame"))
         if self._state is ConnectionState.READY:
             self._send(numbered)
         return numbered
@@ -392,7 +393,8 @@ class Client:
 
     def _persist(self, *, force: bool = False) -> None:
         now = self._clock()
-        if not force and (not self._dirty or now - self._persisted_at < PERSIST_EVERY_MS):
+        throttled = not self._dirty or now - self._persisted_at < PERSIST_EVERY_MS
+        if not force and "new_frame" not in self._dirty and throttled:
             return
         self._persisted_at = now
         self._dirty.clear()

@@ -303,6 +303,21 @@ def test_persist_is_throttled_and_immediate_after_a_fire_or_an_emptying_ack() ->
     assert h.posts("persist") == []  # nothing changed since
 
 
+def test_a_new_frame_is_persisted_at_once_even_within_the_throttle() -> None:
+    # offline, a frame only in the worker's memory would die with a navigation
+    h = harness()
+    h.client.start()
+    h.events(page(h.now()))
+    h.take_posts()
+    h.advance(200)
+    h.events(ev("act", h.now()))
+    assert h.posts("persist") == []  # no new frame: throttled
+    h.events(ev("ecom", h.now(), name="add_to_cart", items=[{"id": "a", "price": 5, "qty": 1}]))
+    [state, outbox] = h.posts("persist")
+    assert state["value"]["cart_changes"] == [[h.now(), "add"]]
+    assert [f["name"] for f in outbox["value"]["frames"]] == ["page_view", "cart"]
+
+
 def test_reload_resumes_from_persisted_state_and_outbox() -> None:
     h = harness()
     h.client.start()
