@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from browser.fixtures.served import Store
 
-__all__ = ["Fire", "Records"]
+T = TypeVar("T")
+
+
+def wait_equal(get: Callable[[], T], expected: T, timeout: float) -> None:
+    """Poll ``get()`` until it equals ``expected``; the failure shows the last value."""
+    deadline = time.monotonic() + timeout
+    while (value := get()) != expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {timeout} s: {value!r} != expected {expected!r}")
+        time.sleep(0.1)
+
+
+__all__ = ["Fire", "Records", "wait_equal"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +69,10 @@ class Records:
         sql = "SELECT kind FROM outcomes WHERE outreach_id = ? AND visitor = ? ORDER BY id"
         return [kind for (kind,) in self.rows(sql, outreach_id, self.visitor)]
 
-    def outreach_count(self) -> int:
-        return int(self.rows("SELECT COUNT(*) FROM outreach WHERE visitor = ?", self.visitor)[0][0])
+    def count(self, table: str) -> int:
+        """Rows of ``table`` (one of ours, never user input) for this visitor."""
+        sql = f"SELECT COUNT(*) FROM {table} WHERE visitor = ?"
+        return int(self.rows(sql, self.visitor)[0][0])
 
     def signals(self, name: str) -> list[dict[str, Any]]:
         sql = "SELECT data FROM signals WHERE visitor = ? AND name = ? ORDER BY at_ms, id"

@@ -15,10 +15,12 @@ import httpx
 
 from support.server import ServerProcess, free_port
 
-__all__ = ["DemoSite", "Stack", "bpract_cli", "start_stack"]
+__all__ = ["SERVER_START", "DemoSite", "Stack", "bpract_cli", "start_stack"]
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "demo_site" / "rules.yaml"
+#: seconds a server may take to answer /health: importing the LLM SDKs is slow on a busy machine
+SERVER_START = 120.0
 
 
 def bpract_cli(db: Path, *args: str) -> str:
@@ -109,7 +111,7 @@ def start_stack(data: Path, server_env: dict[str, str]) -> Stack:
     added = bpract_cli(db, "sites", "add", "--name", "Northwind", "--origin", demo.url, "--json")
     site = json.loads(added)
     bpract_cli(db, "rules", "load", str(RULES), "--site", site["public_key"])
-    server = ServerProcess(db, env=server_env).start()
+    server = ServerProcess(db, env=server_env).start(timeout=SERVER_START)
     try:
         demo.start(
             bpract_url=server.url,

@@ -91,7 +91,7 @@ def test_held_out_visitor_sees_nothing_and_the_fire_is_recorded(
     page.wait_for_timeout(2000)
     assert chat_log(page).locator(".m").count() == 0
     assert not page.locator("#bpract-chat [role=dialog]").is_visible()
-    assert records.outreach_count() == 0
+    assert records.count("outreach") == 0
 
 
 def test_second_visit_to_cancellation_offers_a_pause(
