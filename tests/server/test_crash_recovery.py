@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from websockets.exceptions import ConnectionClosed
 
 from bpract.sites import Site
 from server.conftest import ORIGIN, rows
 from support.server import ServerProcess
 from support.visitor import VisitorClient, new_id
+
+
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    # Enough rate for a thousand frames in flight when the server dies.
+    return {"BPRACT_CONN_RATE": "10000", "BPRACT_CONN_BURST": "10000"}
 
 
 def signal(seq: int) -> str:
@@ -72,7 +79,7 @@ async def test_kill_and_restart_mid_stream_stores_every_frame_once(
         await client.send(outbox.add(seq))
     await wait_all_acked(client, outbox)
 
-    for seq in range(51, 151):
+    for seq in range(51, 1051):
         await client.send(outbox.add(seq))
     await asyncio.to_thread(server.kill)
     await drain_until_closed(client, outbox)
@@ -82,11 +89,11 @@ async def test_kill_and_restart_mid_stream_stores_every_frame_once(
     await asyncio.to_thread(server.start)
     client = await VisitorClient.open(server.ws_url, ORIGIN)
     welcome = await client.hello(site_key, visitor=visitor, stream=stream)
-    assert 50 <= welcome["stored_seq"] <= 150
+    assert 50 <= welcome["stored_seq"] <= 1050
     outbox.stored_up_to(welcome["stored_seq"])
     for seq in sorted(outbox.unacked):  # resend in order, duplicates included
         await client.send(outbox.unacked[seq])
-    for seq in range(151, 201):
+    for seq in range(1051, 1101):
         await client.send(outbox.add(seq))
     await wait_all_acked(client, outbox)
     await client.close()
@@ -96,8 +103,8 @@ async def test_kill_and_restart_mid_stream_stores_every_frame_once(
         "SELECT seq, count(*) FROM frames WHERE visitor = ? GROUP BY seq ORDER BY seq",
         visitor,
     )
-    assert stored == [(n, 1) for n in range(1, 201)]
+    assert stored == [(n, 1) for n in range(1, 1101)]
     sig = rows(
         server.db, "SELECT count(*), count(DISTINCT data) FROM signals WHERE visitor = ?", visitor
     )
-    assert sig == [(200, 200)]
+    assert sig == [(1100, 1100)]

@@ -243,8 +243,9 @@ async def test_flood_gets_rate_limited_then_closed_while_others_are_served(
                     limited += 1
     assert info.value.rcvd is not None
     assert (info.value.rcvd.code, info.value.rcvd.reason) == (4429, "flood")
-    assert 200 <= len(acked) < 400  # the burst, plus what refilled meanwhile
-    assert limited >= 50
+    assert len(acked) >= 200  # the burst, plus what refilled meanwhile
+    assert limited >= 100  # the flood allowance
+    assert len(acked) + limited < 1000  # cut off before the end
     stored = rows(
         live_server.db, "SELECT seq FROM frames WHERE visitor = ? ORDER BY seq", flooder.visitor
     )

@@ -143,11 +143,16 @@ class FrameWriter:
         self._task = asyncio.create_task(self._run(), name="bpract-frame-writer")
 
     async def stop(self) -> None:
+        """Stop writing; frames still queued are not stored (their clients will resend)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        queued, self._queue = self._queue, []
+        for item in queued:
+            if not item.future.done():
+                item.future.cancel()
 
     def store(
         self, frame: FrameRow | None, signal: SignalRow | None = None
