@@ -9,21 +9,28 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
 
+from bpract.triggers.policy import is_held_out
+from bpract.triggers.spec import load_ruleset
 from decider.conftest import (
     ANTHROPIC_KEY,
     CLAUDE,
     GPT,
     OPENAI_KEY,
+    ORIGIN,
     SLOW,
     Lab,
     answer,
     openai_answer,
 )
 from fakes.llm_server import Fault
+from support.visitor import VisitorClient, new_id
+
+REPO = Path(__file__).resolve().parents[2]
 
 # claude-haiku-4-5 at $1 / $5 per million tokens: 900 in, 60 out.
 CLAUDE_COST = 900 * 1000 + 60 * 5000
@@ -239,3 +246,35 @@ async def test_a_message_in_the_page_language_passes(fresh: Lab) -> None:
         await client.close()
     assert outreach["message"] == message
     assert (await fresh.settled_fire(site, "offer"))["decided_by"] == "llm"
+
+
+async def test_the_demo_stores_pricing_rule_is_decided_by_the_model(fresh: Lab) -> None:
+    rules = (REPO / "demo_site" / "rules.yaml").read_text()
+    site = fresh.new_site(rules)
+    pricing = next(r for r in load_ruleset(rules).rules if r.id == "pricing-annual-offer")
+    # The rule holds 10 % of visitors out: pick a visitor it does not.
+    visitor = next(
+        v for v in (new_id("v_") for _ in range(100)) if not is_held_out(site.id, pricing, v)
+    )
+    message = "Torn between Club Basic and Plus? Paid yearly, Basic is €7.20 a month."
+    fresh.fake.script(
+        answer(
+            message=message,
+            cta_label="See annual prices",
+            cta_url="/pricing?billing=annual",
+            offer="annual-20",
+        ),
+        model=CLAUDE,
+    )
+    client = await VisitorClient.open(fresh.server.ws_url, ORIGIN)
+    try:
+        await client.hello(site.public_key, visitor=visitor)
+        await fresh.fire(client, "pricing-annual-offer")
+        outreach, _ = await client.recv_until("outreach")
+    finally:
+        await client.close()
+    assert outreach["message"] == message
+    fire = await fresh.settled_fire(site, "pricing-annual-offer")
+    assert (fire["decided_by"], fire["cost_nano"]) == ("llm", CLAUDE_COST)
+    (sent,) = [r for r in fresh.fake.requests if "pricing-annual-offer" in json.dumps(r.body)]
+    assert "annual billing costs 20% less" in json.dumps(sent.body["system"])
