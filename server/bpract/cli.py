@@ -172,11 +172,13 @@ def _register_features(sub: Any) -> None:
     from bpract import demo
     from bpract.kb import cli as kb_cli
     from bpract.llm import cli as llm_cli
+    from bpract.quality import cli as quality_cli
     from bpract.triggers import cli as triggers_cli
 
     triggers_cli.register(sub)
     llm_cli.register(sub)
     kb_cli.register(sub)
+    quality_cli.register(sub)
     demo.register(sub)
 
 

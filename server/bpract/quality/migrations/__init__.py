@@ -1,0 +1,1 @@
+"""SQL migrations of the ``quality`` feature (review samples and verdicts)."""
