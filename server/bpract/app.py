@@ -15,7 +15,10 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.openapi.config import OpenAPIConfig
 
 from bpract import assets
+from bpract.chat import ChatConfig, ChatService
 from bpract.llm.api import route_handlers as llm_routes
+from bpract.quality.api import route_handlers as quality_routes
+from bpract.quality.lifespan import quality_lifespan
 from bpract.settings import Settings, get_settings
 from bpract.sites.api import SiteController
 from bpract.store import Database, migrate
@@ -59,18 +62,23 @@ def _lifespan(
         triggers = TriggerService(
             db, channels, llm.decider, decider_timeout_s=settings.decider_timeout
         )
-        hub = VisitorHub.create(settings, db, triggers, channels)
+        chat = ChatService(
+            db, None, llm.gateway, channels, triggers=triggers, config=ChatConfig.from_env()
+        )
+        hub = VisitorHub.create(settings, db, triggers, channels, chat)
         app.state.settings, app.state.db = settings, db
         app.state.triggers, app.state.visitors, app.state.llm = triggers, hub, llm.gateway
+        app.state.chat = chat
         hub.writer.start()
+        llm.start(triggers)
         # Start-up objects live as long as the process: keep them out of every GC pass,
         # which otherwise rescans them as connections allocate.
         gc.collect()
         gc.freeze()
-        llm.start(triggers)
         try:
             yield
         finally:
+            await chat.aclose()
             await llm.aclose()
             await hub.writer.stop()
             db.close()
@@ -90,9 +98,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *assets.route_handlers,
             *trigger_routes,
             *llm_routes,
+            *quality_routes,
         ],
         plugins=[channels],
-        lifespan=[_lifespan(settings, channels)],
+        lifespan=[_lifespan(settings, channels), quality_lifespan],
         openapi_config=OpenAPIConfig(
             title="BPract Agents",
             version=VERSION,

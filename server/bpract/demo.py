@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -13,10 +14,45 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["register", "stage_help_articles"]
 
 _REPO = Path(__file__).resolve().parents[2]
 _SITE_NAME = "Northwind Threads (demo)"
+_HELP = _REPO / "demo_site" / "site" / "help"
+
+
+def stage_help_articles(source: Path, target: Path) -> str:
+    """Copy the help articles (``*.md``) into ``target`` with their page URL as front matter.
+
+    The demo store serves ``help/<name>.md`` at ``/help/<name>``; the front matter
+    gives each ingested document that URL, so chat citations link to the page.
+    Returns a fingerprint of the articles: unchanged articles, unchanged fingerprint.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    wanted = set()
+    for article in sorted(source.glob("*.md")):
+        text = f"---\nurl: /help/{article.stem}\n---\n" + article.read_text(encoding="utf-8")
+        digest.update(article.name.encode() + b"\0" + text.encode())
+        staged = target / article.name
+        wanted.add(staged.name)
+        if not staged.exists() or staged.read_text(encoding="utf-8") != text:
+            staged.write_text(text, encoding="utf-8")
+    for stale in target.glob("*.md"):
+        if stale.name not in wanted:
+            stale.unlink()
+    return digest.hexdigest()
+
+
+def _ingest_help(data: Path, site_key: str, env: dict[str, str]) -> None:
+    """``bpract kb add`` the help articles into the demo site; skipped when nothing changed."""
+    fingerprint = stage_help_articles(_HELP, data / "help")
+    stamp = data / "help.ingested"
+    if stamp.exists() and stamp.read_text() == f"{site_key} {fingerprint}":
+        return
+    print("  indexing the help centre for the chat (first run only)…", flush=True)
+    _bpract("kb", "add", str(data / "help"), "--site", site_key, env=env)
+    stamp.write_text(f"{site_key} {fingerprint}")
 
 
 def _bpract(*args: str, env: dict[str, str]) -> str:
@@ -79,6 +115,7 @@ def _run(args: argparse.Namespace) -> int:
         site["public_key"],
         env=env,
     )
+    _ingest_help(data, site["public_key"], env)
     demo_env = {
         **env,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")])),

@@ -17,7 +17,7 @@ import apsw
 __all__ = ["FEATURES", "Migration", "migrate", "pending"]
 
 #: Features that own tables, in the order their migrations apply (dependencies first).
-FEATURES: tuple[str, ...] = ("core", "triggers", "llm", "kb")
+FEATURES: tuple[str, ...] = ("core", "triggers", "llm", "kb", "chat", "quality")
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from litestar import WebSocket
 
+from bpract.chat.service import PendingAnswer
 from bpract.sites import Site, verify_identity
 from bpract.triggers.errors import UnknownRuleError
 from bpract.visitors.fallback import ServerEngine
@@ -29,10 +30,12 @@ from bpract.visitors.protocol import (
     Fire,
     Hello,
     Identify,
+    Message,
     Outcome,
     Outreach,
     Ping,
     Pong,
+    Rate,
     SeqFrame,
     ServerFrame,
     Signal,
@@ -147,6 +150,10 @@ class Connection:
                 await self.send(Pong())
             case Hello():
                 await self.error(INVALID, "hello was already received")
+            case Message() if self.hub.chat is not None and await self.hub.chat.over_rate(
+                self.site.id, self.hello.visitor
+            ):
+                await self.error(RATE_LIMITED, "too many chat messages: wait a minute", frame.seq)
             case _:
                 await self.store(frame, data)
 
@@ -174,9 +181,27 @@ class Connection:
                 msgspec.json.encode(frame.data).decode(),
             )
         new = await self.hub.writer.store(row, signal)
+        pending = await self.chat_turn(frame) if new and isinstance(frame, Message) else None
         await self.send(Ack(seq=[frame.seq]))
-        if new:
+        if pending is not None and self.hub.chat is not None:
+            self.hub.chat.answer(pending)  # after the ack: the answer follows its message
+        elif new:
             await self.process(frame)
+
+    async def chat_turn(self, frame: Message) -> PendingAnswer | None:
+        """Store a new chat message as a turn of the visitor's conversation (before the ack)."""
+        if self.hub.chat is None:
+            return None
+        hello = self.hello
+        return await self.hub.chat.accept(
+            site=self.site,
+            visitor=hello.visitor,
+            stream=hello.stream,
+            seq=frame.seq,
+            text=frame.text,
+            outreach=frame.outreach,
+            lang_hint=hello.lang,
+        )
 
     async def process(self, frame: SeqFrame) -> None:
         """Act on a newly stored frame."""
@@ -198,8 +223,23 @@ class Connection:
                 await self.identify(frame)
             case Event() if self.engine is not None:
                 await self.engine_event(self.engine, frame)
+            case Rate() if self.hub.chat is not None:
+                await self.rate(frame)
             case _:
-                pass  # signals are stored with the frame; messages wait for the chat feature
+                pass  # signals are stored with the frame
+
+    async def rate(self, frame: Rate) -> None:
+        assert self.hub.chat is not None  # checked by the caller
+        known = await self.hub.chat.rate(
+            site_id=self.site.id,
+            visitor=self.hello.visitor,
+            reply=frame.reply,
+            rating=frame.rating,
+            comment=frame.comment,
+        )
+        if not known:
+            detail = f"reply {frame.reply!r} is not one of your answers"
+            await self.error(INVALID, detail, frame.seq)
 
     async def fire(
         self,

@@ -12,6 +12,7 @@ from bpract.visitors.writer import FrameWriter
 if TYPE_CHECKING:
     from litestar.channels import ChannelsPlugin
 
+    from bpract.chat import ChatService
     from bpract.settings import Settings
     from bpract.store import Database
     from bpract.triggers.service import TriggerService
@@ -43,10 +44,17 @@ class VisitorHub:
     triggers: TriggerService
     channels: ChannelsPlugin
     site_limits: SiteLimits
+    chat: ChatService | None = None
+    """Answers ``message`` frames; None: messages are stored and acknowledged only."""
 
     @classmethod
     def create(
-        cls, settings: Settings, db: Database, triggers: TriggerService, channels: ChannelsPlugin
+        cls,
+        settings: Settings,
+        db: Database,
+        triggers: TriggerService,
+        channels: ChannelsPlugin,
+        chat: ChatService | None = None,
     ) -> VisitorHub:
         return cls(
             settings=settings,
@@ -55,4 +63,5 @@ class VisitorHub:
             triggers=triggers,
             channels=channels,
             site_limits=SiteLimits(settings.site_rate, settings.site_burst),
+            chat=chat,
         )

@@ -12,6 +12,7 @@ __all__ = [
     "ALL_ERRORS",
     "PROTOCOL_VERSION",
     "Ack",
+    "Citation",
     "ClientFrame",
     "CloseCode",
     "Config",
@@ -20,6 +21,8 @@ __all__ = [
     "Event",
     "Fire",
     "Hello",
+    "History",
+    "HistoryMessage",
     "Identify",
     "Identity",
     "Message",
@@ -28,6 +31,11 @@ __all__ = [
     "Page",
     "Ping",
     "Pong",
+    "Rate",
+    "ReplyDelta",
+    "ReplyEnd",
+    "ReplyReset",
+    "ReplyStart",
     "Rules",
     "SeqFrame",
     "ServerFrame",
@@ -38,6 +46,8 @@ __all__ = [
 ]
 
 PROTOCOL_VERSION: Final = 1
+#: Longest visitor chat message, in characters (a longer one is refused as ``invalid``).
+MAX_MESSAGE_CHARS: Final = 2000
 SUPPORTED_VERSIONS: Final = (1,)
 
 # Error codes of recoverable refusals (the ``code`` of an ``error`` frame).
@@ -152,16 +162,24 @@ class Identify(_Frame, frozen=True, kw_only=True, tag="identify"):
 class Message(_Frame, frozen=True, kw_only=True, tag="message"):
     seq: Seq
     at: Millis
-    text: Annotated[str, Meta(min_length=1, max_length=4000)]
+    text: Annotated[str, Meta(min_length=1, max_length=MAX_MESSAGE_CHARS)]
     outreach: Id | None = None
+
+
+class Rate(_Frame, frozen=True, kw_only=True, tag="rate"):
+    seq: Seq
+    at: Millis
+    reply: Id
+    rating: Literal["up", "down"]
+    comment: Annotated[str, Meta(max_length=2000)] | None = None
 
 
 class Ping(_Frame, frozen=True, kw_only=True, tag="ping"):
     pass
 
 
-SeqFrame = Signal | Fire | Outcome | Event | Identify | Message
-ClientFrame = Hello | Signal | Fire | Outcome | Event | Identify | Message | Ping
+SeqFrame = Signal | Fire | Outcome | Event | Identify | Message | Rate
+ClientFrame = Hello | Signal | Fire | Outcome | Event | Identify | Message | Rate | Ping
 
 
 # Server → client
@@ -212,7 +230,62 @@ class Pong(_Frame, frozen=True, kw_only=True, tag="pong"):
     pass
 
 
-ServerFrame = Welcome | Ack | Rules | Outreach | Error | Pong
+class ReplyStart(_Frame, frozen=True, kw_only=True, tag="reply_start"):
+    id: str
+    conversation: str
+    in_reply_to: int
+
+
+class ReplyDelta(_Frame, frozen=True, kw_only=True, tag="reply_delta"):
+    id: str
+    text: str
+
+
+class ReplyReset(_Frame, frozen=True, kw_only=True, tag="reply_reset"):
+    id: str
+
+
+class Citation(msgspec.Struct, frozen=True, kw_only=True):
+    n: int
+    title: str
+    url: str | None = None
+    section: str = ""
+
+
+class ReplyEnd(_Frame, frozen=True, kw_only=True, tag="reply_end"):
+    id: str
+    text: str
+    citations: list[Citation] = []
+    kind: Literal["answer", "unknown", "handoff"] = "answer"
+    offline: bool = False
+
+
+class HistoryMessage(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    role: Literal["visitor", "bot", "agent"]
+    text: str
+    at: int
+    citations: list[Citation] = []
+
+
+class History(_Frame, frozen=True, kw_only=True, tag="history"):
+    conversation: str
+    messages: list[HistoryMessage]
+
+
+ServerFrame = (
+    Welcome
+    | Ack
+    | Rules
+    | Outreach
+    | Error
+    | Pong
+    | ReplyStart
+    | ReplyDelta
+    | ReplyReset
+    | ReplyEnd
+    | History
+)
 
 _decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
 _encoder = msgspec.json.Encoder()

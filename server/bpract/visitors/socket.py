@@ -54,6 +54,8 @@ async def _welcome(conn: Connection, accepted: Accepted) -> None:
     )
     if accepted.identity_rejected:
         await conn.error(IDENTITY_REJECTED, "identity.user_hash does not sign identity.user_id")
+    if hub.chat is not None and (history := await hub.chat.history(conn.site.id, hello.visitor)):
+        await conn.send(history)
 
 
 async def _ticker(conn: Connection, engine: ServerEngine) -> None:

@@ -1,0 +1,132 @@
+"""One answer: a fixed reply, the extractive answer, or a model's stream through the gateway."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from bpract.chat.citations import cite, render_extract
+from bpract.chat.extractive import extract
+from bpract.chat.phrases import phrases
+from bpract.chat.prompt import Context, build_request
+from bpract.chat.replies import Kind, ReplyStream
+from bpract.llm import Finished, Gateway, Restarted, TextDelta
+from bpract.llm.providers.offline import NO_KNOWLEDGE, OFFLINE_PREFIX
+from bpract.visitors.protocol import Citation
+
+if TYPE_CHECKING:
+    from bpract.kb import Passage
+
+__all__ = ["Draft", "Question", "extractive", "fixed", "generate"]
+
+log = logging.getLogger("bpract.chat")
+
+# What the gateway's own offline provider starts with: held back, our extractive answer replaces it.
+_OFFLINE_STARTS: Final = (OFFLINE_PREFIX[:16], NO_KNOWLEDGE[:10])
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """Everything an answer is written from."""
+
+    site_id: int
+    conversation: str
+    text: str
+    lang: str
+    passages: Sequence[Passage]
+    confidence: float | None
+    context: Context
+    department: str = "support"
+    rule: str = ""
+
+
+@dataclass(slots=True)
+class Draft:
+    """A finished answer, ready to store and to send as ``reply_end``."""
+
+    text: str
+    kind: Kind
+    citations: list[Citation] = field(default_factory=list)
+    cited: list[Passage] = field(default_factory=list)
+    offline: bool = False
+    provider: str | None = None
+    model: str | None = None
+    cost_nano: int | None = None
+
+
+def fixed(kind: Kind, lang: str) -> Draft:
+    """The "I don't know" or hand-off sentence in the visitor's language."""
+    p = phrases(lang)
+    return Draft(text=p.unknown if kind == "unknown" else p.handoff, kind=kind)
+
+
+def extractive(q: Question) -> Draft:
+    """The answer without a model: best sentences of the best passages, cited."""
+    found = extract(q.text, q.passages)
+    if not found.quotes:
+        return fixed("unknown", q.lang)
+    text, citations = render_extract(found, phrases(q.lang).offline_intro)
+    return Draft(
+        text=text,
+        kind="answer",
+        citations=citations,
+        cited=list(found.passages),
+        offline=True,
+        provider="offline",
+        model="extractive",
+    )
+
+
+async def _send(reply: ReplyStream, draft: Draft) -> Draft:
+    await reply.reset()
+    await reply.delta(draft.text)
+    return draft
+
+
+def _is_offline(gateway: Gateway, site_id: int, provider: str) -> bool:
+    spec = gateway.policies.for_site(site_id).providers.get(provider)
+    return provider == "offline" or (spec is not None and spec.kind == "offline")
+
+
+async def generate(gateway: Gateway, q: Question, reply: ReplyStream, max_tokens: int) -> Draft:
+    """Stream a model's answer to ``reply``; fall back to the extractive answer or a person.
+
+    A stream that fails mid-way is reset and answered by the next model. When no
+    model could answer (all failed, budget, compliance) the visitor still gets
+    an answer from the help centre, or the offer of a person: never an error.
+    """
+    request = build_request(q.context, q.passages, max_tokens=max_tokens)
+    held = False
+    try:
+        async for event in gateway.stream(
+            task="chat_answer", tenant=q.site_id, department=q.department, rule=q.rule,
+            conversation=q.conversation, request=request, data_class="pii",
+            retrieval_confidence=q.confidence,
+        ):  # fmt: skip
+            match event:
+                case TextDelta(text=text):
+                    if not reply.shown and not held and text.startswith(_OFFLINE_STARTS):
+                        held = True
+                    if not held:
+                        await reply.delta(text)
+                case Restarted():
+                    held = False
+                    await reply.reset()
+                case Finished(completion=done):
+                    if done.degraded == "human":
+                        return await _send(reply, fixed("handoff", q.lang))
+                    if done.degraded or held or _is_offline(gateway, q.site_id, done.provider):
+                        return await _send(reply, extractive(q))
+                    text, citations, cited = cite(done.text, q.passages)
+                    price = gateway.prices.price(done.provider, done.model)
+                    return Draft(
+                        text=text, kind="answer", citations=citations, cited=cited,
+                        provider=done.provider, model=done.model, cost_nano=price.cost(done.usage),
+                    )  # fmt: skip
+                case _:
+                    pass  # no tools are offered to the chat model
+    except Exception:
+        log.exception("chat: the model answer failed, answering from the help centre")
+    return await _send(reply, extractive(q))

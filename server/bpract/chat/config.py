@@ -1,0 +1,41 @@
+"""Chat settings, read once from the environment (``BPRACT_CHAT_*``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["ANSWER_THRESHOLD", "ChatConfig"]
+
+#: Retrieval confidence (the best passage's, see docs/chat.md) below which the chat says it
+#: does not know. Calibrated on the demo help centre: on-topic questions scored 0.11–0.99,
+#: off-topic ones at most 0.06.
+ANSWER_THRESHOLD: Final = 0.1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatConfig:
+    threshold: float = ANSWER_THRESHOLD
+    """Below this retrieval confidence the answer is "I don't know" (``BPRACT_CHAT_THRESHOLD``)."""
+    rate_per_minute: int = 10
+    """Messages one visitor may send per minute (``BPRACT_CHAT_RATE``)."""
+    passages: int = 5
+    """Passages retrieved per question."""
+    history_window_ms: int = 24 * 3600 * 1000
+    """A conversation older than this is not restored or continued."""
+    history_messages: int = 30
+    """Messages sent in ``history``."""
+    max_tokens: int = 500
+    """Longest model answer, in tokens."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ChatConfig:
+        env = os.environ if env is None else env
+        threshold = env.get("BPRACT_CHAT_THRESHOLD", "").strip()
+        rate = env.get("BPRACT_CHAT_RATE", "").strip()
+        return cls(
+            threshold=float(threshold) if threshold else ANSWER_THRESHOLD,
+            rate_per_minute=int(rate) if rate else 10,
+        )

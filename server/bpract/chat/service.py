@@ -1,0 +1,351 @@
+"""ChatService: the seam the visitor socket calls for ``message``, ``rate`` and ``history``.
+
+A visitor message is stored (as a turn of the visitor's conversation) before it
+is acknowledged; its answer is written by a task the service owns, so a
+disconnect does not stop it: the answer is stored when complete and comes back
+in ``history``. One answer is in flight per conversation; later messages wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bpract.chat import storage
+from bpract.chat.answer import Draft, Question, extractive, fixed, generate
+from bpract.chat.config import ChatConfig
+from bpract.chat.language import detect_language
+from bpract.chat.memory import KEEP_TURNS, summarize, to_fold
+from bpract.chat.phrases import asks_for_human
+from bpract.chat.prompt import Context
+from bpract.chat.replies import ReplyStream
+from bpract.chat.storage import Answer, Conversation, OutreachRow
+from bpract.llm import Gateway, Policy
+from bpract.store import Database
+from bpract.visitors.protocol import Citation, History, HistoryMessage
+
+if TYPE_CHECKING:
+    from litestar.channels import ChannelsPlugin
+
+    from bpract.kb import KnowledgeBase, Passage
+    from bpract.sites import Site
+    from bpract.triggers.service import TriggerService
+
+__all__ = ["AnswerListener", "ChatService", "PendingAnswer"]
+
+log = logging.getLogger("bpract.chat")
+
+#: Called with each answer once stored (grounding, review sampling…).
+AnswerListener = Callable[[Answer], Awaitable[None]]
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def has_model(policy: Policy) -> bool:
+    """Whether any tier names a real model (not only the ``offline`` provider)."""
+    return any(
+        policy.providers[ref.partition(":")[0]].kind != "offline"
+        for refs in policy.tiers.values()
+        for ref in refs
+        if ref.partition(":")[0] in policy.providers
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAnswer:
+    """A stored visitor turn waiting for its answer."""
+
+    site: Site
+    visitor: str
+    conversation: Conversation
+    outreach: OutreachRow | None
+    message_id: str
+    text: str
+    seq: int
+    lang: str
+
+
+class ChatService:
+    """Answers visitor messages from the site's knowledge base, streamed to every tab."""
+
+    def __init__(
+        self,
+        db: Database,
+        kb: KnowledgeBase | None,
+        gateway: Gateway | None,
+        channels: ChannelsPlugin,
+        *,
+        triggers: TriggerService | None = None,
+        config: ChatConfig | None = None,
+        now_ms: Callable[[], int] = _now_ms,
+    ) -> None:
+        self.db, self.gateway, self.channels = db, gateway, channels
+        self._kb = kb
+        self.triggers = triggers
+        self.config = config or ChatConfig()
+        self._now_ms = now_ms
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._listeners: list[AnswerListener] = []
+
+    def add_listener(self, listener: AnswerListener) -> None:
+        """Call ``listener(answer)`` after every stored answer (errors are logged)."""
+        self._listeners.append(listener)
+
+    # -- admission and storage ----------------------------------------------------------------
+
+    async def over_rate(self, site_id: int, visitor: str) -> bool:
+        """Whether the visitor already sent their allowance of messages this minute."""
+        since = self._now_ms() - 60_000
+        sent = await self.db.run(
+            lambda conn: storage.recent_visitor_turns(conn, site_id, visitor, since)
+        )
+        return bool(sent >= self.config.rate_per_minute)
+
+    async def accept(
+        self,
+        *,
+        site: Site,
+        visitor: str,
+        stream: str,
+        seq: int,
+        text: str,
+        outreach: str | None,
+        lang_hint: str | None,
+    ) -> PendingAnswer | None:
+        """Store the visitor's turn; None when this frame's turn was stored before."""
+        now = self._now_ms()
+        message_id = storage.visitor_message_id(site.id, visitor, stream, seq)
+        since = now - self.config.history_window_ms
+
+        def store(conn: Any) -> tuple[Conversation, OutreachRow | None] | None:
+            conv, row = storage.open_conversation(
+                conn, site.id, visitor, now, since_ms=since, outreach_id=outreach
+            )
+            new = storage.insert_visitor_turn(
+                conn, conv, message_id=message_id, text=text, at_ms=now, seq=seq
+            )
+            return (conv, row) if new else None
+
+        stored = await self.db.transaction(store)
+        if stored is None:
+            return None
+        conv, row = stored
+        lang = detect_language(text, conv.lang or lang_hint)
+        return PendingAnswer(site, visitor, conv, row, message_id, text, seq, lang)
+
+    def answer(self, pending: PendingAnswer) -> None:
+        """Write the answer in the background (it outlives the connection)."""
+        task = asyncio.create_task(self._answer_in_turn(pending))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("chat: answer task failed", exc_info=exc)
+
+    async def _answer_in_turn(self, pending: PendingAnswer) -> None:
+        key = pending.conversation.id
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                await self._answer(pending)
+        finally:
+            if not lock.locked() and key in self._locks and self._locks[key] is lock:
+                del self._locks[key]
+
+    # -- answering ---------------------------------------------------------------------------
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base; with none given, made on first use (numpy and the embedder
+        load then, not at start-up) with the embedder the environment names."""
+        if self._kb is None:
+            from bpract.kb import KnowledgeBase, embedder_from_env
+
+            self._kb = KnowledgeBase(self.db, embedder_from_env())
+        return self._kb
+
+    async def _retrieve(self, site_id: int, text: str) -> list[Passage]:
+        from bpract.kb import KnowledgeBaseError
+
+        try:
+            return await self.kb.search(site_id, text, k=self.config.passages)
+        except KnowledgeBaseError as exc:
+            log.warning("chat: hybrid retrieval failed (%s); using BM25 only", exc.detail)
+            return await self.kb.search(site_id, text, k=self.config.passages, mode="bm25")
+
+    async def _question(self, p: PendingAnswer, passages: list[Passage]) -> Question:
+        site_id, conv = p.site.id, p.conversation
+        turns = await self.db.run(
+            lambda conn: storage.recent_turns(
+                conn, site_id, conv.id, KEEP_TURNS + 1, after_ms=conv.summarized_upto_ms or -1
+            )
+        )
+        current = [t for t in turns if t.id == p.message_id]
+        turns = [t for t in turns if t.id != p.message_id][-KEEP_TURNS:] + current
+        goal, department, rule = None, "support", ""
+        if p.outreach is not None:
+            rule = p.outreach.rule_id
+            found = (await self.triggers.ruleset(site_id)).get(rule) if self.triggers else None
+            if found is not None:
+                goal, department = found.goal or None, found.department or "support"
+        scores = [x.confidence for x in passages if x.confidence is not None]
+        ctx = Context(
+            site_name=p.site.name, lang=p.lang, summary=conv.summary, turns=turns,
+            outreach=p.outreach.message if p.outreach else None, goal=goal,
+        )  # fmt: skip
+        return Question(
+            site_id=site_id, conversation=conv.id, text=p.text, lang=p.lang, passages=passages,
+            confidence=max(scores) if scores else (None if passages else 0.0), context=ctx,
+            department=department, rule=rule,
+        )  # fmt: skip
+
+    async def _draft(self, p: PendingAnswer, q: Question, reply: ReplyStream) -> Draft:
+        if asks_for_human(p.text):
+            site_id, conv_id = p.site.id, p.conversation.id
+            await self.db.run(lambda c: storage.set_status(c, site_id, conv_id, "human"))
+            return fixed("handoff", p.lang)
+        if not q.passages or (q.confidence is not None and q.confidence < self.config.threshold):
+            from bpract.kb import record_unanswered
+
+            await record_unanswered(self.db, p.site.id, p.text, q.confidence)
+            return fixed("unknown", p.lang)
+        gateway = self.gateway
+        if gateway is None or not has_model(gateway.policies.for_site(p.site.id)):
+            return extractive(q)
+        return await generate(gateway, q, reply, self.config.max_tokens)
+
+    async def _answer(self, p: PendingAnswer) -> None:
+        reply = ReplyStream(
+            self.channels, site_id=p.site.id, visitor=p.visitor, reply_id=storage.new_id("r_")
+        )
+        await reply.start(p.conversation.id, p.seq)
+        passages = await self._retrieve(p.site.id, p.text)
+        q = await self._question(p, passages)
+        draft = await self._draft(p, q, reply)
+        if not reply.shown:
+            await reply.delta(draft.text)
+        answer = self._stored_answer(p, q, reply.id, draft)
+        await self.db.transaction(lambda conn: self._save(conn, p, answer))
+        await reply.end(draft.text, draft.citations, draft.kind, draft.offline)
+        for listener in self._listeners:
+            try:
+                await listener(answer)
+            except Exception:
+                log.exception("chat: answer listener failed")
+        await self._fold_memory(p)
+
+    def _stored_answer(self, p: PendingAnswer, q: Question, reply_id: str, d: Draft) -> Answer:
+        return Answer(
+            id=reply_id, site_id=p.site.id, conversation_id=p.conversation.id, text=d.text,
+            at_ms=self._now_ms(), citations=[_citation_json(c) for c in d.citations],
+            kind=d.kind, offline=d.offline, provider=d.provider, model=d.model,
+            cost_nano=d.cost_nano, passages=[_passage_json(x) for x in d.cited],
+            retrieval_confidence=q.confidence,
+        )  # fmt: skip
+
+    def _save(self, conn: Any, p: PendingAnswer, answer: Answer) -> None:
+        storage.insert_answer(conn, answer)
+        if p.lang != p.conversation.lang:
+            storage.set_lang(conn, p.site.id, p.conversation.id, p.lang)
+
+    async def _fold_memory(self, p: PendingAnswer) -> None:
+        site_id, conv = p.site.id, p.conversation
+        fresh = await self.db.run(lambda c: storage.get_conversation(c, site_id, conv.id))
+        if fresh is None:
+            return
+        after = fresh.summarized_upto_ms or -1
+        waiting = await self.db.run(
+            lambda c: storage.recent_turns(c, site_id, conv.id, 1000, after_ms=after)
+        )
+        fold = to_fold(waiting)
+        if not fold:
+            return
+        gateway = self.gateway
+        model = gateway if gateway and has_model(gateway.policies.for_site(site_id)) else None
+        summary = await summarize(
+            model, site_id=site_id, conversation=conv.id, previous=fresh.summary, turns=fold
+        )
+        upto = fold[-1].at_ms
+        await self.db.run(lambda c: storage.set_summary(c, site_id, conv.id, summary, upto))
+
+    # -- ratings and history -----------------------------------------------------------------
+
+    async def rate(
+        self, *, site_id: int, visitor: str, reply: str, rating: str, comment: str | None
+    ) -> bool:
+        """Store the visitor's rating of one of their answers; False when it is not theirs."""
+        at = self._now_ms()
+        return bool(
+            await self.db.transaction(
+                lambda conn: storage.insert_rating(
+                    conn,
+                    site_id=site_id,
+                    visitor=visitor,
+                    reply_id=reply,
+                    rating=rating,
+                    comment=comment,
+                    at_ms=at,
+                )
+            )
+        )
+
+    async def history(self, site_id: int, visitor: str) -> History | None:
+        """The visitor's conversation of the last 24 h, if any, as a ``history`` frame."""
+        since = self._now_ms() - self.config.history_window_ms
+        limit = self.config.history_messages
+
+        def load(conn: Any) -> tuple[Conversation, list[storage.Turn]] | None:
+            conv = storage.find_conversation(conn, site_id, visitor, since)
+            if conv is None:
+                return None
+            return conv, storage.recent_turns(conn, site_id, conv.id, limit)
+
+        found = await self.db.run(load)
+        if found is None:
+            return None
+        conv, turns = found
+        messages = [
+            HistoryMessage(
+                id=t.id,
+                role="visitor" if t.role == "visitor" else "agent" if t.role == "agent" else "bot",
+                text=t.text,
+                at=t.at_ms,
+                citations=[Citation(**c) for c in t.citations],
+            )
+            for t in turns
+        ]
+        return History(conversation=conv.id, messages=messages)
+
+    async def warm_up(self) -> None:
+        """Load the embedding model before the first question needs it."""
+        await asyncio.to_thread(self.kb.embedder.embed, ["warm up"])
+
+    async def aclose(self, grace_s: float = 5.0) -> None:
+        """Let answers in flight finish (up to ``grace_s``), then cancel the rest."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace_s)
+        for task in set(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _citation_json(c: Citation) -> dict[str, Any]:
+    return {"n": c.n, "title": c.title, "url": c.url, "section": c.section}
+
+
+def _passage_json(p: Passage) -> dict[str, Any]:
+    return {
+        "chunk_id": p.chunk_id, "title": p.title, "url": p.url, "section": p.section,
+        "text": p.text, "score": p.confidence if p.confidence is not None else p.score,
+    }  # fmt: skip

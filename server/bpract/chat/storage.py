@@ -1,0 +1,337 @@
+"""SQL of the chat: conversations, messages, ratings; every statement filtered by site."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+
+__all__ = [
+    "Answer",
+    "Conversation",
+    "OutreachRow",
+    "Turn",
+    "find_conversation",
+    "get_conversation",
+    "insert_answer",
+    "insert_rating",
+    "insert_visitor_turn",
+    "new_id",
+    "open_conversation",
+    "outreach_row",
+    "recent_turns",
+    "recent_visitor_turns",
+    "reply_owner",
+    "set_lang",
+    "set_status",
+    "set_summary",
+    "visitor_message_id",
+]
+
+
+def new_id(prefix: str) -> str:
+    """``prefix`` + 22 url-safe random characters (``c_``, ``r_``)."""
+    return prefix + secrets.token_urlsafe(16)[:22]
+
+
+def visitor_message_id(site_id: int, visitor: str, stream: str, seq: int) -> str:
+    """The id of a visitor turn, derived from its frame: the same frame is the same turn."""
+    digest = hashlib.sha256(f"{site_id}\x00{visitor}\x00{stream}\x00{seq}".encode()).digest()
+    return "m_" + base64.urlsafe_b64encode(digest).decode()[:22]
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    site_id: int
+    visitor: str
+    started_ms: int
+    last_ms: int
+    outreach_id: str | None
+    summary: str | None
+    summarized_upto_ms: int | None
+    lang: str | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One stored message as the prompt, the summary and ``history`` see it."""
+
+    id: str
+    role: str
+    text: str
+    at_ms: int
+    citations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class OutreachRow:
+    id: str
+    rule_id: str
+    message: str
+    sent_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A bot reply as stored when ``reply_end`` is sent."""
+
+    id: str
+    site_id: int
+    conversation_id: str
+    text: str
+    at_ms: int
+    citations: list[dict[str, Any]]
+    kind: str
+    offline: bool
+    provider: str | None
+    model: str | None
+    cost_nano: int | None
+    passages: list[dict[str, Any]]
+    retrieval_confidence: float | None
+
+
+def _conversation(row: Any) -> Conversation:
+    return Conversation(*row)
+
+
+def find_conversation(
+    conn: apsw.Connection, site_id: int, visitor: str, since_ms: int
+) -> Conversation | None:
+    """The visitor's most recent conversation active since ``since_ms``."""
+    row = conn.execute(
+        "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"
+        " summarized_upto_ms, lang, status FROM conversations WHERE site_id = ? AND visitor = ?"
+        " AND last_ms >= ? ORDER BY last_ms DESC LIMIT 1",
+        (site_id, visitor, since_ms),
+    ).fetchone()
+    return _conversation(row) if row else None
+
+
+def get_conversation(
+    conn: apsw.Connection, site_id: int, conversation_id: str
+) -> Conversation | None:
+    row = conn.execute(
+        "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"
+        " summarized_upto_ms, lang, status FROM conversations WHERE id = ? AND site_id = ?",
+        (conversation_id, site_id),
+    ).fetchone()
+    return _conversation(row) if row else None
+
+
+def _by_outreach(
+    conn: apsw.Connection, site_id: int, visitor: str, outreach_id: str
+) -> Conversation | None:
+    row = conn.execute(
+        "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"
+        " summarized_upto_ms, lang, status FROM conversations WHERE site_id = ? AND visitor = ?"
+        " AND outreach_id = ? ORDER BY last_ms DESC LIMIT 1",
+        (site_id, visitor, outreach_id),
+    ).fetchone()
+    return _conversation(row) if row else None
+
+
+def outreach_row(
+    conn: apsw.Connection, site_id: int, visitor: str, outreach_id: str
+) -> OutreachRow | None:
+    """An outreach sent to this visitor on this site (None for anyone else's)."""
+    row = conn.execute(
+        "SELECT id, rule_id, message, sent_ms FROM outreach WHERE id = ? AND site_id = ?"
+        " AND visitor = ?",
+        (outreach_id, site_id, visitor),
+    ).fetchone()
+    return OutreachRow(str(row[0]), str(row[1]), str(row[2]), int(row[3])) if row else None
+
+
+def _create(
+    conn: apsw.Connection, site_id: int, visitor: str, now_ms: int, outreach: OutreachRow | None
+) -> Conversation:
+    conv_id = new_id("c_")
+    started = min(now_ms, outreach.sent_ms) if outreach else now_ms
+    conn.execute(
+        "INSERT INTO conversations (id, site_id, visitor, started_ms, last_ms, outreach_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (conv_id, site_id, visitor, started, now_ms, outreach.id if outreach else None),
+    )
+    if outreach is not None:  # the proactive message is the conversation's first bot turn
+        conn.execute(
+            "INSERT OR IGNORE INTO chat_messages (id, site_id, conversation_id, role, text, at_ms)"
+            " VALUES (?, ?, ?, 'outreach', ?, ?)",
+            (outreach.id, site_id, conv_id, outreach.message, outreach.sent_ms),
+        )
+    row = conn.execute(
+        "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"
+        " summarized_upto_ms, lang, status FROM conversations WHERE id = ?",
+        (conv_id,),
+    ).fetchone()
+    return _conversation(row)
+
+
+def open_conversation(
+    conn: apsw.Connection,
+    site_id: int,
+    visitor: str,
+    now_ms: int,
+    *,
+    since_ms: int,
+    outreach_id: str | None,
+) -> tuple[Conversation, OutreachRow | None]:
+    """The conversation a new visitor message belongs to (created when there is none).
+
+    A reply to an outreach continues that outreach's conversation; an outreach
+    id that is not this visitor's on this site is ignored.
+    """
+    outreach = outreach_row(conn, site_id, visitor, outreach_id) if outreach_id else None
+    if outreach is not None:
+        found = _by_outreach(conn, site_id, visitor, outreach.id)
+        return found or _create(conn, site_id, visitor, now_ms, outreach), outreach
+    found = find_conversation(conn, site_id, visitor, since_ms)
+    if found is not None and found.outreach_id is not None:
+        outreach = outreach_row(conn, site_id, visitor, found.outreach_id)
+    return found or _create(conn, site_id, visitor, now_ms, None), outreach
+
+
+def insert_visitor_turn(
+    conn: apsw.Connection,
+    conversation: Conversation,
+    *,
+    message_id: str,
+    text: str,
+    at_ms: int,
+    seq: int,
+) -> bool:
+    """Store a visitor turn once; False when this frame's turn was already stored."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO chat_messages (id, site_id, conversation_id, role, text, at_ms, seq)"
+        " VALUES (?, ?, ?, 'visitor', ?, ?, ?) RETURNING id",
+        (message_id, conversation.site_id, conversation.id, text, at_ms, seq),
+    )
+    if cursor.fetchone() is None:
+        return False
+    conn.execute(
+        "UPDATE conversations SET last_ms = max(last_ms, ?) WHERE id = ? AND site_id = ?",
+        (at_ms, conversation.id, conversation.site_id),
+    )
+    return True
+
+
+def insert_answer(conn: apsw.Connection, answer: Answer) -> None:
+    conn.execute(
+        "INSERT INTO chat_messages (id, site_id, conversation_id, role, text, at_ms, citations,"
+        " kind, offline, provider, model, cost_nano, passages, retrieval_confidence)"
+        " VALUES (?, ?, ?, 'bot', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            answer.id,
+            answer.site_id,
+            answer.conversation_id,
+            answer.text,
+            answer.at_ms,
+            json.dumps(answer.citations),
+            answer.kind,
+            int(answer.offline),
+            answer.provider,
+            answer.model,
+            answer.cost_nano,
+            json.dumps(answer.passages),
+            answer.retrieval_confidence,
+        ),
+    )
+    conn.execute(
+        "UPDATE conversations SET last_ms = max(last_ms, ?) WHERE id = ? AND site_id = ?",
+        (answer.at_ms, answer.conversation_id, answer.site_id),
+    )
+
+
+def recent_turns(
+    conn: apsw.Connection, site_id: int, conversation_id: str, limit: int, after_ms: int = -1
+) -> list[Turn]:
+    """The last ``limit`` turns after ``after_ms``, oldest first."""
+    rows = conn.execute(
+        "SELECT id, role, text, at_ms, citations FROM chat_messages WHERE site_id = ?"
+        " AND conversation_id = ? AND at_ms > ? ORDER BY at_ms DESC, rowid DESC LIMIT ?",
+        (site_id, conversation_id, after_ms, limit),
+    ).fetchall()
+    return [_turn(row) for row in rows][::-1]
+
+
+def _turn(row: Any) -> Turn:
+    message_id, role, text, at_ms, citations = row
+    return Turn(
+        str(message_id),
+        str(role),
+        str(text),
+        int(at_ms),
+        json.loads(citations) if citations else [],
+    )
+
+
+def recent_visitor_turns(conn: apsw.Connection, site_id: int, visitor: str, since_ms: int) -> int:
+    """How many messages the visitor sent since ``since_ms`` (the chat rate limit)."""
+    row = conn.execute(
+        "SELECT count(*) FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE c.site_id = ? AND c.visitor = ? AND m.site_id = ? AND m.role = 'visitor'"
+        " AND m.at_ms >= ?",
+        (site_id, visitor, site_id, since_ms),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def set_summary(
+    conn: apsw.Connection, site_id: int, conversation_id: str, summary: str, upto_ms: int
+) -> None:
+    conn.execute(
+        "UPDATE conversations SET summary = ?, summarized_upto_ms = ? WHERE id = ? AND site_id = ?",
+        (summary, upto_ms, conversation_id, site_id),
+    )
+
+
+def set_lang(conn: apsw.Connection, site_id: int, conversation_id: str, lang: str) -> None:
+    conn.execute(
+        "UPDATE conversations SET lang = ? WHERE id = ? AND site_id = ?",
+        (lang, conversation_id, site_id),
+    )
+
+
+def set_status(conn: apsw.Connection, site_id: int, conversation_id: str, status: str) -> None:
+    conn.execute(
+        "UPDATE conversations SET status = ? WHERE id = ? AND site_id = ?",
+        (status, conversation_id, site_id),
+    )
+
+
+def reply_owner(conn: apsw.Connection, site_id: int, reply_id: str) -> str | None:
+    """The visitor a bot reply of this site was sent to (None: no such reply here)."""
+    row = conn.execute(
+        "SELECT c.visitor FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE m.id = ? AND m.site_id = ? AND c.site_id = ? AND m.role = 'bot'",
+        (reply_id, site_id, site_id),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def insert_rating(
+    conn: apsw.Connection,
+    *,
+    site_id: int,
+    visitor: str,
+    reply_id: str,
+    rating: str,
+    comment: str | None,
+    at_ms: int,
+) -> bool:
+    """Record (or replace) the visitor's rating of one of their replies; False if not theirs."""
+    if reply_owner(conn, site_id, reply_id) != visitor:
+        return False
+    conn.execute(
+        "INSERT INTO chat_ratings (message_id, site_id, visitor, rating, comment, at_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET"
+        " rating = excluded.rating, comment = excluded.comment, at_ms = excluded.at_ms",
+        (reply_id, site_id, visitor, rating, comment, at_ms),
+    )
+    return True
