@@ -404,6 +404,7 @@ def main() -> int:
                 sizes = loader_sizes(server.url)
                 summary = summarize(sizes, measure(args.runs, args.repeats, server, host))
                 summary["host_page_bytes"] = host.size("/plain")
+    summary["budgets"] = {r.name: r.ok for r in rows(summary) if r.ok is not None}
     summary["machine"] = machine()
     summary["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     if args.json:
