@@ -57,8 +57,8 @@ class ServerProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
-        """Start and wait until ``/health`` answers."""
+    def start(self, timeout: float = 90.0) -> ServerProcess:
+        """Start and wait until ``/health`` answers (start-up imports are slow on a busy box)."""
         if self.running:
             return self
         env = {**os.environ, **self.env}
@@ -109,7 +109,7 @@ class ServerProcess:
         self._proc.wait(10)
         self._proc = None
 
-    def restart(self, timeout: float = 20.0) -> ServerProcess:
+    def restart(self, timeout: float = 90.0) -> ServerProcess:
         self.stop()
         return self.start(timeout)
 
