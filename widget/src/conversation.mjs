@@ -30,16 +30,21 @@ function fill(el, text, cites) {
   String(text)
     .split(/(\[\d{1,2}\])/)
     .forEach((part, i) => {
-      const c = i % 2 ? cites.find((c) => "[" + c.n + "]" == part) : null;
+      const c = i % 2 ? cites.find((c) => c.href && "[" + c.n + "]" == part) : null;
       el.append(c ? h("sup", {}, h("a", { href: c.href, rel: "noopener", target: "_blank", "aria-label": "Source " + c.n + ": " + c.title }, part)) : part);
     });
 }
 
-// Citations with a title and an http(s) link only.
+// Citations with a title; the link only when it is http(s).
 function sources(list) {
   return (Array.isArray(list) ? list : [])
-    .map((c, i) => ({ n: +c.n || i + 1, title: String(c.title || c.url || ""), href: safeUrl(c.url) }))
-    .filter((c) => c.href && c.title);
+    .filter((c) => c && typeof c == "object")
+    .map((c, i) => {
+      const title = String(c.title || c.url || "");
+      const section = c.section && c.section != title ? " — " + c.section : "";
+      return { n: +c.n || i + 1, title: title + section, href: c.url ? safeUrl(String(c.url)) : null };
+    })
+    .filter((c) => c.title);
 }
 
 // shell: root, log, keep(change, force), unread(on), emit(event), isOpen()
@@ -95,7 +100,7 @@ export function mount(shell) {
     if (d.offline) parts.push(h("span", { className: "n" }, "Automatic answer, quoted from our help pages."));
     if (NOTES[d.kind]) parts.push(h("span", { className: "n" }, NOTES[d.kind]));
     if (cites.length) {
-      const items = cites.map((c) => h("li", {}, h("a", { href: c.href, rel: "noopener", target: "_blank" }, c.title)));
+      const items = cites.map((c) => h("li", { value: c.n }, c.href ? h("a", { href: c.href, rel: "noopener", target: "_blank" }, c.title) : c.title));
       parts.push(h("nav", { "aria-label": "Sources" }, h("h3", {}, "Sources"), h("ol", {}, ...items)));
     }
     if (el.dataset.role == "bot") parts.push(rating(el.dataset.id));
