@@ -9,12 +9,14 @@ inverse-probability-weighted estimate of the rate over all of the week's answers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import apsw
 import msgspec
 
 from bpract.quality.weeks import week_bounds
 
-__all__ = ["RATE_NOTE", "WeekFigures", "week_figures"]
+__all__ = ["RATE_NOTE", "WeekFigures", "week_figures", "weighted_share"]
 
 RATE_NOTE = (
     "rate and partial_rate are shares of the reviewed sample, which is drawn towards risky "
@@ -48,6 +50,12 @@ def _ratio(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def weighted_share(reviewed: Sequence[tuple[str, float]], verdict: str) -> float | None:
+    """Hájek estimate of the share of ``verdict`` in all answers, from ``(verdict, inclusion)``."""
+    total = sum(1 / p for _, p in reviewed if p > 0)
+    return _ratio(sum(1 / p for v, p in reviewed if v == verdict and p > 0), total)
+
+
 def week_figures(conn: apsw.Connection, site_id: int, week: str) -> WeekFigures:
     """The figures of ``week`` for ``site_id``."""
     start, end = week_bounds(week)
@@ -65,10 +73,6 @@ def week_figures(conn: apsw.Connection, site_id: int, week: str) -> WeekFigures:
     ).fetchall()
     reviewed = [(str(v), float(str(p))) for v, p in verdicts if v is not None]
     count = {k: sum(v == k for v, _ in reviewed) for k in ("grounded", "hallucination", "partial")}
-    inverse = sum(1 / p for _, p in reviewed if p > 0)
-    weighted = {
-        k: sum(1 / p for v, p in reviewed if v == k and p > 0) for k in ("hallucination", "partial")
-    }
     return WeekFigures(
         week=week, answers=int(str(answers)), graded=int(str(graded)),
         average_grounding=None if avg is None else round(float(str(avg)), 4),
@@ -78,6 +82,6 @@ def week_figures(conn: apsw.Connection, site_id: int, week: str) -> WeekFigures:
         hallucinations=count["hallucination"], partial=count["partial"],
         rate=_ratio(count["hallucination"], len(reviewed)),
         partial_rate=_ratio(count["partial"], len(reviewed)),
-        weighted_rate=_ratio(weighted["hallucination"], inverse),
-        weighted_partial_rate=_ratio(weighted["partial"], inverse),
+        weighted_rate=weighted_share(reviewed, "hallucination"),
+        weighted_partial_rate=weighted_share(reviewed, "partial"),
     )  # fmt: skip

@@ -1,0 +1,121 @@
+"""The background scorer: every bot answer gets a grounding once, in the server too."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bpract.quality import Grounding, GroundingScorer, OfflineGrounder
+from bpract.quality.lifespan import _settings
+from bpract.store import Database
+from quality.conftest import Chat
+from support.server import ServerProcess
+
+PASSAGES = [{"text": "Refunds are issued within 5 working days of the return arriving."}]
+
+
+def groundings(db: Database) -> dict[str, tuple[Any, Any]]:
+    rows = db.run_sync(
+        lambda c: c.execute(
+            "SELECT id, grounding, grounding_method FROM chat_messages WHERE role = 'bot'"
+        ).fetchall()
+    )
+    return {str(i): (g, m) for i, g, m in rows}
+
+
+async def test_scores_answers_once(db: Database, chat: Chat) -> None:
+    good = chat.turn(1, "v", "Refund?", "Refunds are issued within 5 working days.",
+                     passages=PASSAGES)  # fmt: skip
+    bad = chat.turn(2, "w", "Refund?", "Refunds are issued within 30 days.", passages=PASSAGES)
+    unknown = chat.turn(1, "v", "Life?", "I don't know that.", kind="unknown")
+    done = chat.turn(1, "v", "Refund?", "Refunds take ages.", grounding=0.3)
+    scorer = GroundingScorer(db, OfflineGrounder(), batch=1)
+    assert await scorer.score_pending() == 1
+    assert await scorer.score_pending() == 1
+    assert await scorer.score_pending() == 0
+    found = groundings(db)
+    assert found[good] == (1.0, "offline:overlap")
+    assert found[bad] == (0.0, "offline:overlap")
+    assert found[unknown] == (None, None)
+    assert found[done] == (0.3, "test")
+
+
+class Flaky:
+    """Fails on one answer, to check the others still get scored."""
+
+    async def score(
+        self, answer: str, passages: Sequence[dict[str, Any]], *, site_id: int = 0
+    ) -> Grounding:
+        if "boom" in answer:
+            raise RuntimeError("cannot score")
+        return Grounding(score=0.5, method="flaky")
+
+
+async def test_a_failing_answer_does_not_block_the_rest(db: Database, chat: Chat) -> None:
+    broken = chat.turn(1, "v", "Q", "boom", at_ms=1)
+    fine = chat.turn(1, "v", "Q", "fine answer here", at_ms=2)
+    db.run_sync(lambda c: c.execute("UPDATE chat_messages SET passages = '{bad' WHERE id = ?",
+                                    (fine,)))  # fmt: skip
+    scorer = GroundingScorer(db, Flaky(), batch=1)
+    assert await scorer.score_pending() == 0
+    assert await scorer.score_pending() == 1
+    assert await scorer.score_pending() == 0
+    assert groundings(db)[broken] == (None, None)
+    assert groundings(db)[fine] == (0.5, "flaky")
+
+
+async def test_run_wakes_early_and_stops_on_cancel(db: Database, chat: Chat) -> None:
+    scorer = GroundingScorer(db, OfflineGrounder(), interval_s=60)
+    task = asyncio.create_task(scorer.run())
+    await asyncio.sleep(0.05)
+    reply = chat.turn(1, "v", "Q", "Refunds are issued within 5 working days.", passages=PASSAGES)
+    scorer.wake()
+    for _ in range(100):
+        if groundings(db)[reply][0] is not None:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert groundings(db)[reply] == (1.0, "offline:overlap")
+
+
+def test_settings() -> None:
+    assert _settings({}) == ("auto", 5.0)
+    assert _settings({"BPRACT_GROUNDING": "off", "BPRACT_GROUNDING_INTERVAL": "0.5"}) == (
+        "off",
+        0.5,
+    )
+    with pytest.raises(ValueError, match="BPRACT_GROUNDING"):
+        _settings({"BPRACT_GROUNDING": "sometimes"})
+
+
+def wait_for(db: Database, ids: list[str], within: float = 30.0) -> dict[str, tuple[Any, Any]]:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = groundings(db)
+        if all(found[i][0] is not None for i in ids):
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not scored in {within} s: {groundings(db)}")
+
+
+def test_the_server_scores_in_the_background_across_restarts(
+    db: Database, chat: Chat, tmp_path: Path
+) -> None:
+    first = chat.turn(1, "v", "Refund?", "Refunds are issued within 5 working days.",
+                      passages=PASSAGES)  # fmt: skip
+    env = {"BPRACT_GROUNDING": "overlap", "BPRACT_GROUNDING_INTERVAL": "0.2"}
+    server = ServerProcess(Path(db.path), env=env, log_path=tmp_path / "server.log")
+    with server:
+        assert wait_for(db, [first])[first] == (1.0, "offline:overlap")
+    second = chat.turn(1, "w", "Refund?", "Refunds take 30 days.", passages=PASSAGES)
+    with server:
+        found = wait_for(db, [second])
+    assert found[second] == (0.0, "offline:overlap") and found[first][0] == 1.0
+    assert "Traceback" not in server.log()
