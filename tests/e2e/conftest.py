@@ -1,11 +1,13 @@
-"""End-to-end fixtures: the demo store and a real BPract server, one pair per test module.
+"""End-to-end fixtures: the demo store and a real BPract server, shared by the session.
 
 ``stack`` gives a :class:`e2e.stack.Stack`: the server (``bpract serve`` on a
-real SQLite file, clock sped up ``TIME_SCALE`` times), a site created for the
+real SQLite file, attention timers sped up by ``TIME_SCALE``), a site created for the
 demo's origin with the CLI, the demo's ``rules.yaml`` loaded with the CLI, and
 the demo store embedding the widget with that site's key and identity secret.
-Tests share it through separate visitors (a fresh browser context each).
-Chromium, ``context`` and ``page`` come from ``tests/conftest.py``.
+Tests share it through separate visitors (a fresh browser context each); a
+module that kills its server overrides ``stack`` with one of its own
+(:func:`e2e.stack.own_stack`). Chromium, ``context`` and ``page`` come from
+``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -17,17 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.stack import RULES, Stack, start_stack
-
-TIME_SCALE = "25"
+from e2e.stack import RULES, Stack, own_stack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, widget_dist: Path) -> Iterator[Stack]:
-    env = {"BPRACT_WIDGET_DIST": str(widget_dist), "BPRACT_TIME_SCALE": TIME_SCALE}
-    running = start_stack(tmp_path_factory.mktemp("e2e"), env)
-    yield running
-    running.stop()
+    yield from own_stack(tmp_path_factory, widget_dist)
 
 
 @pytest.fixture(scope="session")

@@ -7,20 +7,32 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from support.server import ServerProcess, free_port
 
-__all__ = ["SERVER_START", "DemoSite", "Stack", "bpract_cli", "start_stack"]
+__all__ = [
+    "SERVER_START",
+    "TIME_SCALE",
+    "DemoSite",
+    "Stack",
+    "bpract_cli",
+    "own_stack",
+    "start_stack",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "demo_site" / "rules.yaml"
 #: seconds a server may take to answer /health: importing the LLM SDKs is slow on a busy machine
 SERVER_START = 120.0
+#: attention timers run this many times faster: the pricing rule's 60 s take 2.4 s
+TIME_SCALE = "25"
 
 
 def bpract_cli(db: Path, *args: str) -> str:
@@ -122,3 +134,11 @@ def start_stack(data: Path, server_env: dict[str, str]) -> Stack:
         server.stop()
         raise
     return Stack(server=server, demo=demo, site=site)
+
+
+def own_stack(tmp_path_factory: pytest.TempPathFactory, widget_dist: Path) -> Iterator[Stack]:
+    """Start a stack in a fresh folder, stop it after the fixture's scope."""
+    env = {"BPRACT_WIDGET_DIST": str(widget_dist), "BPRACT_TIME_SCALE": TIME_SCALE}
+    running = start_stack(tmp_path_factory.mktemp("e2e"), env)
+    yield running
+    running.stop()

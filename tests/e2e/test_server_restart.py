@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
 from browser.fixtures.served import wait_until
 from e2e.records import Records, wait_equal
-from e2e.stack import SERVER_START, Stack
+from e2e.stack import SERVER_START, Stack, own_stack
 from e2e.visitor import wait_ready
 
 pytestmark = pytest.mark.browser
@@ -17,6 +19,12 @@ pytestmark = pytest.mark.browser
 PRODUCT = "/products/harbour-linen-shirt"
 # a worker that started while the server was down backs off up to 30 s between attempts
 RECONNECT = 90.0
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, widget_dist: Path) -> Iterator[Stack]:
+    """A server of this module's own: the test kills it."""
+    yield from own_stack(tmp_path_factory, widget_dist)
 
 
 class Visit:
