@@ -190,7 +190,9 @@ class Client:
         config = frame["config"]
         self._engine.time_scale = as_num(config.get("time_scale")) or 1.0
         self._raw_events = as_bool(config.get("raw_events")) or False
-        self._outbox.on_welcome(frame["stored_seq"])
+        renumbered = self._outbox.on_welcome(frame["stored_seq"])
+        if renumbered:
+            self._sending = {renumbered.get(s, s): local for s, local in self._sending.items()}
         self._report_sent(seq for seq in list(self._sending) if seq <= frame["stored_seq"])
         self._state = ConnectionState.READY
         self._backoff.reset()

@@ -14,12 +14,21 @@ _EXPENDABLE = frozenset({"signal", "event"})
 
 
 class Outbox:
-    """Frames of one stream, numbered 1, 2, 3 … and kept in order until acknowledged."""
+    """Frames of one stream, numbered 1, 2, 3 … and kept in order until acknowledged.
+
+    Numbers given before the first ``welcome`` are provisional: the outbox this
+    one was restored from may be older than what the server has stored (the
+    previous page saved it a moment before it died), so the server's
+    ``stored_seq`` decides where the frames made since then really start.
+    Nothing is sent before ``welcome``, so renumbering them is safe.
+    """
 
     def __init__(self, *, max_frames: int = MAX_FRAMES) -> None:
         self._max = max(1, max_frames)
         self._next_seq = 1
         self._frames: list[dict[str, Any]] = []
+        self._unsynced_from: int | None = None  # first provisional seq, until welcome
+        self._synced = False
         self.dropped = 0
 
     def __len__(self) -> int:
@@ -34,6 +43,8 @@ class Outbox:
         if len(self._frames) >= self._max:
             self._evict()
         numbered = {**frame, "seq": self._next_seq}
+        if not self._synced and self._unsynced_from is None:
+            self._unsynced_from = self._next_seq
         self._next_seq += 1
         self._frames.append(numbered)
         return numbered
@@ -47,10 +58,25 @@ class Outbox:
         done = set(seqs)
         self._frames = [f for f in self._frames if f["seq"] not in done]
 
-    def on_welcome(self, stored_seq: int) -> None:
-        """The server has everything up to ``stored_seq``: forget those, never reuse them."""
-        self._frames = [f for f in self._frames if f["seq"] > stored_seq]
-        self._next_seq = max(self._next_seq, stored_seq + 1)
+    def on_welcome(self, stored_seq: int) -> dict[int, int]:
+        """The server has everything up to ``stored_seq``: forget those, never reuse them.
+
+        On the first welcome, provisional frames are renumbered after both
+        ``stored_seq`` and the restored frames; returns ``{old seq: new seq}``.
+        """
+        fresh_from = self._unsynced_from if not self._synced else None
+        self._synced, self._unsynced_from = True, None
+        if fresh_from is None:
+            self._frames = [f for f in self._frames if f["seq"] > stored_seq]
+            self._next_seq = max(self._next_seq, stored_seq + 1)
+            return {}
+        restored = [f for f in self._frames if stored_seq < f["seq"] < fresh_from]
+        fresh = [f for f in self._frames if f["seq"] >= fresh_from]
+        start = max(stored_seq, restored[-1]["seq"] if restored else 0) + 1
+        renumbered = {f["seq"]: start + i for i, f in enumerate(fresh)}
+        self._frames = restored + [{**f, "seq": renumbered[f["seq"]]} for f in fresh]
+        self._next_seq = max(start + len(fresh), stored_seq + 1)
+        return {old: new for old, new in renumbered.items() if old != new}
 
     def pending(self) -> list[dict[str, Any]]:
         """Unacknowledged frames in seq order (what to resend after a reconnect)."""
@@ -61,6 +87,7 @@ class Outbox:
             "v": 1,
             "next_seq": self._next_seq,
             "frames": list(self._frames),
+            "unsynced_from": self._unsynced_from,
             "dropped": self.dropped,
         }
 
@@ -76,6 +103,8 @@ class Outbox:
         last_seq = box._frames[-1]["seq"] if box._frames else 0
         box._next_seq = max(as_int(data.get("next_seq")) or 1, last_seq + 1)
         box.dropped = max(0, as_int(data.get("dropped")) or 0)
+        # provisional numbers saved before a welcome stay provisional
+        box._unsynced_from = as_int(data.get("unsynced_from"))
         return box
 
 

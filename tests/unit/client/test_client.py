@@ -321,7 +321,7 @@ def test_a_new_frame_is_persisted_at_once_even_within_the_throttle() -> None:
 def test_reload_resumes_from_persisted_state_and_outbox() -> None:
     h = harness()
     h.client.start()
-    h.client.on_open()
+    h.connect()
     h.events(page(T0), ev("scroll", T0, pct=25))
     persisted = {p["key"]: p["value"] for p in h.posts("persist")}
     h.client.close()
@@ -536,3 +536,20 @@ def test_garbage_main_messages_are_ignored() -> None:
         h.client.on_main_message(msg)  # type: ignore[arg-type]
     h.events(None, 3, {"k": "page"})  # type: ignore[arg-type]
     assert h.transport.take() == []
+
+
+def test_frames_made_before_welcome_are_numbered_after_what_the_server_has() -> None:
+    # The restored outbox is older than the server's store (the last page saved it a
+    # moment before it died): frames made before this welcome must not reuse stored seqs.
+    h = harness(outbox={"v": 1, "next_seq": 3, "frames": [{"t": "signal", "seq": 2}]})
+    h.client.start()
+    h.events(page(T0), ev("scroll", T0, pct=25))
+    frames = h.connect(stored_seq=5)
+    assert [(f["t"], f.get("seq")) for f in frames] == [
+        ("hello", None),
+        ("signal", 6),
+        ("signal", 7),
+    ]
+    h.events(page(T0 + SECOND, "/next"))
+    [view] = h.transport.take()
+    assert view["seq"] == 8

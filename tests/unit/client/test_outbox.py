@@ -44,6 +44,7 @@ def test_ack_removes_only_the_acknowledged() -> None:
 
 def test_welcome_drops_what_the_server_stored_and_never_reuses_seqs() -> None:
     box = Outbox()
+    box.on_welcome(0)
     for n in range(5):
         box.push(sig(n))
     box.on_welcome(3)
@@ -107,3 +108,36 @@ def test_partly_garbled_keeps_valid_frames_in_order() -> None:
     assert seqs(box) == [3, 7]
     assert box.push(sig(1))["seq"] == 8  # past the highest kept, even if next_seq says less
     assert box.dropped == 0
+
+
+def test_provisional_frames_start_after_stored_and_restored_frames() -> None:
+    box = Outbox.from_dict({"next_seq": 4, "frames": [{"t": "fire", "seq": 3}]})
+    box.push(sig(1))
+    box.push(sig(2))  # provisional 4, 5
+    assert box.on_welcome(stored_seq=6) == {4: 7, 5: 8}
+    assert seqs(box) == [7, 8]  # the restored 3 is stored already
+    assert box.push(sig(3))["seq"] == 9
+
+
+def test_provisional_frames_keep_their_numbers_when_nothing_collides() -> None:
+    box = Outbox.from_dict({"next_seq": 4, "frames": [{"t": "fire", "seq": 3}]})
+    box.push(sig(1))
+    assert box.on_welcome(stored_seq=2) == {}
+    assert seqs(box) == [3, 4]
+
+
+def test_provisional_numbers_stay_provisional_across_a_reload() -> None:
+    first = Outbox()
+    first.push(sig(1))
+    again = Outbox.from_dict(first.to_dict())
+    assert again.on_welcome(stored_seq=10) == {1: 11}
+    assert seqs(again) == [11]
+
+
+def test_after_the_first_welcome_numbers_are_final() -> None:
+    box = Outbox()
+    box.on_welcome(stored_seq=0)
+    box.push(sig(1))
+    box.push(sig(2))
+    assert box.on_welcome(stored_seq=1) == {}
+    assert seqs(box) == [2]
