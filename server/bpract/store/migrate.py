@@ -31,10 +31,10 @@ class Migration:
 
 
 def _discover(feature: str) -> list[Migration]:
-    package = f"bpract.{feature}.migrations"
-    try:
-        root = resources.files(package)
-    except ModuleNotFoundError:
+    # Read the files beside the package without importing the feature: importing
+    # ``bpract.llm`` would load the provider SDKs just to migrate.
+    root = resources.files("bpract").joinpath(feature, "migrations")
+    if not root.is_dir():
         return []
     found = []
     for entry in root.iterdir():
