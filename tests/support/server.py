@@ -22,6 +22,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_PRIVATE_PREFIXES = ("BPRACT_",)
+_PROVIDER_KEYS = frozenset(
+    {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY", "ANTHROPIC_AUTH_TOKEN"}
+)
+
+
 class ServerProcess:
     """A real BPract server on 127.0.0.1.
 
@@ -61,7 +67,14 @@ class ServerProcess:
         """Start and wait until ``/health`` answers (start-up imports are slow on a busy box)."""
         if self.running:
             return self
-        env = {**os.environ, **self.env}
+        # The machine's own provider keys and BPRACT_* settings never leak into a test
+        # server: a test names every setting it wants.
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(_PRIVATE_PREFIXES) and k not in _PROVIDER_KEYS
+        }
+        env = {**inherited, **self.env}
         cmd = [sys.executable, "-m", "bpract", "serve", "--db", str(self.db)]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         with self.log_path.open("ab") as log:
