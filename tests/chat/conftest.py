@@ -174,6 +174,11 @@ class ChatClient(VisitorClient):
                 else:
                     others.append(frame)
 
+    async def reply_to(self, text: str, **kw: Any) -> tuple[Reply, list[dict[str, Any]]]:
+        """Send ``text``; its reply and the other frames seen meanwhile."""
+        await self.message(text, **kw)
+        return await self.reply()
+
     async def ask(self, text: str, **kw: Any) -> Reply:
         await self.message(text, **kw)
         reply, _ = await self.reply()
