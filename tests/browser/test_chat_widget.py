@@ -234,3 +234,73 @@ def test_history_restores_the_conversation_after_a_reload_and_a_reconnect_once(
     wait_until(lambda: len(transcript()) == 4 and transcript())
     assert transcript()[:2] == expected
     assert transcript()[2:] == [("visitor", "And exchanges?"), ("bot", "Returns are free [1].")]
+
+
+def test_the_log_follows_an_answer_unless_the_visitor_scrolled_up(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    hold = Hold()
+    long = "\n".join(f"Line {i} of a long answer." for i in range(80))
+    chat_server.scripts = [streamed(hold, text=long), streamed(hold, text=long)]
+    page.goto(shop.url("/"))
+    log = ask(page, "Tell me everything")
+    bot(log).get_by_text("Line 30").wait_for()
+    at_bottom = "l => l.scrollHeight - l.scrollTop - l.clientHeight < 2"
+    assert log.evaluate("l => l.scrollHeight > l.clientHeight * 2")  # it does scroll
+    wait_until(lambda: log.evaluate(at_bottom))  # followed while streaming
+    log.evaluate("l => { l.scrollTop = 0; }")  # the visitor goes back up to read
+    hold.release()
+    bot(log).get_by_role("navigation", name="Sources").wait_for()
+    assert log.evaluate("l => l.scrollTop") == 0
+    # their own next message brings them back down, and the answer is followed again
+    ask(page, "More?")
+    bot(log).nth(1).get_by_role("navigation", name="Sources").wait_for()
+    assert log.evaluate(at_bottom)
+
+
+def test_a_chat_module_that_fails_to_load_is_retried_and_nothing_is_lost(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    chat_server.scripts = [streamed()]
+    chat_server.missing = {"chat.mjs"}
+    shop.head += (
+        "<script>bpract('on', 'status', (s) => (window.states ||= []).push(s.state));</script>"
+    )
+    page.goto(shop.url("/"))
+    log = ask(page, "Returns?")
+    wait_until(lambda: chat_server.frames("message"))
+    page.wait_for_function("(window.states || []).includes('chat_unavailable')")
+    assert bot(log).count() == 0
+    assert log.locator(".me").inner_text().startswith("Returns?")  # the shell still works
+    chat_server.missing = set()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Open chat").click()
+    bot(log).get_by_role("navigation", name="Sources").wait_for()  # the queued answer
+    assert bot(log).locator(".t").inner_text() == MALICIOUS
+    loads = [p for p in chat_server.requested if "/chat.mjs" in p]
+    assert loads[0].endswith("/chat.mjs") and loads[-1].endswith("/chat.mjs?" + str(len(loads) - 1))
+
+
+def test_malformed_chat_frames_are_ignored_and_the_next_answer_renders(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    def script(reply: str, question: str) -> list[Step]:
+        garbage: list[Step] = [
+            {"t": "reply_delta", "text": "no id"},
+            {"t": "reply_start", "id": 5},
+            {"t": "reply_end", "id": "", "text": "empty id"},
+            {"t": "history", "conversation": "c_1", "messages": "not a list"},
+            {"t": "history", "conversation": "c_1", "messages": [None, 3, "x"]},
+            {"t": "constructor", "id": "r_0"},
+            {"t": "reply_end", "id": "r_odd", "text": "odd", "citations": "nope", "kind": "??"},
+        ]
+        return garbage + streamed()(reply, question)
+
+    chat_server.scripts = [script]
+    page.goto(shop.url("/"))
+    log = ask(page, "Returns?")
+    bot(log).nth(1).get_by_role("navigation", name="Sources").wait_for()
+    assert bot(log).locator(".t").all_inner_texts() == ["odd", MALICIOUS]
+    odd = bot(log).first
+    assert odd.locator("nav").count() == 0 and odd.locator(".n").count() == 0
+    assert log.locator(".m").count() == 3  # the question and the two answers, nothing else

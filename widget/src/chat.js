@@ -38,6 +38,7 @@ export function chat(hooks) {
   const sending = new Map(); // the page's id of a visitor message -> its bubble, until stored
   let mod = null; // the chat module's frame handler, once loaded
   let loading = null;
+  let tries = 0; // a failed module import is remembered by its URL: a retry asks for another
   const queued = [];
   const outcome = (kind) => {
     if (!current || current.kinds.has(kind)) return;
@@ -103,13 +104,14 @@ export function chat(hooks) {
   function load() {
     loading =
       loading ||
-      import(hooks.base + "chat.mjs").then(
+      import(hooks.base + "chat.mjs" + (tries ? "?" + tries : "")).then(
         (m) => {
           mod = m.mount({ root, log, keep, unread, emit: hooks.emit, isOpen: () => !panel.hidden });
           queued.splice(0).forEach((q) => mod(...q));
         },
         () => {
           loading = null; // tried again on the next open or reply
+          tries++;
           hooks.fire("status", { type: "status", state: "chat_unavailable" });
         },
       );

@@ -154,7 +154,7 @@ export function mount(shell) {
   };
 
   return (type, d) => {
-    const handle = handlers[type];
+    const handle = handlers.hasOwnProperty(type) && handlers[type];
     if (handle && d && (type == "history" || (typeof d.id == "string" && d.id))) handle(d);
   };
 }
