@@ -21,6 +21,7 @@ PERSIST_EVERY_MS = 1_000
 RATE_LIMIT_RETRY_MS = 2_000
 MAX_EVENTS_PER_MESSAGE = 500
 MAX_TEXT_CHARS = 4_000
+MAX_COMMENT_CHARS = 2_000
 _FRAME_ROOM = 32  # bytes kept free for the seq added at push time
 _POISON = frozenset({"malformed", "invalid", "unknown_type"})  # resending cannot help
 
@@ -307,7 +308,7 @@ class Client:
     def _rate(self, event: dict[str, Any], at: int) -> None:
         reply, rating = as_str(event.get("reply"), 100), as_str(event.get("rating"), 8)
         if reply and rating in protocol.RATINGS:
-            comment = as_str(event.get("comment"), MAX_TEXT_CHARS) or None
+            comment = as_str(event.get("comment"), MAX_COMMENT_CHARS) or None
             self._push(protocol.rate(at=at, reply=reply, rating=rating, comment=comment))
 
     def _identify(self, event: dict[str, Any], at: int) -> None:

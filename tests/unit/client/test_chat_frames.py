@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from bpract.visitors import protocol as server
 from bpract_client import protocol
 from bpract_client.protocol import ProtocolError, parse_server_frame
 from unit.client.support import T0, ev
@@ -155,3 +157,42 @@ def test_rate_builder_refuses_unknown_ratings() -> None:
     }
     with pytest.raises(ValueError, match="rating"):
         protocol.rate(at=1, reply="r_1", rating="sideways")
+
+
+def test_rate_frames_decode_on_the_server() -> None:
+    h = connected()
+    h.client.on_main_message(
+        {"type": "rate", "reply": "r_1", "rating": "down", "comment": "x" * 3000}
+    )
+    [frame] = h.transport.take()
+    decoded = server.decode_client(protocol.encode(frame))
+    assert isinstance(decoded, server.Rate)
+    assert (decoded.reply, decoded.rating, decoded.seq) == ("r_1", "down", 1)
+    assert decoded.comment is not None and len(decoded.comment) <= 2000
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        server.ReplyStart(id="r_1", conversation="c_1", in_reply_to=4),
+        server.ReplyDelta(id="r_1", text="Free "),
+        server.ReplyReset(id="r_1"),
+        server.ReplyEnd(
+            id="r_1",
+            text="Free [1].",
+            citations=[server.Citation(n=1, title="Returns", url=None)],
+            kind="unknown",
+            offline=True,
+        ),
+        server.History(
+            conversation="c_1",
+            messages=[server.HistoryMessage(id="m_1", role="visitor", text="Hi", at=1)],
+        ),
+    ],
+)
+def test_server_chat_frames_reach_the_page(frame: server.ServerFrame) -> None:
+    h = connected()
+    h.client.on_text(server.encode(frame).decode())
+    posted = [p for p in h.take_posts() if p["type"] != "persist"]
+    expected = json.loads(server.encode(frame))
+    assert posted == [{"type": expected.pop("t"), **expected}]
