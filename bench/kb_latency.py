@@ -65,8 +65,8 @@ def fill(db: Database, n: int, dim: int, model: str) -> None:
                     (i + 1, i // 10 + 1, i % 10, text, model),
                 )
                 conn.execute(
-                    "INSERT INTO kb_fts (rowid, title, section, text, site_id)"
-                    " VALUES (?, '', 'Section', ?, 1)",
+                    "INSERT INTO kb_fts (rowid, title, section, text, site)"
+                    " VALUES (?, '', 'Section', ?, 's1')",
                     (i + 1, text),
                 )
                 conn.execute(
@@ -86,6 +86,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--chunks", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--keep", type=Path, help="write the database here and keep it")
     args = ap.parse_args()
     queries = [
         json.loads(x)["query"]
@@ -94,11 +95,12 @@ async def main() -> None:
     embedder = MiniLMEmbedder()
     embedder.embed(["warm up"])
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(Path(tmp) / "kb.db")
+        path = args.keep or Path(tmp) / "kb.db"
+        db = Database(path)
         db.run_sync(migrate)
         t0 = time.perf_counter()
         fill(db, args.chunks, embedder.dim, embedder.name)
-        size = (Path(tmp) / "kb.db").stat().st_size / 1e6
+        size = path.stat().st_size / 1e6
         print(f"{args.chunks} chunks written in {time.perf_counter() - t0:.0f} s ({size:.0f} MB)")
         kb = KnowledgeBase(db, embedder)
         embed_ms = []

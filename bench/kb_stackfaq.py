@@ -20,28 +20,61 @@ from pathlib import Path
 
 import numpy as np
 
-from bpract.kb import Document, KnowledgeBase, MiniLMEmbedder, Passage, Section, add_documents
+from bpract.kb import (
+    Document,
+    Fusion,
+    KnowledgeBase,
+    MiniLMEmbedder,
+    Passage,
+    Section,
+    add_documents,
+)
 from bpract.kb.confidence import confidence
+from bpract.kb.embed import Vectors
 from bpract.store import Database, migrate
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "stackfaq"
 MODES = ("bm25", "vector", "hybrid")
+#: Fusion variants compared: (label, bm25 weight, vector weight).
+VARIANTS = (
+    ("hybrid RRF 1:1", 1.0, 1.0),
+    ("hybrid RRF 1:2", 1.0, 2.0),
+    ("hybrid RRF 1:3", 1.0, 3.0),
+)
+
+
+class Memo:
+    """MiniLM with a cache, so each question is embedded once for all the variants."""
+
+    def __init__(self) -> None:
+        self.inner = MiniLMEmbedder()
+        self.name, self.dim = self.inner.name, self.inner.dim
+        self.cache: dict[tuple[str, ...], Vectors] = {}
+
+    def embed(self, texts: list[str]) -> Vectors:
+        key = tuple(texts)
+        if key not in self.cache:
+            self.cache[key] = self.inner.embed(texts)
+        return self.cache[key]
 
 
 def load(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-async def build(db_path: Path, corpus: list[dict[str, str]]) -> KnowledgeBase:
+async def build(db_path: Path, corpus: list[dict[str, str]], embedder: Memo) -> KnowledgeBase:
+    fresh = not db_path.exists()  # noqa: ASYNC240
     db = Database(db_path)
     db.run_sync(migrate)
+    kb = KnowledgeBase(db, embedder)
+    if not fresh:  # an index kept by --keep from an earlier run
+        return kb
     db.run_sync(
         lambda c: c.execute(
             "INSERT INTO sites (id, public_key, name, allowed_origins, identity_secret, created_at)"
             " VALUES (1, 'pk_bench', 'bench', '[]', 'sk', '2026-01-01')"
         )
     )
-    kb = KnowledgeBase(db, MiniLMEmbedder())
     docs = [
         Document(
             source=d["doc_id"],
@@ -78,14 +111,23 @@ def first_rank(passages: list[Passage], gold: str, kind: str) -> int | None:
 async def evaluate(
     kb: KnowledgeBase, queries: list[dict[str, str]], kind: str
 ) -> dict[str, dict[str, float]]:
+    runs: list[tuple[str, KnowledgeBase, str]] = [(m, kb, m) for m in MODES[:2]]
+    for label, wb, wv in VARIANTS:
+        runs.append(
+            (
+                label,
+                KnowledgeBase(kb.db, kb.embedder, Fusion(bm25_weight=wb, vector_weight=wv)),
+                "hybrid",
+            )
+        )
     out = {}
-    for mode in MODES:
+    for label, base, mode in runs:
         ranks = []
         for q in queries:
-            passages = await kb.search(1, q["query"], k=50, mode=mode)  # type: ignore[arg-type]
+            passages = await base.search(1, q["query"], k=50, mode=mode)  # type: ignore[arg-type]
             ranks.append(first_rank(passages, q["gold_thread_id"], kind))
         n = len(ranks)
-        out[mode] = {
+        out[label] = {
             "recall@1": sum(1 for r in ranks if r and r <= 1) / n,
             "recall@5": sum(1 for r in ranks if r and r <= 5) / n,
             "recall@10": sum(1 for r in ranks if r and r <= 10) / n,
@@ -134,13 +176,17 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--fit", action="store_true")
+    ap.add_argument("--keep", type=Path, help="keep the indexes in this folder and reuse them")
     args = ap.parse_args()
+    embedder = Memo()
     queries = load(args.data / "queries_dev.jsonl")
     for kind in ("threads", "answers"):
         corpus = load(args.data / f"corpus_{kind}.jsonl")
         print(f"corpus_{kind}: {len(corpus)} documents, {len(queries)} queries")
         with tempfile.TemporaryDirectory() as tmp:
-            kb = await build(Path(tmp) / "kb.db", corpus)
+            folder = args.keep or Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
+            kb = await build(folder / f"{kind}.db", corpus, embedder)
             results = await evaluate(kb, queries, kind)
             print("  | mode | recall@1 | recall@5 | recall@10 | MRR@10 |")
             for mode, m in results.items():

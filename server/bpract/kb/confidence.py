@@ -14,9 +14,9 @@ import math
 __all__ = ["ANSWER_THRESHOLD", "confidence"]
 
 # Fitted by bench/kb_calibrate.py (see docs/kb.md).
-_W_SIMILARITY = 14.0
-_W_BM25_TOP3 = 1.2
-_BIAS = -8.0
+_W_SIMILARITY = 18.6
+_W_BM25_TOP3 = 0.69
+_BIAS = -11.64
 
 #: Below this, the chat should say it does not know rather than answer from the passages.
 ANSWER_THRESHOLD = 0.5

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 # BM25 column weights: a word in the title or heading says more than one in the body.
-_BM25 = "bm25(kb_fts, 2.0, 1.5, 1.0)"
+_BM25 = "bm25(kb_fts, 2.0, 1.5, 1.0, 0.0)"
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset(
     {
@@ -182,8 +182,8 @@ def write_document(
             assert chunk_row is not None
             chunk_id = int(chunk_row[0])
             conn.execute(
-                "INSERT INTO kb_fts (rowid, title, section, text, site_id) VALUES (?, ?, ?, ?, ?)",
-                (chunk_id, doc.title, c.section, c.text, site_id),
+                "INSERT INTO kb_fts (rowid, title, section, text, site) VALUES (?, ?, ?, ?, ?)",
+                (chunk_id, doc.title, c.section, c.text, f"s{site_id}"),
             )
     return doc_id
 
@@ -244,11 +244,11 @@ def bm25(conn: apsw.Connection, site_id: int, query: str, k: int) -> list[tuple[
     match = fts_query(query)
     if not match:
         return []
+    tenant_match = f'site : "s{int(site_id)}" AND {{title section text}} : ({match})'
     rows = conn.execute(
         f"SELECT rowid, {_BM25} AS s FROM kb_fts"  # noqa: S608 - a constant, no user text
-        " WHERE kb_fts MATCH ? AND site_id = ? "
-        "ORDER BY s LIMIT ?",
-        (match, site_id, k),
+        " WHERE kb_fts MATCH ? ORDER BY s LIMIT ?",
+        (tenant_match, k),
     )
     return [(int(r), -float(s)) for r, s in rows]
 

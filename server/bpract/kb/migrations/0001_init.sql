@@ -26,9 +26,10 @@ CREATE TABLE kb_chunks (
 CREATE INDEX kb_chunks_doc ON kb_chunks (doc_id, ord);
 CREATE INDEX kb_chunks_pending ON kb_chunks (embedded_with);
 
--- rowid = kb_chunks.id; site_id is stored to filter matches by tenant.
+-- rowid = kb_chunks.id; `site` holds the token "s<site_id>" so the tenant filter is part of the
+-- MATCH (an index lookup), not a read of every matching row (4x slower at 100k chunks).
 CREATE VIRTUAL TABLE kb_fts USING fts5 (
-    title, section, text, site_id UNINDEXED,
+    title, section, text, site,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
