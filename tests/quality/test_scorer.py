@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,7 +87,9 @@ async def test_run_wakes_early_and_stops_on_cancel(db: Database, chat: Chat) -> 
 
 
 def test_settings() -> None:
-    assert _settings({}) == ("auto", 5.0)
+    assert _settings({}) == ("offline", 5.0)
+    assert _settings({"BPRACT_LLM_POLICY_DIR": "/etc/bpract"}) == ("judge", 5.0)
+    assert _settings({"BPRACT_GROUNDING": "judge"}) == ("judge", 5.0)
     assert _settings({"BPRACT_GROUNDING": "off", "BPRACT_GROUNDING_INTERVAL": "0.5"}) == (
         "off",
         0.5,
@@ -119,3 +122,24 @@ def test_the_server_scores_in_the_background_across_restarts(
         found = wait_for(db, [second])
     assert found[second] == (0.0, "offline:overlap") and found[first][0] == 1.0
     assert "Traceback" not in server.log()
+
+
+def test_the_server_asks_the_judge_model_when_told(
+    db: Database, chat: Chat, tmp_path: Path
+) -> None:
+    from fakes.llm_server import FakeLLMServer, Reply
+
+    reply = chat.turn(1, "v", "Refund?", "Refunds take 5 days. Free tote bags.", passages=PASSAGES)
+    verdict = {"supported": ["Refunds take 5 days."], "unsupported": ["Free tote bags."],
+               "score": 0.5}  # fmt: skip
+    with FakeLLMServer() as fake:
+        fake.always("gpt-4.1", Reply(text=json.dumps(verdict)))
+        env = {"BPRACT_GROUNDING": "judge", "BPRACT_GROUNDING_INTERVAL": "0.2",
+               "OPENAI_API_KEY": "sk-test-judge", "BPRACT_OPENAI_BASE_URL": fake.openai_url,
+               "ANTHROPIC_API_KEY": "", "OPENROUTER_API_KEY": "", "BPRACT_LLM_BASE_URL": "",
+               "BPRACT_LLM_POLICY_DIR": ""}  # fmt: skip
+        with ServerProcess(Path(db.path), env=env, log_path=tmp_path / "judge.log"):
+            found = wait_for(db, [reply])
+        bodies = [r.body for r in fake.requests]
+    assert found[reply] == (round(20 / 35, 4), "judge:openai:gpt-4.1")
+    assert any(b.get("response_format", {}).get("type") == "json_schema" for b in bodies)

@@ -1,8 +1,10 @@
 """The quality feature inside the server: the grounding scorer runs for the app's lifetime.
 
-``BPRACT_GROUNDING``: ``auto`` (default: the site's judge model when one is
-configured, else offline), ``offline`` (word overlap and the knowledge base's
-embedder), ``overlap`` (word overlap only), ``off``.
+``BPRACT_GROUNDING``: ``judge`` (the ``judge`` task of the site's policy when
+it names a real model, else offline), ``auto`` (default: ``judge`` when a policy
+folder, ``BPRACT_LLM_POLICY_DIR``, configures the models, else ``offline``; keys
+alone do not turn on a second paid call per answer), ``offline`` (word overlap
+and the knowledge base's embedder), ``overlap`` (word overlap only), ``off``.
 ``BPRACT_GROUNDING_INTERVAL``: seconds between passes (default 5).
 """
 
@@ -28,7 +30,7 @@ __all__ = ["MODES", "LazyGrounder", "grounder_for", "quality_lifespan"]
 
 log = logging.getLogger("bpract.quality")
 
-MODES = ("auto", "offline", "overlap", "off")
+MODES = ("auto", "judge", "offline", "overlap", "off")
 
 
 class LazyGrounder:
@@ -63,12 +65,12 @@ def _embedder(state: Any) -> Embedder | None:
 
 
 def grounder_for(mode: str, state: Any) -> Grounder:
-    """The grounder ``mode`` names, for an app whose state is ``state``."""
+    """The grounder ``mode`` names (``auto`` already resolved), for an app's ``state``."""
     if mode == "overlap":
         return OfflineGrounder()
     offline = OfflineGrounder(_embedder(state))
     gateway = getattr(state, "llm", None)
-    if mode == "auto" and gateway is not None:
+    if mode == "judge" and gateway is not None:
         return JudgeGrounder(gateway, offline)
     return offline
 
@@ -77,6 +79,8 @@ def _settings(env: Mapping[str, str]) -> tuple[str, float]:
     mode = env.get("BPRACT_GROUNDING", "").strip() or "auto"
     if mode not in MODES:
         raise ValueError(f"BPRACT_GROUNDING must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode == "auto":
+        mode = "judge" if env.get("BPRACT_LLM_POLICY_DIR", "").strip() else "offline"
     interval = float(env.get("BPRACT_GROUNDING_INTERVAL", "").strip() or 5.0)
     return mode, interval
 
