@@ -139,6 +139,8 @@ def test_an_answer_streams_then_cites_the_article_and_is_restored_after_a_reload
     assert link.get_attribute("href") == shop.url("/help/pausing-membership")
     assert link.get_attribute("rel") == "noopener"
     assert answer.locator(".n", has_text="Automatic answer").is_visible()  # offline, and it says so
+    # the worker reported the question stored: no longer marked as sending
+    wait_until(lambda: "s" not in (log.locator(".me").get_attribute("class") or "").split())
     expected = [("visitor", "How long can I pause my membership?"), ("bot", final)]
     assert transcript(log) == expected
     # a thumbs-up is stored against this reply
