@@ -304,3 +304,18 @@ def test_malformed_chat_frames_are_ignored_and_the_next_answer_renders(
     odd = bot(log).first
     assert odd.locator("nav").count() == 0 and odd.locator(".n").count() == 0
     assert log.locator(".m").count() == 3  # the question and the two answers, nothing else
+
+
+def test_the_chat_module_waits_for_the_chat(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    page.goto(shop.url("/"))
+    page.wait_for_function("window.readyInfo")
+    page.evaluate("bpract('track', 'browsing', {})")  # frames, acks, no chat
+    wait_until(lambda: chat_server.frames("event"))
+    chat_server.broadcast({"t": "pong"})
+    chat_server.broadcast({"t": "rules", "ruleset": {"version": 2, "rules": [], "policy": {}}})
+    page.wait_for_timeout(300)
+    assert not [p for p in chat_server.requested if "/chat.mjs" in p]
+    page.get_by_role("button", name="Open chat").click()
+    wait_until(lambda: [p for p in chat_server.requested if "/chat.mjs" in p])
