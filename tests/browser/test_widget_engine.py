@@ -26,16 +26,6 @@ rules:
       cta: {label: "See annual pricing", url: "/pricing?billing=annual"}
 """
 
-LONG_TASKS = """
-window.longTasks = [];
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) window.longTasks.push(Math.round(entry.duration));
-}).observe({type: 'longtask', buffered: true});
-"""
-
-BUSY_TASK = (
-    "setTimeout(() => { const end = performance.now() + 120; while (performance.now() < end); })"
-)
 READY = "bpract('on', 'ready', (info) => { window.readyInfo = info; });"
 
 
@@ -46,10 +36,9 @@ def wait_ready(page: Page) -> dict[str, object]:
     return info
 
 
-def test_page_views_reach_the_server_as_acked_signals_without_long_tasks(
+def test_page_views_reach_the_server_as_acked_signals(
     customer: CustomerSite, store: Store, page: Page
 ) -> None:
-    page.add_init_script(LONG_TASKS)
     page.goto(customer.url("/start"))
     info = wait_ready(page)
     assert info["engine"] == "pyodide"
@@ -77,10 +66,7 @@ def test_page_views_reach_the_server_as_acked_signals_without_long_tasks(
 
     wait_until(lambda: outbox_frames() == [], timeout=15)
     assert page.evaluate("localStorage.getItem('bpract:v')").startswith("v_")
-    # the worker never blocked the host page; the observer does see a real long task
-    assert page.evaluate("window.longTasks") == []
-    page.evaluate(BUSY_TASK)
-    wait_until(lambda: page.evaluate("window.longTasks.length") == 1)
+    # Long tasks on the host page are a performance budget: bench/widget_cost.py measures them.
 
 
 def test_attentive_rule_fires_and_its_outreach_appears_in_the_chat(
