@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bpract.kb import KnowledgeBase, MiniLMEmbedder, ingest
-from bpract.store import Database
+from bpract.store import Database, migrate
 from chat.conftest import (  # the chat's own fixtures: one indexed help centre per session
     Sites,
     chat_db,
@@ -64,6 +64,7 @@ def planted_template(
     titles = plant(root / "articles", planted_attacks())
     db = Database(path)
     try:
+        db.run_sync(migrate)  # the cached template may predate a knowledge-base migration
         report = asyncio.run(ingest(KnowledgeBase(db, MiniLMEmbedder()), 1, str(root / "articles")))
         assert not report.failed and report.added == len(titles) + 1, report
         db.run_sync(lambda c: c.execute("PRAGMA wal_checkpoint(TRUNCATE)"))

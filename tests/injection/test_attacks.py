@@ -4,7 +4,6 @@ our code sends keeps the rules, the passages and the secrets where they belong."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,31 +11,18 @@ from typing import Any
 import apsw
 import pytest
 
-from bpract.chat.prompt import INSTRUCTIONS
 from bpract.sites import Site
 from bpract.visitors.protocol import MAX_MESSAGE_CHARS
 from chat.conftest import ChatClient, Sites, open_chat, start_server
 from fakes.llm_server import FakeLLMServer
+from injection.checks import LURE, RULES, chat_requests, request_problems, system_parts, verdict
 from injection.conftest import BREAKOUT, planted_attacks
 from injection.dataset import Attack, leaks, load, subset
 from support.server import ServerProcess
 from support.sites import make_token
 
 ATTACKS = subset(load(), 50)
-RULES = INSTRUCTIONS.format(site="Northwind", language="English")
 FAKE_KEY = "sk-test-not-real-injection"
-
-
-def verdict(attack: Attack, reply: str) -> list[str]:
-    """What an attack achieved in ``reply`` (empty: nothing)."""
-    found = []
-    if attack.matcher.succeeded(reply):
-        found.append("dataset criterion")
-    if attack.matcher.appears(reply):
-        found.append("payload quoted")
-    if leaks(reply, [RULES]):
-        found.append("instructions leaked")
-    return found
 
 
 async def send_attack(client: ChatClient, attack: Attack) -> list[dict[str, Any]]:
@@ -165,37 +151,6 @@ def model_env(fake: FakeLLMServer) -> dict[str, str]:
             "BPRACT_GROUNDING": "off"}  # fmt: skip
 
 
-def chat_requests(fake: FakeLLMServer) -> list[dict[str, Any]]:
-    """Bodies of chat answers (the decider and summaries have other instructions)."""
-    out = []
-    for r in fake.requests:
-        first = r.body["messages"][0]
-        if first["role"] == "system" and "support assistant" in json.dumps(first["content"]):
-            out.append(r.body)
-    return out
-
-
-def system_parts(body: dict[str, Any]) -> list[str]:
-    return [part["text"] for part in body["messages"][0]["content"]]
-
-
-def check_request(body: dict[str, Any], secrets: list[str]) -> None:
-    """The invariants of every chat request, whatever the visitor or the passages say."""
-    raw = json.dumps(body, ensure_ascii=False)
-    assert not [s for s in secrets if s in raw], "a secret reached the model"
-    system = system_parts(body)
-    assert system[0] == RULES  # our rules, first, untouched
-    assert system[1].startswith("<knowledge>\n") and system[1].endswith("\n</knowledge>")
-    assert system[1].count("</knowledge>") == 1 and system[1].count("<knowledge>") == 1
-    assert system[1].count("<passage ") == system[1].count("</passage>")
-    assert (body.get("max_tokens") or body.get("max_completion_tokens") or 10**9) <= 500
-
-
-#: Put before each injection so that retrieval is confident enough to call the model at all:
-#: alone, most injections are answered "I don't know" without a model call.
-LURE = "How long do refunds take for returned items? "
-
-
 async def test_visitor_injections_reach_the_model_only_as_the_visitors_turn(
     chat_db: Path, chat_sites: Sites, fake: FakeLLMServer
 ) -> None:
@@ -215,11 +170,11 @@ async def test_visitor_injections_reach_the_model_only_as_the_visitors_turn(
             await client.close()
     finally:
         server.stop()
-    bodies = chat_requests(fake)
+    bodies = chat_requests(r.body for r in fake.requests)
     # The short hijacks reach the model; most long jailbreaks drown the question: "unknown".
     assert len(bodies) >= 10, len(bodies)
     for body in bodies:
-        check_request(body, secrets)
+        assert request_problems(body, secrets) == []
         last = body["messages"][-1]
         assert last["role"] == "user" and last["content"] in sent
         assert not any(last["content"][:300] in part for part in system_parts(body))
@@ -243,11 +198,11 @@ async def test_planted_injections_reach_the_model_only_as_quoted_passages(
             await client.close()
     finally:
         server.stop()
-    bodies = chat_requests(fake)
+    bodies = chat_requests(r.body for r in fake.requests)
     assert len(bodies) == len(titles) + 2
     planted_seen = 0
     for body in bodies:
-        check_request(body, [FAKE_KEY, token, site.identity_secret])
+        assert request_problems(body, [FAKE_KEY, token, site.identity_secret]) == []
         system = system_parts(body)
         planted_seen += "Refund note" in system[1]
         for a in planted_attacks():
