@@ -10,7 +10,7 @@ import pytest
 
 from bpract.sites import create_site
 from bpract.store import Database, migrate
-from bpract.visitors.writer import FrameRow, FrameWriter, SignalRow
+from bpract.visitors.writer import WAL_AUTOCHECKPOINT_PAGES, FrameRow, FrameWriter, SignalRow
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ async def test_concurrent_frames_share_transactions_and_duplicates_are_flagged(
         again = await asyncio.gather(
             writer.store(frame(1, "v_1"), signal(1, "v_1")), writer.store(frame(1001, "v_1"))
         )
-        assert again == [False, True]
+        assert list(again) == [False, True]
         engine_signal = await writer.store(None, signal(5000))
         assert engine_signal is True
     finally:
@@ -71,3 +71,54 @@ async def test_a_failed_batch_fails_its_futures(db: Database) -> None:
         assert await writer.store(frame(1)) is True  # the writer keeps going
     finally:
         await writer.stop()
+
+
+async def test_a_key_twice_in_one_batch_is_new_once_and_bodies_are_stored_verbatim(
+    db: Database,
+) -> None:
+    body = '{"t":"signal","name":"caf\\u00e9 \u2028 \\"q\\" 😀","data":{"k":"\\\\"}}'
+    writer = FrameWriter(db)
+    writer.start()
+    try:
+        first = writer.store(FrameRow(1, "v_1", "s_1", 7, "signal", 1, 2, body), signal(7))
+        second = writer.store(FrameRow(1, "v_1", "s_1", 7, "signal", 1, 2, "{}"), signal(7))
+        other_stream = writer.store(FrameRow(1, "v_1", "s_2", 7, "signal", 1, 2, "{}"))
+        assert list(await asyncio.gather(first, second, other_stream)) == [True, False, True]
+    finally:
+        await writer.stop()
+    stored = await db.run(
+        lambda c: c.execute(
+            "SELECT stream, seq, t, at_ms, received_ms, body FROM frames ORDER BY stream"
+        ).fetchall()
+    )
+    assert stored == [("s_1", 7, "signal", 1, 2, body), ("s_2", 7, "signal", 1, 2, "{}")]
+    signals = await db.run(
+        lambda c: c.execute("SELECT visitor, session, name, at_ms, data FROM signals").fetchall()
+    )
+    assert signals == [("v_1", "n_1", "dwell", 7, "{}")]
+
+
+async def test_sessions_span_their_signals_across_batches(db: Database) -> None:
+    writer = FrameWriter(db)
+    writer.start()
+    try:
+        await asyncio.gather(writer.store(None, signal(50)), writer.store(None, signal(40)))
+        await writer.store(None, signal(90))
+        await writer.store(None, SignalRow(1, "v_1", None, "dwell", 10, "{}"))
+    finally:
+        await writer.stop()
+    sessions = await db.run(
+        lambda c: c.execute("SELECT id, visitor, started_ms, last_ms FROM sessions").fetchall()
+    )
+    assert sessions == [("n_1", "v_1", 40, 90)]
+
+
+async def test_the_writer_tunes_its_connection(db: Database) -> None:
+    writer = FrameWriter(db)
+    writer.start()
+    try:
+        await writer.store(frame(1))
+    finally:
+        await writer.stop()
+    pages = await db.run(lambda c: c.execute("PRAGMA wal_autocheckpoint").fetchone())
+    assert pages == (WAL_AUTOCHECKPOINT_PAGES,)
