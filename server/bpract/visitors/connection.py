@@ -23,7 +23,6 @@ from bpract.visitors.protocol import (
     RATE_LIMITED,
     UNKNOWN_RULE,
     UNKNOWN_TYPE,
-    Ack,
     CloseCode,
     Error,
     Event,
@@ -39,6 +38,7 @@ from bpract.visitors.protocol import (
     SeqFrame,
     ServerFrame,
     Signal,
+    ack_text,
     decode_client,
     encode,
 )
@@ -87,10 +87,13 @@ class Connection:
         await self.send_raw(encode(frame))
 
     async def send_raw(self, data: bytes) -> None:
+        await self.send_text(data.decode())
+
+    async def send_text(self, text: str) -> None:
         if self.closed:
             return
         try:
-            await self.socket.send_text(data.decode())
+            await self.socket.send_text(text)
         except Exception:  # the peer went away mid-send; the receive loop will notice
             self.closed = True
 
@@ -182,7 +185,7 @@ class Connection:
             )
         new = await self.hub.writer.store(row, signal)
         pending = await self.chat_turn(frame) if new and isinstance(frame, Message) else None
-        await self.send(Ack(seq=[frame.seq]))
+        await self.send_text(ack_text(frame.seq))
         if pending is not None and self.hub.chat is not None:
             self.hub.chat.answer(pending)  # after the ack: the answer follows its message
         elif new:

@@ -41,6 +41,7 @@ __all__ = [
     "ServerFrame",
     "Signal",
     "Welcome",
+    "ack_text",
     "decode_client",
     "encode",
 ]
@@ -299,3 +300,8 @@ def decode_client(data: str | bytes) -> ClientFrame:
 def encode(frame: ServerFrame) -> bytes:
     """JSON bytes of one server frame."""
     return _encoder.encode(frame)
+
+
+def ack_text(seq: int) -> str:
+    """The ``ack`` of one seq as text: ``encode(Ack(seq=[seq]))`` without building the frame."""
+    return f'{{"t":"ack","seq":[{seq}]}}'
