@@ -121,7 +121,7 @@ async def test_provider_down_degrades_to_the_help_centre(chat_db: Path, chat_sit
                 await client.close()
         finally:
             server.stop()
-        assert len(down.requests) >= len(MODELS)  # every model was tried
+        assert down.requests  # the model was tried (then the chain's offline fallback)
     assert not [f for f in others if f["t"] == "error"]
     assert reply.end["kind"] in ("answer", "handoff")
     assert reply.end["offline"] is True and reply.end["citations"]

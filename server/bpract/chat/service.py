@@ -181,7 +181,11 @@ class ChatService:
             return await self.kb.search(site_id, text, k=self.config.passages)
         except KnowledgeBaseError as exc:
             log.warning("chat: hybrid retrieval failed (%s); using BM25 only", exc.detail)
+        try:
             return await self.kb.search(site_id, text, k=self.config.passages, mode="bm25")
+        except Exception:
+            log.exception("chat: retrieval failed; the answer says it does not know")
+            return []
 
     async def _question(self, p: PendingAnswer, passages: list[Passage]) -> Question:
         site_id, conv = p.site.id, p.conversation
