@@ -176,7 +176,8 @@ async def test_visitor_injections_reach_the_model_only_as_the_visitors_turn(
     for body in bodies:
         assert request_problems(body, secrets) == []
         last = body["messages"][-1]
-        assert last["role"] == "user" and last["content"] in sent
+        # The visitor's turn (earlier unanswered turns may be joined to it; long ones are cut).
+        assert last["role"] == "user" and any(t[:1000] in last["content"] for t in sent)
         assert not any(last["content"][:300] in part for part in system_parts(body))
     # The fake answers benignly: our code adds nothing an attack could use to the replies.
     assert all(not verdict(a, replies[a.index]) for a in ATTACKS)
