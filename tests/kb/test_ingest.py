@@ -27,7 +27,7 @@ from .pdfs import make_pdf
 
 def counts(db: Database) -> dict[str, int]:
     def q(conn: apsw.Connection) -> dict[str, int]:
-        tables = ("kb_documents", "kb_chunks", "kb_fts", "kb_vec")
+        tables = ("kb_documents", "kb_chunks", "kb_fts", "kb_vectors")
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
     return db.run_sync(q)
@@ -54,7 +54,7 @@ async def test_every_format_ingests_with_metadata(kb: KnowledgeBase, tmp_path: P
     write_help_centre(tmp_path / "help")
     report = await ingest(kb, 1, str(tmp_path / "help"))
     assert (report.added, report.updated, report.deleted, report.failed) == (4, 0, 0, [])
-    assert report.embedded == report.chunks == counts(kb.db)["kb_vec"]
+    assert report.embedded == report.chunks == counts(kb.db)["kb_vectors"]
     rows = kb.db.run_sync(
         lambda c: c.execute(
             "SELECT d.title, c.section, d.updated_at FROM kb_chunks c "
@@ -101,7 +101,7 @@ async def test_changed_and_deleted_documents(kb: KnowledgeBase, tmp_path: Path) 
     assert (report.added, report.updated, report.unchanged, report.deleted) == (0, 1, 2, 1)
     c = counts(kb.db)
     assert c["kb_documents"] == 3
-    assert c["kb_chunks"] == c["kb_fts"] == c["kb_vec"] == 3
+    assert c["kb_chunks"] == c["kb_fts"] == c["kb_vectors"] == 3
     top = (await kb.search(1, "how long does a refund take", k=1))[0]
     assert "48 hours" in top.text
     assert not await kb.search(1, "5 to 10 business days", k=5, mode="bm25") or all(
@@ -179,7 +179,7 @@ async def test_model_change_reembeds(
     assert await embed_pending(other) == chunks
     model = kb.db.run_sync(lambda c: c.execute("SELECT model, dim FROM kb_index").fetchone())
     assert model == ("openai:fake-embed", 64)
-    assert counts(kb.db)["kb_vec"] == chunks
+    assert counts(kb.db)["kb_vectors"] == chunks
     assert embeddings_api.texts >= chunks
     top = (await other.search(1, "refunds reach your card", k=1, mode="vector"))[0]
     assert top.title == "Returns" and top.similarity is not None

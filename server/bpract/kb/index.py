@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -10,14 +11,18 @@ import apsw
 import numpy as np
 import numpy.typing as npt
 
+from bpract.kb.bitscan import BitScan
 from bpract.kb.chunk import Chunk
 from bpract.kb.embed.base import Vectors
 from bpract.kb.types import Document
 
 __all__ = [
+    "POSTINGS",
+    "SHORTLIST",
     "ChunkRow",
     "StoredDoc",
     "bm25",
+    "content_words",
     "delete_documents",
     "ensure_model",
     "fts_query",
@@ -25,12 +30,18 @@ __all__ = [
     "knn",
     "pending_chunks",
     "quantize",
+    "rarest_words",
+    "sign_bits",
     "store_vectors",
     "stored_documents",
     "vectors_of",
     "write_document",
 ]
 
+#: Candidates the bit scan hands to the exact re-scoring (see docs/performance.md).
+SHORTLIST = 400
+#: Chunk postings one BM25 query may score before its commonest words are dropped.
+POSTINGS = 20_000
 # BM25 column weights: a word in the title or heading says more than one in the body.
 _BM25 = "bm25(kb_fts, 2.0, 1.5, 1.0, 0.0)"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -109,23 +120,18 @@ class ChunkRow:
 
 
 def indexed_model(conn: apsw.Connection) -> tuple[str, int] | None:
-    """``(model, dim)`` that built ``kb_vec``, or None before the first vector."""
+    """``(model, dim)`` that built the stored vectors, or None before the first vector."""
     row = conn.execute("SELECT model, dim FROM kb_index WHERE id = 1").fetchone()
     return (str(row[0]), int(row[1])) if row else None
 
 
 def ensure_model(conn: apsw.Connection, model: str, dim: int) -> bool:
-    """Make ``kb_vec`` belong to ``model``; True if existing vectors were dropped to re-embed."""
+    """Make the vectors belong to ``model``; True if existing vectors were dropped to re-embed."""
     current = indexed_model(conn)
     if current == (model, dim):
         return False
     with conn:
-        if current is not None or dim != 384:
-            conn.execute("DROP TABLE kb_vec")
-            conn.execute(
-                "CREATE VIRTUAL TABLE kb_vec USING vec0(chunk_id INTEGER PRIMARY KEY, "
-                f"site_id INTEGER PARTITION KEY, embedding int8[{int(dim)}] distance_metric=cosine)"
-            )
+        conn.execute("DELETE FROM kb_vectors")
         conn.execute("UPDATE kb_chunks SET embedded_with = NULL WHERE embedded_with IS NOT NULL")
         conn.execute(
             "INSERT INTO kb_index (id, model, dim) VALUES (1, ?, ?) "
@@ -216,34 +222,89 @@ def quantize(vectors: Vectors) -> npt.NDArray[np.int8]:
     return out
 
 
+def sign_bits(vector: npt.NDArray[np.int8] | Vectors) -> bytes:
+    """One bit per dimension, set when the component is positive (``vec_quantize_binary``)."""
+    positive: npt.NDArray[np.bool_] = np.greater(vector, 0)
+    return np.packbits(positive, bitorder="little").tobytes()
+
+
 def store_vectors(
     conn: apsw.Connection, rows: Sequence[ChunkRow], vectors: Vectors, model: str
 ) -> None:
     q = quantize(vectors)
     with conn:
         for row, vec in zip(rows, q, strict=True):
-            conn.execute("DELETE FROM kb_vec WHERE chunk_id = ?", (row.id,))
             conn.execute(
-                "INSERT INTO kb_vec (chunk_id, site_id, embedding) VALUES (?, ?, vec_int8(?))",
-                (row.id, row.site_id, vec.tobytes()),
+                "INSERT OR REPLACE INTO kb_vectors (chunk_id, site_id, bits, embedding)"
+                " VALUES (?, ?, ?, ?)",
+                (row.id, row.site_id, sign_bits(vec), vec.tobytes()),
             )
             conn.execute("UPDATE kb_chunks SET embedded_with = ? WHERE id = ?", (model, row.id))
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 OR-query of the content words of ``text`` (quoted: no FTS syntax gets through)."""
+def content_words(text: str) -> list[str]:
+    """The distinct non-stop words of ``text``, lower-cased, in order (at most 32)."""
     words: list[str] = []
     for w in _WORD.findall(text.lower()):
         if w not in _STOP and w not in words:
             words.append(w)
-    return " OR ".join(f'"{w}"' for w in words[:32])
+    return words[:32]
 
 
-def bm25(conn: apsw.Connection, site_id: int, query: str, k: int) -> list[tuple[int, float]]:
+def fts_query(words: Sequence[str]) -> str:
+    """An FTS5 OR-query of ``words`` (quoted: no FTS syntax gets through)."""
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def rarest_words(conn: apsw.Connection, words: Sequence[str], postings: int) -> list[str]:
+    """The rarest of ``words`` whose chunk counts add up to at most ``postings`` (one at least).
+
+    FTS5 scores every chunk that holds any query word, so a word found in a
+    fifth of the index costs a fifth of the index.  Such a word weighs little
+    in BM25 (low IDF) and the vector side understands it anyway; the rare
+    words (names, codes) are what BM25 is in the fusion for.
+    """
+    tokenize = conn.fts5_tokenizer("porter", ["unicode61", "remove_diacritics", "2"])
+    stems = {
+        w: [
+            str(t)
+            for t in tokenize(
+                w.encode(),
+                apsw.FTS5_TOKENIZE_QUERY,
+                None,
+                include_offsets=False,
+                include_colocated=False,
+            )
+        ]
+        for w in words
+    }
+    terms = sorted({t for ts in stems.values() for t in ts})
+    marks = ", ".join("?" * len(terms))
+    rows = conn.execute(
+        f"SELECT term, doc FROM kb_fts_terms WHERE term IN ({marks})",  # noqa: S608 - only ?s
+        terms,
+    )
+    docs = {str(t): int(n) for t, n in rows}
+    # A word of several tokens is a phrase: no commoner than its rarest token.
+    count = {w: min((docs.get(t, 0) for t in ts), default=0) for w, ts in stems.items()}
+    keep: list[str] = []
+    total = 0
+    for w in sorted(words, key=lambda w: count[w]):
+        if keep and total + count[w] > postings:
+            break
+        keep.append(w)
+        total += count[w]
+    return keep
+
+
+def bm25(
+    conn: apsw.Connection, site_id: int, query: str, k: int, *, postings: int = POSTINGS
+) -> list[tuple[int, float]]:
     """``(chunk_id, score)`` best first; score is BM25 negated so higher is better."""
-    match = fts_query(query)
-    if not match:
+    words = content_words(query)
+    if not words:
         return []
+    match = fts_query(rarest_words(conn, words, postings))
     tenant_match = f'site : "s{int(site_id)}" AND {{title section text}} : ({match})'
     rows = conn.execute(
         f"SELECT rowid, {_BM25} AS s FROM kb_fts"  # noqa: S608 - a constant, no user text
@@ -253,15 +314,44 @@ def bm25(conn: apsw.Connection, site_id: int, query: str, k: int) -> list[tuple[
     return [(int(r), -float(s)) for r, s in rows]
 
 
-def knn(conn: apsw.Connection, site_id: int, vector: Vectors, k: int) -> list[tuple[int, float]]:
-    """``(chunk_id, cosine similarity)`` of the ``k`` nearest chunks of one site."""
+def knn(
+    conn: apsw.Connection,
+    site_id: int,
+    vector: Vectors,
+    k: int,
+    *,
+    scan: BitScan,
+    shortlist: int = SHORTLIST,
+) -> list[tuple[int, float]]:
+    """``(chunk_id, cosine similarity)`` of the ``k`` nearest chunks of one site.
+
+    The ``shortlist`` chunks nearest by Hamming distance between sign bits
+    are re-scored exactly from their int8 vectors; a site with no more
+    chunks than that gets the exact answer.
+    """
     q = quantize(vector.reshape(1, -1))[0]
-    rows = conn.execute(
-        "SELECT chunk_id, distance FROM kb_vec WHERE embedding MATCH vec_int8(?) AND k = ? "
-        "AND site_id = ?",
-        (q.tobytes(), k, site_id),
-    )
-    return [(int(c), 1.0 - float(d)) for c, d in rows]
+    near = scan.nearest(conn, site_id, sign_bits(q), max(shortlist, k))
+    if not near:
+        return []
+    rows: list[tuple[int, bytes]] = conn.execute(  # type: ignore[assignment]
+        "SELECT chunk_id, embedding FROM kb_vectors"
+        " WHERE chunk_id IN (SELECT value FROM json_each(?)) AND site_id = ?",
+        (json.dumps(near), site_id),
+    ).fetchall()
+    if not rows:
+        return []
+    sims = _cosines(rows, vector)
+    best = np.argsort(-sims, kind="stable")[:k]
+    return [(int(rows[i][0]), float(sims[i])) for i in best]
+
+
+def _cosines(rows: Sequence[tuple[int, bytes]], vector: Vectors) -> npt.NDArray[np.float32]:
+    stored = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8)
+    m = stored.reshape(len(rows), -1).astype(np.float32)
+    m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
+    q = vector.astype(np.float32) / max(float(np.linalg.norm(vector)), 1e-9)
+    out: npt.NDArray[np.float32] = m @ q
+    return out
 
 
 def vectors_of(conn: apsw.Connection, site_id: int, ids: Sequence[int]) -> dict[int, Vectors]:
@@ -269,7 +359,8 @@ def vectors_of(conn: apsw.Connection, site_id: int, ids: Sequence[int]) -> dict[
     out: dict[int, Vectors] = {}
     for chunk_id in ids:
         row = conn.execute(
-            "SELECT embedding FROM kb_vec WHERE chunk_id = ? AND site_id = ?", (chunk_id, site_id)
+            "SELECT embedding FROM kb_vectors WHERE chunk_id = ? AND site_id = ?",
+            (chunk_id, site_id),
         ).fetchone()
         if row:
             v = np.frombuffer(row[0], dtype=np.int8).astype(np.float32)

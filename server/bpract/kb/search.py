@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Literal, TypeVar
 
 import apsw
 import numpy as np
 
 from bpract.kb import index
+from bpract.kb.bitscan import BitScan
 from bpract.kb.confidence import confidence
 from bpract.kb.embed.base import Embedder, Vectors
 from bpract.kb.errors import ModelMismatchError
+from bpract.kb.readers import Readers
 from bpract.kb.types import Passage
 from bpract.store import Database
 
 __all__ = ["Fusion", "KnowledgeBase", "Mode"]
 
 Mode = Literal["hybrid", "bm25", "vector"]
+#: Query embeddings kept per knowledge base (384 floats each: ~0.4 MB in all).
+_QUERY_CACHE = 256
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +48,45 @@ def _ranks(hits: list[tuple[int, float]]) -> dict[int, int]:
 
 
 class KnowledgeBase:
-    """Search (and, through :mod:`bpract.kb.ingest`, build) one database's knowledge base."""
+    """Search (and, through :mod:`bpract.kb.ingest`, build) one database's knowledge base.
+
+    Searches read through their own connections (:class:`Readers`), so BM25
+    and the vector KNN run at the same time and never wait behind the
+    database thread's writes; an in-memory database is searched on its thread.
+    """
 
     def __init__(self, db: Database, embedder: Embedder, fusion: Fusion | None = None) -> None:
         self.db = db
         self.embedder = embedder
         self.fusion = fusion or Fusion()
+        self._vectors: OrderedDict[str, Vectors] = OrderedDict()
+        self._scan = BitScan()
+        self._readers = Readers(db.path) if isinstance(db.path, Path) else None
+        self._finalizer = weakref.finalize(self, _release, self._readers)
+
+    async def _read(self, fn: Callable[[apsw.Connection], T]) -> T:
+        return await (self._readers.run(fn) if self._readers else self.db.run(fn))
 
     async def _query_vector(self, query: str) -> Vectors:
+        # A repeated question (retries, the same FAQ asked by many visitors) skips the model.
+        cached = self._vectors.get(query)
+        if cached is not None:
+            self._vectors.move_to_end(query)
+            return cached
         vectors = await asyncio.to_thread(self.embedder.embed, [query])
         row: Vectors = vectors[0]
+        self._vectors[query] = row
+        if len(self._vectors) > _QUERY_CACHE:
+            self._vectors.popitem(last=False)
         return row
+
+    def forget_queries(self) -> None:
+        """Empty the cache of query embeddings."""
+        self._vectors.clear()
+
+    def close(self) -> None:
+        """Release the search connections (the :class:`Database` stays open)."""
+        self._finalizer()
 
     async def search(
         self, site_id: int, query: str, k: int = 5, mode: Mode = "hybrid"
@@ -59,46 +96,62 @@ class KnowledgeBase:
         Raises :class:`ModelMismatchError` in ``hybrid``/``vector`` mode when the
         index was built by another embedding model (``bpract kb reindex`` fixes it).
         """
-        model = await self.db.run(index.indexed_model)
+        model = await self._read(index.indexed_model)
         usable = model == (self.embedder.name, self.embedder.dim)
         if mode != "bm25" and model is not None and not usable:
             raise ModelMismatchError(
                 f"the index was built with {model[0]}, not {self.embedder.name}: "
                 "run `bpract kb reindex` to re-embed"
             )
-        vector = await self._query_vector(query) if usable else None
-        return await self.db.run(
-            lambda conn: self._search(conn, site_id, query, vector=vector, k=k, mode=mode)
-        )
-
-    def _search(
-        self,
-        conn: apsw.Connection,
-        site_id: int,
-        query: str,
-        *,
-        vector: Vectors | None,
-        k: int,
-        mode: Mode,
-    ) -> list[Passage]:
         n = max(self.fusion.candidates, k)
-        lexical = index.bm25(conn, site_id, query, n) if mode != "vector" else []
-        semantic = (
-            index.knn(conn, site_id, vector, n) if vector is not None and mode != "bm25" else []
-        )
-        b_rank, v_rank = _ranks(lexical), _ranks(semantic)
-        f = self.fusion
-        scores: dict[int, float] = {}
-        for ranks, weight in ((b_rank, f.bm25_weight), (v_rank, f.vector_weight)):
-            for chunk_id, rank in ranks.items():
-                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (f.k + rank)
-        top = sorted(scores, key=lambda c: -scores[c])[:k]
-        sims = dict(semantic)
+
+        async def lexical() -> list[tuple[int, float]]:
+            if mode == "vector":
+                return []
+            return await self._read(lambda c: index.bm25(c, site_id, query, n))
+
+        async def semantic() -> tuple[Vectors | None, list[tuple[int, float]]]:
+            # The query is embedded while BM25 runs; the vector is needed in bm25 mode
+            # too, for the similarity (and so the confidence) of what BM25 found.
+            vector = await self._query_vector(query) if usable else None
+            if vector is None or mode == "bm25":
+                return vector, []
+            return vector, await self._read(
+                lambda c: index.knn(c, site_id, vector, n, scan=self._scan)
+            )
+
+        lex, (vector, sem) = await asyncio.gather(lexical(), semantic())
+        top, scores, b_rank, v_rank = _fuse(self.fusion, lex, sem, k)
+        sims = dict(sem)
         missing = [c for c in top if c not in sims]
-        if vector is not None and missing:
-            for chunk_id, v in index.vectors_of(conn, site_id, missing).items():
-                sims[chunk_id] = float(np.dot(v, vector))
-        return _passages(conn, site_id, top, scores=scores, b_rank=b_rank, v_rank=v_rank, sims=sims)
+
+        def fetch(conn: apsw.Connection) -> list[Passage]:
+            if vector is not None and missing:
+                for chunk_id, v in index.vectors_of(conn, site_id, missing).items():
+                    sims[chunk_id] = float(np.dot(v, vector))
+            return _passages(
+                conn, site_id, top, scores=scores, b_rank=b_rank, v_rank=v_rank, sims=sims
+            )
+
+        return await self._read(fetch)
+
+
+def _release(readers: Readers | None) -> None:
+    if readers is not None:
+        readers.close()
+
+
+def _fuse(
+    f: Fusion, lexical: list[tuple[int, float]], semantic: list[tuple[int, float]], k: int
+) -> tuple[list[int], dict[int, float], dict[int, int], dict[int, int]]:
+    """The ``k`` best chunk ids by weighted RRF, their scores and both rank maps."""
+    b_rank, v_rank = _ranks(lexical), _ranks(semantic)
+    scores: dict[int, float] = {}
+    for ranks, weight in ((b_rank, f.bm25_weight), (v_rank, f.vector_weight)):
+        for chunk_id, rank in ranks.items():
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (f.k + rank)
+    top = sorted(scores, key=lambda c: -scores[c])[:k]
+    return top, scores, b_rank, v_rank
 
 
 def _passages(
