@@ -83,8 +83,10 @@ def widget_dist() -> Path:
     return REPO / "widget" / "dist"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, not session: sync Playwright runs an event loop on this thread while
+    # it lives, and asyncio tests in later modules need the thread free of it.
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield chromium
