@@ -39,8 +39,10 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def kb(db: Database, minilm: MiniLMEmbedder) -> KnowledgeBase:
-    return KnowledgeBase(db, minilm)
+def kb(db: Database, minilm: MiniLMEmbedder) -> Iterator[KnowledgeBase]:
+    knowledge_base = KnowledgeBase(db, minilm)
+    yield knowledge_base
+    knowledge_base.close()
 
 
 class HttpSite:

@@ -3,6 +3,7 @@ the query cache, and the migration that moved vectors out of ``kb_vec``."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from bpract.kb import (
     Document,
+    Fusion,
     KnowledgeBase,
     MiniLMEmbedder,
     ModelMismatchError,
@@ -326,3 +328,45 @@ async def test_migration_keeps_another_models_vectors(
     finally:
         kb.close()
         db.close()
+
+
+async def test_rarest_words_fit_the_postings_budget(kb: KnowledgeBase) -> None:
+    await seed(kb)
+    words = ["delivery", "bitcoin", "gift"]  # in 4 chunks (stemmed), none, 1
+
+    def rarest(postings: int) -> list[str]:
+        return kb.db.run_sync(lambda c: index.rarest_words(c, words, postings))
+
+    assert rarest(100) == ["bitcoin", "gift", "delivery"]
+    assert rarest(1) == ["bitcoin", "gift"]
+    assert rarest(0) == ["bitcoin"]
+    assert kb.db.run_sync(lambda c: index.rarest_words(c, ["Deliveries"], 0)) == ["Deliveries"]
+
+
+async def test_hybrid_bm25_leaves_common_words_to_vectors(
+    db: Database, minilm: MiniLMEmbedder
+) -> None:
+    kb = KnowledgeBase(db, minilm, Fusion(bm25_postings=1))
+    try:
+        await seed(kb)
+        query = "gift delivery"
+        hybrid = await kb.search(1, query, k=len(FACTS))
+        lexical = [p for p in hybrid if p.bm25_rank is not None]
+        assert [p.text for p in lexical] == [FACTS[7]]  # only the rare word was searched
+        exact = await kb.search(1, query, k=len(FACTS), mode="bm25")  # bm25 mode: every word
+        assert {p.text for p in exact} == {FACTS[i] for i in (7, 1, 2, 8, 21)}  # "deliveries" too
+    finally:
+        kb.close()
+
+
+async def test_a_dropped_knowledge_base_closes_its_readers(
+    db: Database, minilm: MiniLMEmbedder
+) -> None:
+    kb = KnowledgeBase(db, minilm)
+    await seed(kb)
+    await kb.search(1, "gift cards", k=1)
+    readers = kb._readers
+    assert readers is not None and readers._opened
+    del kb
+    gc.collect()
+    assert readers._opened == []

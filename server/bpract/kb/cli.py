@@ -58,6 +58,7 @@ def _run(args: argparse.Namespace, body: Any) -> int:
         print(f"bpract kb: {exc.detail}", file=sys.stderr)
         return 1
     finally:
+        kb.close()
         kb.db.close()
 
 

@@ -40,7 +40,7 @@ __all__ = [
 
 #: Candidates the bit scan hands to the exact re-scoring (see docs/performance.md).
 SHORTLIST = 400
-#: Chunk postings one BM25 query may score before its commonest words are dropped.
+#: Chunk postings a hybrid search's BM25 may score before the commonest words are dropped.
 POSTINGS = 20_000
 # BM25 column weights: a word in the title or heading says more than one in the body.
 _BM25 = "bm25(kb_fts, 2.0, 1.5, 1.0, 0.0)"
@@ -298,13 +298,18 @@ def rarest_words(conn: apsw.Connection, words: Sequence[str], postings: int) -> 
 
 
 def bm25(
-    conn: apsw.Connection, site_id: int, query: str, k: int, *, postings: int = POSTINGS
+    conn: apsw.Connection, site_id: int, query: str, k: int, *, postings: int | None = None
 ) -> list[tuple[int, float]]:
-    """``(chunk_id, score)`` best first; score is BM25 negated so higher is better."""
+    """``(chunk_id, score)`` best first; score is BM25 negated so higher is better.
+
+    With ``postings``, only the query's rarest words are searched (:func:`rarest_words`).
+    """
     words = content_words(query)
     if not words:
         return []
-    match = fts_query(rarest_words(conn, words, postings))
+    if postings is not None:
+        words = rarest_words(conn, words, postings)
+    match = fts_query(words)
     tenant_match = f'site : "s{int(site_id)}" AND {{title section text}} : ({match})'
     rows = conn.execute(
         f"SELECT rowid, {_BM25} AS s FROM kb_fts"  # noqa: S608 - a constant, no user text

@@ -56,8 +56,13 @@ class Readers:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(self._conn()))
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the threads and close the connections.
+
+        ``wait=False`` is for a finalizer, which may run on one of these threads
+        (the last reference to the owner can die there) and so cannot join it.
+        """
+        self._executor.shutdown(wait=wait)
         with self._lock:
             for conn in self._opened:
                 conn.close()

@@ -41,6 +41,10 @@ class Fusion:
     """Semantic ranks count double: on StackFAQ 1:2 beat 1:1 (see docs/performance.md)."""
     candidates: int = 50
     """How many candidates each retriever contributes before fusing."""
+    bm25_postings: int = index.POSTINGS
+    """Chunk postings BM25 may score, in hybrid mode, before it drops the commonest words."""
+    shortlist: int = index.SHORTLIST
+    """Chunks the sign-bit scan passes to exact re-scoring."""
 
 
 def _ranks(hits: list[tuple[int, float]]) -> dict[int, int]:
@@ -86,7 +90,9 @@ class KnowledgeBase:
 
     def close(self) -> None:
         """Release the search connections (the :class:`Database` stays open)."""
-        self._finalizer()
+        self._finalizer.detach()
+        if self._readers is not None:
+            self._readers.close()
 
     async def search(
         self, site_id: int, query: str, k: int = 5, mode: Mode = "hybrid"
@@ -103,12 +109,15 @@ class KnowledgeBase:
                 f"the index was built with {model[0]}, not {self.embedder.name}: "
                 "run `bpract kb reindex` to re-embed"
             )
-        n = max(self.fusion.candidates, k)
+        f = self.fusion
+        n = max(f.candidates, k)
 
         async def lexical() -> list[tuple[int, float]]:
             if mode == "vector":
                 return []
-            return await self._read(lambda c: index.bm25(c, site_id, query, n))
+            # Only beside vectors may BM25 leave common words out: they cover them.
+            budget = f.bm25_postings if mode == "hybrid" and usable else None
+            return await self._read(lambda c: index.bm25(c, site_id, query, n, postings=budget))
 
         async def semantic() -> tuple[Vectors | None, list[tuple[int, float]]]:
             # The query is embedded while BM25 runs; the vector is needed in bm25 mode
@@ -117,11 +126,11 @@ class KnowledgeBase:
             if vector is None or mode == "bm25":
                 return vector, []
             return vector, await self._read(
-                lambda c: index.knn(c, site_id, vector, n, scan=self._scan)
+                lambda c: index.knn(c, site_id, vector, n, scan=self._scan, shortlist=f.shortlist)
             )
 
         lex, (vector, sem) = await asyncio.gather(lexical(), semantic())
-        top, scores, b_rank, v_rank = _fuse(self.fusion, lex, sem, k)
+        top, scores, b_rank, v_rank = _fuse(f, lex, sem, k)
         sims = dict(sem)
         missing = [c for c in top if c not in sims]
 
@@ -138,7 +147,7 @@ class KnowledgeBase:
 
 def _release(readers: Readers | None) -> None:
     if readers is not None:
-        readers.close()
+        readers.close(wait=False)
 
 
 def _fuse(
