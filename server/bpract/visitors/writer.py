@@ -132,7 +132,7 @@ def _tune(conn: apsw.Connection) -> None:
     Each batch writes its frames on random pages of ``frames`` and
     ``signals_visitor``; a larger WAL before each checkpoint copies a page that
     several batches wrote back to the database once (about 17 KB written per
-    stored signal becomes about 11 KB).  Durability is unchanged: a batch is
+    stored signal becomes 12–13 KB under the server bench).  Durability is unchanged: a batch is
     acknowledged after its commit is in the WAL.
     """
     conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
