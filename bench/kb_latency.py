@@ -214,6 +214,10 @@ async def main() -> None:
         fusion = Fusion(bm25_postings=args.postings, shortlist=args.shortlist)
         print(f"BM25 postings budget {args.postings}, vector shortlist {args.shortlist}")
         kb = KnowledgeBase(db, embedder, fusion)
+        t = time.perf_counter()
+        await kb.search(1, queries[0].text, k=5, mode="vector")
+        first = (time.perf_counter() - t) * 1000
+        print(f"first search (embeds the question, loads the site's sign bits): {first:.0f} ms")
         for _ in range(args.runs):
             await measure(kb, embedder, queries, threads)
         kb.close()
