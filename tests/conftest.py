@@ -26,20 +26,12 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from bpract.sites import Site
+from support.chromium import CHROMIUM, CHROMIUM_ARGS
 from support.server import ServerProcess
 from support.sites import make_site, make_token
 
 DEFAULT_ORIGIN = "http://127.0.0.1:8765"
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -88,7 +80,7 @@ def browser() -> Iterator[Browser]:
     # Module scope, not session: sync Playwright runs an event loop on this thread while
     # it lives, and asyncio tests in later modules need the thread free of it.
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

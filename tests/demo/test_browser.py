@@ -10,25 +10,17 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from support.chromium import CHROMIUM, CHROMIUM_ARGS
+
 from .conftest import IDENTITY_SECRET, DemoServer
 
 pytestmark = pytest.mark.browser
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         await chromium.close()
 
