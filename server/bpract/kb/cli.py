@@ -19,6 +19,7 @@ from bpract.kb.errors import KnowledgeBaseError, UnknownSiteError
 from bpract.kb.ingest import embed_pending, ingest
 from bpract.kb.progress import Progress
 from bpract.kb.search import KnowledgeBase
+from bpract.sites.store import site_id_for_ref
 from bpract.store import Database, migrate
 
 __all__ = ["register", "site_id_for"]
@@ -26,12 +27,10 @@ __all__ = ["register", "site_id_for"]
 
 def site_id_for(conn: apsw.Connection, site: str) -> int:
     """The id of the site with public key ``site`` (a numeric id is accepted too)."""
-    row = conn.execute("SELECT id FROM sites WHERE public_key = ?", (site,)).fetchone()
-    if row is None and site.isdigit():
-        row = conn.execute("SELECT id FROM sites WHERE id = ?", (int(site),)).fetchone()
-    if row is None:
+    site_id = site_id_for_ref(conn, site)
+    if site_id is None:
         raise UnknownSiteError(f"no site {site!r} (see `bpract sites list`)")
-    return int(row[0])
+    return site_id
 
 
 def _open(args: argparse.Namespace) -> tuple[KnowledgeBase, int | None]:

@@ -6,13 +6,14 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, put
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from bpract.auth import admin_guard
 from bpract.llm.budget import Budgets, Limit, period_keys
 from bpract.llm.ledger import GROUPS, Decision, Group, Ledger, UsageRow
 from bpract.llm.prices import usd
+from bpract.sites.api import site_id_or_404
 from bpract.store import Database
 
 __all__ = ["BudgetsOut", "HookIn", "LLMController", "UsageOut", "route_handlers"]
@@ -49,12 +50,7 @@ class HookIn(msgspec.Struct, frozen=True, kw_only=True):
 
 async def _site_id(request: AnyRequest, site_key: str) -> int:
     db: Database = request.app.state.db
-    row = await db.run(
-        lambda c: c.execute("SELECT id FROM sites WHERE public_key = ?", (site_key,)).fetchone()
-    )
-    if row is None:
-        raise NotFoundException(detail=f"no site {site_key!r}")
-    return int(row[0])
+    return await site_id_or_404(db, site_key)
 
 
 class LLMController(Controller):

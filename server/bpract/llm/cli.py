@@ -12,6 +12,7 @@ import msgspec
 
 from bpract.llm.ledger import GROUPS, Group, Ledger, UsageRow
 from bpract.llm.prices import usd
+from bpract.sites.store import site_id_for_ref
 
 __all__ = ["format_table", "register"]
 
@@ -62,12 +63,8 @@ def _usage(args: argparse.Namespace) -> int:
 
 
 def _site_id(db: Any, site: str) -> int | None:
-    row = db.run_sync(
-        lambda c: c.execute(
-            "SELECT id FROM sites WHERE public_key = ? OR CAST(id AS TEXT) = ?", (site, site)
-        ).fetchone()
-    )
-    return None if row is None else int(row[0])
+    site_id: int | None = db.run_sync(lambda c: site_id_for_ref(c, site))
+    return site_id
 
 
 def format_table(by: list[str], rows: list[UsageRow]) -> str:

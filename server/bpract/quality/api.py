@@ -22,6 +22,7 @@ from bpract.quality.review import (
     set_verdict,
 )
 from bpract.quality.weeks import last_weeks, week_bounds, week_of
+from bpract.sites.api import site_id_or_404
 from bpract.store import Database
 
 __all__ = ["HallucinationReport", "QualityController", "SampleOut", "VerdictIn", "route_handlers"]
@@ -61,15 +62,6 @@ def _week(week: str | None) -> str:
     return week
 
 
-async def _site_id(db: Database, site_key: str) -> int:
-    row = await db.run(
-        lambda c: c.execute("SELECT id FROM sites WHERE public_key = ?", (site_key,)).fetchone()
-    )
-    if row is None:
-        raise NotFoundException(detail=f"no site {site_key!r}")
-    return int(row[0])
-
-
 class QualityController(Controller):
     path = "/api/sites/{site_key:str}/quality"
     guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
@@ -87,7 +79,7 @@ class QualityController(Controller):
         if not 1 <= n <= 500:
             raise ValidationException(detail="n must be between 1 and 500")
         db: Database = request.app.state.db
-        site_id, chosen = await _site_id(db, site_key), _week(week)
+        site_id, chosen = await site_id_or_404(db, site_key), _week(week)
 
         def draw(conn: apsw.Connection) -> tuple[int, list[ReviewItem]]:
             added = sample_week(conn, site_id, chosen, n=n, now_ms=_now_ms())
@@ -102,7 +94,7 @@ class QualityController(Controller):
     ) -> list[ReviewItem]:
         """The week's sampled answers with question, passages, grounding, rating and reasons."""
         db: Database = request.app.state.db
-        site_id, chosen = await _site_id(db, site_key), _week(week)
+        site_id, chosen = await site_id_or_404(db, site_key), _week(week)
         return await db.run(lambda c: review_items(c, site_id, week=chosen))
 
     @put("/reviews/{message_id:str}")
@@ -117,7 +109,7 @@ class QualityController(Controller):
         if not data.reviewer.strip():
             raise ValidationException(detail="a verdict needs a reviewer")
         db: Database = request.app.state.db
-        site_id = await _site_id(db, site_key)
+        site_id = await site_id_or_404(db, site_key)
 
         def judge(conn: apsw.Connection) -> list[ReviewItem]:
             done = set_verdict(
@@ -139,7 +131,7 @@ class QualityController(Controller):
         if not 1 <= weeks <= MAX_WEEKS:
             raise ValidationException(detail=f"weeks must be between 1 and {MAX_WEEKS}")
         db: Database = request.app.state.db
-        site_id = await _site_id(db, site_key)
+        site_id = await site_id_or_404(db, site_key)
         chosen = last_weeks(_now_ms(), weeks)
         figures = await db.run(lambda c: [week_figures(c, site_id, w) for w in chosen])
         return HallucinationReport(note=RATE_NOTE, weeks=figures)

@@ -11,6 +11,8 @@ from bpract.sites.store import (
     get_site,
     get_site_by_key,
     list_sites,
+    site_id_for_key,
+    site_id_for_ref,
 )
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "list_sites",
     "normalize_origin",
     "origin_allowed",
+    "site_id_for_key",
+    "site_id_for_ref",
     "user_hash",
     "verify_identity",
 ]

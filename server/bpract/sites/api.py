@@ -10,10 +10,25 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody
 
 from bpract.auth import admin_guard
-from bpract.sites.store import Site, SiteNotFoundError, create_site, get_site, list_sites
+from bpract.sites.store import (
+    Site,
+    SiteNotFoundError,
+    create_site,
+    get_site,
+    list_sites,
+    site_id_for_key,
+)
 from bpract.store import Database
 
-__all__ = ["SiteController", "SiteCreate", "SiteOut"]
+__all__ = ["SiteController", "SiteCreate", "SiteOut", "site_id_or_404"]
+
+
+async def site_id_or_404(db: Database, site_key: str) -> int:
+    """The id of the site named in an ``/api/sites/{site_key}/…`` path; 404 if none."""
+    site_id = await db.run(lambda conn: site_id_for_key(conn, site_key))
+    if site_id is None:
+        raise NotFoundException(detail=f"no site {site_key!r}")
+    return site_id
 
 
 class SiteCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -19,6 +19,8 @@ __all__ = [
     "get_site_by_key",
     "list_sites",
     "new_public_key",
+    "site_id_for_key",
+    "site_id_for_ref",
 ]
 
 _SELECT = "SELECT id, public_key, name, allowed_origins, identity_secret, created_at FROM sites"
@@ -85,6 +87,21 @@ def get_site(conn: apsw.Connection, site_id: int) -> Site:
     for row in conn.execute(_SELECT + " WHERE id = ?", (site_id,)):
         return _row(row)
     raise SiteNotFoundError(f"no site with id {site_id}")
+
+
+def site_id_for_key(conn: apsw.Connection, public_key: str) -> int | None:
+    """The id of the site with this public key, or None."""
+    row = conn.execute("SELECT id FROM sites WHERE public_key = ?", (public_key,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def site_id_for_ref(conn: apsw.Connection, ref: str) -> int | None:
+    """A site as named on the command line: its public key, or its numeric id."""
+    site_id = site_id_for_key(conn, ref)
+    if site_id is None and ref.isdigit():
+        row = conn.execute("SELECT id FROM sites WHERE id = ?", (int(ref),)).fetchone()
+        site_id = None if row is None else int(row[0])
+    return site_id
 
 
 def get_site_by_key(conn: apsw.Connection, public_key: str) -> Site:

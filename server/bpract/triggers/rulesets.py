@@ -14,7 +14,6 @@ __all__ = [
     "insert_version",
     "latest",
     "list_versions",
-    "site_id_for_key",
 ]
 
 
@@ -34,11 +33,6 @@ _COLUMNS = "site_id, version, body, source, author, created_at"
 def _row(row: tuple[Any, ...]) -> StoredRuleset:
     site_id, version, body, source, author, created_at = row
     return StoredRuleset(site_id, version, json.loads(body), source, author, created_at)
-
-
-def site_id_for_key(conn: apsw.Connection, public_key: str) -> int | None:
-    row = conn.execute("SELECT id FROM sites WHERE public_key = ?", (public_key,)).fetchone()
-    return None if row is None else int(row[0])
 
 
 def latest(conn: apsw.Connection, site_id: int) -> StoredRuleset | None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from bpract.sites.store import site_id_for_key
 from bpract.triggers import rulesets
 from bpract.triggers.decider import Decider, DecisionRequest, RuleMessageDecider
 from bpract.triggers.decider import decide_or_fall_back as _decide
@@ -180,7 +181,7 @@ class TriggerService:
 
     async def site_id(self, public_key: str) -> int:
         """The id of the site with this public key; :class:`UnknownSiteError` if none."""
-        site_id = await self._db.run(lambda conn: rulesets.site_id_for_key(conn, public_key))
+        site_id = await self._db.run(lambda conn: site_id_for_key(conn, public_key))
         if site_id is None:
             raise UnknownSiteError(f"no site with key {public_key!r}")
         return site_id
