@@ -9,6 +9,8 @@ KnowledgeBaseError
 
 from __future__ import annotations
 
+from bpract.errors import BpractError
+
 __all__ = [
     "EmbeddingError",
     "KnowledgeBaseError",
@@ -18,12 +20,8 @@ __all__ = [
 ]
 
 
-class KnowledgeBaseError(Exception):
+class KnowledgeBaseError(BpractError):
     """Root of the knowledge-base errors; ``detail`` says what happened."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class EmbeddingError(KnowledgeBaseError):

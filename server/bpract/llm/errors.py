@@ -18,6 +18,8 @@ The hierarchy::
 
 from __future__ import annotations
 
+from bpract.errors import BpractError
+
 __all__ = [
     "AllProvidersFailedError",
     "BudgetExceededError",
@@ -34,12 +36,8 @@ __all__ = [
 ]
 
 
-class LLMError(Exception):
+class LLMError(BpractError):
     """Root of the gateway's exceptions; ``detail`` says what happened."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class ProviderError(LLMError):

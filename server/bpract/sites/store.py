@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import apsw
 
+from bpract.errors import BpractError
 from bpract.sites.origins import normalize_origin
 
 __all__ = [
@@ -26,7 +27,7 @@ __all__ = [
 _SELECT = "SELECT id, public_key, name, allowed_origins, identity_secret, created_at FROM sites"
 
 
-class SiteNotFoundError(LookupError):
+class SiteNotFoundError(BpractError, LookupError):
     """No site with that id or public key."""
 
 

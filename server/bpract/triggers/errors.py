@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import msgspec
 
+from bpract.errors import BpractError
+
 __all__ = [
     "DuplicateRuleError",
     "FieldError",
@@ -28,12 +30,8 @@ class FieldError(msgspec.Struct, frozen=True, kw_only=True):
     message: str
 
 
-class TriggersError(Exception):
+class TriggersError(BpractError):
     """Root of the feature's errors; ``detail`` is safe to show to an admin."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class RulesetInvalidError(TriggersError):

@@ -1,0 +1,280 @@
+"""The frames of visitor protocol v1 (docs/protocol.md) as msgspec tagged unions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from bpract.wire.codes import MAX_MESSAGE_CHARS, PROTOCOL_VERSION
+
+__all__ = [
+    "CLIENT_FRAMES",
+    "SERVER_FRAMES",
+    "Ack",
+    "Citation",
+    "ClientFrame",
+    "Config",
+    "Cta",
+    "Error",
+    "Event",
+    "Fire",
+    "Hello",
+    "History",
+    "HistoryMessage",
+    "Identify",
+    "Identity",
+    "Message",
+    "Outcome",
+    "Outreach",
+    "Page",
+    "Ping",
+    "Pong",
+    "Rate",
+    "ReplyDelta",
+    "ReplyEnd",
+    "ReplyReset",
+    "ReplyStart",
+    "Rules",
+    "SeqFrame",
+    "ServerFrame",
+    "Signal",
+    "Welcome",
+    "ack_text",
+    "decode_client",
+    "encode",
+    "tag_of",
+]
+
+Id = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Seq = Annotated[int, Meta(ge=1, le=2**53)]
+Millis = Annotated[int, Meta(ge=0, le=2**53)]
+Short = Annotated[str, Meta(max_length=256)]
+Url = Annotated[str, Meta(max_length=2048)]
+Kind = Literal["shown", "opened", "clicked", "dismissed", "replied", "converted"]
+Device = Literal["desktop", "mobile", "tablet"]
+
+
+class Frame(msgspec.Struct, frozen=True, kw_only=True, tag_field="t"):
+    """A frame of either direction; its ``t`` is the class's tag."""
+
+
+class SeqFrame(Frame, frozen=True, kw_only=True):
+    """A client frame the outbox numbers: stored once, acknowledged after commit."""
+
+    seq: Seq
+    at: Millis
+
+
+class Page(msgspec.Struct, frozen=True, kw_only=True):
+    url: Url = ""
+    title: Short = ""
+    referrer: Url = ""
+
+
+class Identity(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: Short
+    user_hash: Short
+    traits: dict[str, Any] | None = None
+
+
+# Client → server
+
+
+class Hello(Frame, frozen=True, kw_only=True, tag="hello"):
+    v: int
+    site: Id
+    visitor: Id
+    stream: Id
+    engine: Literal["pyodide", "server"] = "pyodide"
+    page: Page | None = None
+    device: Device = "desktop"
+    lang: Short | None = None
+    tz: Short | None = None
+    identity: Identity | None = None
+
+
+class Signal(SeqFrame, frozen=True, kw_only=True, tag="signal"):
+    session: Id | None = None
+    name: Annotated[str, Meta(min_length=1, max_length=64)]
+    data: dict[str, Any] = {}
+
+
+class Fire(SeqFrame, frozen=True, kw_only=True, tag="fire"):
+    session: Id | None = None
+    rule: Annotated[str, Meta(min_length=1, max_length=64)]
+    rule_version: Annotated[int, Meta(ge=0)]
+    context: dict[str, Any] = {}
+
+
+class Outcome(SeqFrame, frozen=True, kw_only=True, tag="outcome"):
+    outreach: Id
+    kind: Kind
+
+
+class Event(SeqFrame, frozen=True, kw_only=True, tag="event"):
+    event: dict[str, Any]
+
+
+class Identify(SeqFrame, frozen=True, kw_only=True, tag="identify"):
+    user_id: Short
+    user_hash: Short
+    traits: dict[str, Any] | None = None
+
+
+class Message(SeqFrame, frozen=True, kw_only=True, tag="message"):
+    text: Annotated[str, Meta(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    outreach: Id | None = None
+
+
+class Rate(SeqFrame, frozen=True, kw_only=True, tag="rate"):
+    reply: Id
+    rating: Literal["up", "down"]
+    comment: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class Ping(Frame, frozen=True, kw_only=True, tag="ping"):
+    pass
+
+
+ClientFrame = Hello | Signal | Fire | Outcome | Event | Identify | Message | Rate | Ping
+#: Every client frame type of v1, in the order the protocol document lists them.
+CLIENT_FRAMES: tuple[type[Frame], ...] = (
+    Hello, Signal, Fire, Outcome, Event, Identify, Message, Rate, Ping,
+)  # fmt: skip
+
+
+# Server → client
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True):
+    time_scale: float = 1.0
+    raw_events: bool = False
+
+
+class Welcome(Frame, frozen=True, kw_only=True, tag="welcome"):
+    v: int = PROTOCOL_VERSION
+    visitor: str
+    stream: str
+    stored_seq: int
+    ruleset: dict[str, Any]
+    config: Config
+
+
+class Ack(Frame, frozen=True, kw_only=True, tag="ack"):
+    seq: list[int]
+
+
+class Rules(Frame, frozen=True, kw_only=True, tag="rules"):
+    ruleset: dict[str, Any]
+
+
+class Cta(msgspec.Struct, frozen=True, kw_only=True):
+    label: str
+    url: str | None = None
+
+
+class Outreach(Frame, frozen=True, kw_only=True, tag="outreach"):
+    id: str
+    rule: str
+    message: str
+    cta: Cta | None = None
+    reason: str = ""
+
+
+class Error(Frame, frozen=True, kw_only=True, tag="error"):
+    code: str
+    message: str
+    seq: int | None = None
+
+
+class Pong(Frame, frozen=True, kw_only=True, tag="pong"):
+    pass
+
+
+class ReplyStart(Frame, frozen=True, kw_only=True, tag="reply_start"):
+    id: str
+    conversation: str
+    in_reply_to: int
+
+
+class ReplyDelta(Frame, frozen=True, kw_only=True, tag="reply_delta"):
+    id: str
+    text: str
+
+
+class ReplyReset(Frame, frozen=True, kw_only=True, tag="reply_reset"):
+    id: str
+
+
+class Citation(msgspec.Struct, frozen=True, kw_only=True):
+    n: int
+    title: str
+    url: str | None = None
+    section: str = ""
+
+
+class ReplyEnd(Frame, frozen=True, kw_only=True, tag="reply_end"):
+    id: str
+    text: str
+    citations: list[Citation] = []
+    kind: Literal["answer", "unknown", "handoff"] = "answer"
+    offline: bool = False
+
+
+class HistoryMessage(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    role: Literal["visitor", "bot", "agent"]
+    text: str
+    at: int
+    citations: list[Citation] = []
+
+
+class History(Frame, frozen=True, kw_only=True, tag="history"):
+    conversation: str
+    messages: list[HistoryMessage]
+
+
+ServerFrame = (
+    Welcome
+    | Ack
+    | Rules
+    | Outreach
+    | Error
+    | Pong
+    | ReplyStart
+    | ReplyDelta
+    | ReplyReset
+    | ReplyEnd
+    | History
+)
+
+#: Every server frame type of v1.
+SERVER_FRAMES: tuple[type[Frame], ...] = (
+    Welcome, Ack, Rules, Outreach, Error, Pong,
+    ReplyStart, ReplyDelta, ReplyReset, ReplyEnd, History,
+)  # fmt: skip
+
+_decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
+_encoder = msgspec.json.Encoder()
+
+
+def decode_client(data: str | bytes) -> ClientFrame:
+    """Decode one client frame; raises ``msgspec.DecodeError`` / ``msgspec.ValidationError``."""
+    return _decoder.decode(data)
+
+
+def encode(frame: ServerFrame) -> bytes:
+    """JSON bytes of one server frame."""
+    return _encoder.encode(frame)
+
+
+def tag_of(frame_type: type[Frame]) -> str:
+    """The ``t`` of frames of ``frame_type``."""
+    return str(frame_type.__struct_config__.tag)
+
+
+def ack_text(seq: int) -> str:
+    """The ``ack`` of one seq as text: ``encode(Ack(seq=[seq]))`` without building the frame."""
+    return f'{{"t":"ack","seq":[{seq}]}}'
