@@ -1,87 +1,126 @@
-"""Server settings, read once from the environment."""
+"""Server settings: one typed tree, read once from the environment.
+
+Each feature declares its section beside its code, a frozen dataclass whose
+fields name their variable and say what they mean::
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class ChatSettings:
+        rate_per_minute: int = env("BPRACT_CHAT_RATE", 10)
+        \"\"\"Messages one visitor may send per minute.\"\"\"
+
+and reads it with ``settings.of(ChatSettings)``: the environment is captured
+once, each section parsed once, and a variable that does not parse is a
+:class:`SettingsError` naming it.  Secrets (model API keys) are not settings:
+policies name the variable that holds a key, read when the provider is made.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar, get_type_hints
 
-__all__ = ["REPO_ROOT", "Settings", "get_settings"]
+from bpract.errors import BpractError
+
+__all__ = ["REPO_ROOT", "ServerSettings", "Settings", "SettingsError", "env", "get_settings"]
 
 #: The source checkout this package runs from (the widget build lives beside it).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+T = TypeVar("T")
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return default if raw in (None, "") else float(raw)
+class SettingsError(BpractError):
+    """An environment variable holds a value its setting cannot take."""
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return default if raw in (None, "") else int(raw)
+def env(name: str, default: Any) -> Any:
+    """A setting read from the variable ``name`` (``default`` when unset or empty)."""
+    return field(default=default, metadata={"env": name})
+
+
+def _parse(name: str, raw: str, kind: Any) -> Any:
+    try:
+        if kind is bool:
+            lowered = raw.lower()
+            if lowered not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+                raise ValueError(raw)
+            return lowered in {"1", "true", "yes", "on"}
+        return kind(raw)
+    except ValueError:
+        kind_name = getattr(kind, "__name__", str(kind))
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind_name}") from None
+
+
+def read_section(section: type[T], environ: Mapping[str, str]) -> T:
+    """``section`` with every field that names a variable set from ``environ``."""
+    hints = get_type_hints(section)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(section):  # type: ignore[arg-type]
+        name: str | None = f.metadata.get("env")
+        raw = environ.get(name, "").strip() if name else ""
+        if name and raw:
+            values[f.name] = _parse(name, raw, hints[f.name])
+    return section(**values)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSettings:
+    """Where the server keeps its data and how browsers reach it."""
+
+    db: Path = env("BPRACT_DB", Path("./bpract.db"))
+    """SQLite file; created and migrated on start-up."""
+
+    host: str = env("BPRACT_HOST", "127.0.0.1")
+    """Interface ``bpract serve`` binds."""
+
+    port: int = env("BPRACT_PORT", 8000)
+    """TCP port ``bpract serve`` binds."""
+
+    public_url: str = env("BPRACT_PUBLIC_URL", "")
+    """Base URL browsers reach this server at; empty: taken from each request."""
+
+    widget_dist: Path = env("BPRACT_WIDGET_DIST", REPO_ROOT / "widget" / "dist")
+    """Built widget folder served at ``/widget.js`` and ``/w/``."""
+
+
 class Settings:
-    """Everything the server reads from its environment (``BPRACT_*`` variables)."""
+    """The whole tree: the environment captured once, each section parsed on first use."""
 
-    db: Path = field(default_factory=lambda: Path(_env("BPRACT_DB", "./bpract.db")))
-    """SQLite file (``BPRACT_DB``); created and migrated on start-up."""
+    def __init__(self, environ: Mapping[str, str], sections: Mapping[type, object]) -> None:
+        self._environ = dict(environ)
+        self._sections: dict[type, object] = dict(sections)
 
-    host: str = field(default_factory=lambda: _env("BPRACT_HOST", "127.0.0.1"))
-    """Interface ``bpract serve`` binds (``BPRACT_HOST``)."""
+    @classmethod
+    def read(cls, environ: Mapping[str, str] | None = None, *sections: object) -> Settings:
+        """Settings from ``environ`` (default: the process environment); any ``sections``
+        given (e.g. ``ServerSettings(db=path)``) replace what the environment says."""
+        environ = os.environ if environ is None else environ
+        return cls(environ, {type(s): s for s in sections})
 
-    port: int = field(default_factory=lambda: _env_int("BPRACT_PORT", 8000))
-    """TCP port ``bpract serve`` binds (``BPRACT_PORT``)."""
+    def of(self, section: type[T]) -> T:
+        """The section of type ``section``."""
+        found = self._sections.get(section)
+        if found is None:
+            found = self._sections[section] = read_section(section, self._environ)
+        assert isinstance(found, section)
+        return found
 
-    public_url: str = field(default_factory=lambda: _env("BPRACT_PUBLIC_URL", ""))
-    """Base URL browsers reach this server at (``BPRACT_PUBLIC_URL``); empty: from the request."""
+    def replace(self, section: type[T], **changes: Any) -> Settings:
+        """A copy with some fields of one section changed."""
+        changed = dataclasses.replace(self.of(section), **changes)  # type: ignore[type-var]
+        return Settings(self._environ, {**self._sections, section: changed})
 
-    widget_dist: Path = field(
-        default_factory=lambda: Path(_env("BPRACT_WIDGET_DIST", str(REPO_ROOT / "widget" / "dist")))
-    )
-    """Built widget folder served at ``/widget.js`` and ``/w/`` (``BPRACT_WIDGET_DIST``)."""
-
-    time_scale: float = field(default_factory=lambda: _env_float("BPRACT_TIME_SCALE", 1.0))
-    """Clock speed-up sent to engines in ``welcome.config`` (``BPRACT_TIME_SCALE``; for tests)."""
-
-    max_frame_bytes: int = field(default_factory=lambda: _env_int("BPRACT_MAX_FRAME", 16 * 1024))
-    """Largest WebSocket frame accepted (``BPRACT_MAX_FRAME``); larger ones close with 1009."""
-
-    conn_rate: float = field(default_factory=lambda: _env_float("BPRACT_CONN_RATE", 50.0))
-    """Frames per second one connection may send on average (``BPRACT_CONN_RATE``)."""
-
-    conn_burst: int = field(default_factory=lambda: _env_int("BPRACT_CONN_BURST", 200))
-    """Frames one connection may send in a burst (``BPRACT_CONN_BURST``)."""
-
-    site_rate: float = field(default_factory=lambda: _env_float("BPRACT_SITE_RATE", 20000.0))
-    """Frames per second all connections of one site may send (``BPRACT_SITE_RATE``)."""
-
-    site_burst: int = field(default_factory=lambda: _env_int("BPRACT_SITE_BURST", 60000))
-    """Frames all connections of one site may send in a burst (``BPRACT_SITE_BURST``)."""
-
-    flood_refusals: int = field(default_factory=lambda: _env_int("BPRACT_FLOOD_REFUSALS", 100))
-    """Rate-limited frames in a row after which a connection is closed with 4429."""
-
-    hello_timeout: float = field(default_factory=lambda: _env_float("BPRACT_HELLO_TIMEOUT", 10.0))
-    """Seconds a new connection has to send ``hello`` (``BPRACT_HELLO_TIMEOUT``)."""
-
-    engine_tick: float = field(default_factory=lambda: _env_float("BPRACT_ENGINE_TICK", 1.0))
-    """Seconds between ticks of a server-side (fallback) engine."""
-
-    decider_timeout: float = field(
-        default_factory=lambda: _env_float("BPRACT_DECIDER_TIMEOUT", 8.0)
-    )
-    """Seconds a trigger decider has before the rule's ``on_decider_failure`` applies."""
+    @property
+    def server(self) -> ServerSettings:
+        return self.of(ServerSettings)
 
 
 @cache
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
-    return Settings()
+    return Settings.read()

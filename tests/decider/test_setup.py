@@ -12,7 +12,7 @@ import pytest
 from bpract.llm.gateway import Gateway
 from bpract.llm.policy import Policies
 from bpract.llm.providers.registry import ProviderPool
-from bpract.llm.setup import build_gateway, has_model, policies_from_env
+from bpract.llm.setup import build_gateway, policies_from_env
 from bpract.store import Database
 from bpract.triggers.decider import DecisionRequest, RuleMessageDecider
 from bpract.triggers.llm_decider import LLMDecider, Passage, decider_for
@@ -33,7 +33,7 @@ RULE = Rule(
 def test_without_keys_only_the_offline_provider_and_the_rules_message(tmp_path: Path) -> None:
     policies = policies_from_env({})
     assert {s.kind for s in policies.default.providers.values()} == {"offline"}
-    assert not has_model(policies.default)
+    assert not policies.default.has_model
     db = Database(tmp_path / "x.db")
     try:
         assert isinstance(decider_for(Gateway(db, policies), db), RuleMessageDecider)
@@ -59,7 +59,7 @@ def test_keys_make_a_default_policy_and_base_urls_point_its_sdks() -> None:
     assert policy.providers["anthropic"].base_url == "http://127.0.0.1:9/"
     assert policy.providers["openai"].base_url is None
     assert policy.providers["compatible"].base_url == "http://127.0.0.1:11434/v1"
-    assert has_model(policy)
+    assert policy.has_model
     assert KEY not in repr(policy)
 
 

@@ -1,11 +1,11 @@
-"""Chat settings, read once from the environment (``BPRACT_CHAT_*``)."""
+"""Settings of the chat (``BPRACT_CHAT_*``)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+
+from bpract.settings import env
 
 __all__ = ["ANSWER_THRESHOLD", "ChatConfig"]
 
@@ -17,10 +17,10 @@ ANSWER_THRESHOLD: Final = 0.008
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChatConfig:
-    threshold: float = ANSWER_THRESHOLD
-    """Below this retrieval confidence the answer is "I don't know" (``BPRACT_CHAT_THRESHOLD``)."""
-    rate_per_minute: int = 10
-    """Messages one visitor may send per minute (``BPRACT_CHAT_RATE``)."""
+    threshold: float = env("BPRACT_CHAT_THRESHOLD", ANSWER_THRESHOLD)
+    """Below this retrieval confidence the answer is "I don't know"."""
+    rate_per_minute: int = env("BPRACT_CHAT_RATE", 10)
+    """Messages one visitor may send per minute."""
     passages: int = 5
     """Passages retrieved per question."""
     history_window_ms: int = 24 * 3600 * 1000
@@ -29,13 +29,3 @@ class ChatConfig:
     """Messages sent in ``history``."""
     max_tokens: int = 500
     """Longest model answer, in tokens."""
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ChatConfig:
-        env = os.environ if env is None else env
-        threshold = env.get("BPRACT_CHAT_THRESHOLD", "").strip()
-        rate = env.get("BPRACT_CHAT_RATE", "").strip()
-        return cls(
-            threshold=float(threshold) if threshold else ANSWER_THRESHOLD,
-            rate_per_minute=int(rate) if rate else 10,
-        )

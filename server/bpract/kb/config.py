@@ -1,4 +1,4 @@
-"""The embedder named by the environment: an OpenAI-compatible API if configured, else MiniLM."""
+"""The embedder :class:`KBSettings` names: an OpenAI-compatible API if configured, else MiniLM."""
 
 from __future__ import annotations
 
@@ -9,28 +9,30 @@ from bpract.kb.embed.base import Embedder
 from bpract.kb.embed.minilm import MiniLMEmbedder
 from bpract.kb.embed.openai import OpenAIEmbedder
 from bpract.kb.errors import EmbeddingError
+from bpract.kb.settings import KBSettings
+from bpract.settings import read_section
 
-__all__ = ["embedder_from_env"]
+__all__ = ["embedder_for", "embedder_from_env"]
 
 _DEFAULT_URL = "https://api.openai.com/v1"
 
 
-def embedder_from_env(environ: Mapping[str, str] | None = None) -> Embedder:
-    """``BPRACT_EMBEDDINGS_MODEL`` (+ ``_URL``, ``_API_KEY`` or ``OPENAI_API_KEY``) selects an API.
-
-    Without them the offline MiniLM model is used.  ``BPRACT_EMBEDDINGS_URL``
-    includes ``/v1`` (e.g. ``http://127.0.0.1:11434/v1``).
-    """
-    env = os.environ if environ is None else environ
-    model = env.get("BPRACT_EMBEDDINGS_MODEL", "").strip()
-    url = env.get("BPRACT_EMBEDDINGS_URL", "").strip()
+def embedder_for(settings: KBSettings, env: Mapping[str, str]) -> Embedder:
+    """The embedder of ``settings``; its API key is looked up in ``env`` by name."""
+    model, url = settings.embeddings_model, settings.embeddings_url
     if not model:
         if url:
             raise EmbeddingError("BPRACT_EMBEDDINGS_URL is set but BPRACT_EMBEDDINGS_MODEL is not")
         return MiniLMEmbedder()
-    key = env.get("BPRACT_EMBEDDINGS_API_KEY") or env.get("OPENAI_API_KEY") or ""
+    key = env.get(settings.embeddings_key_env) or env.get("OPENAI_API_KEY") or ""
     if not key and not url:
         raise EmbeddingError(
             "BPRACT_EMBEDDINGS_MODEL needs BPRACT_EMBEDDINGS_API_KEY (or a local URL)"
         )
     return OpenAIEmbedder(url or _DEFAULT_URL, model, key or "none")
+
+
+def embedder_from_env(environ: Mapping[str, str] | None = None) -> Embedder:
+    """:func:`embedder_for` with the settings and keys of ``environ`` (default: the process's)."""
+    env = os.environ if environ is None else environ
+    return embedder_for(read_section(KBSettings, env), env)

@@ -107,6 +107,16 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     def rules_for(self, data_class: str) -> list[ComplianceRule]:
         return [r for r in self.compliance if r.data_class in (data_class, "*")]
 
+    @property
+    def has_model(self) -> bool:
+        """Whether a tier names a real model (a provider other than ``offline``)."""
+        return any(
+            self.providers[name].kind != "offline"
+            for refs in self.tiers.values()
+            for name in (ref.partition(":")[0] for ref in refs)
+            if name in self.providers
+        )
+
 
 def load_policy(source: Path | str | Mapping[str, Any]) -> Policy:
     """A policy from a ``.toml``/``.yaml`` file, TOML text, or a parsed mapping."""

@@ -1,13 +1,10 @@
-"""The gateway the server runs with, configured from the environment.
+"""The gateway the server runs with, configured from :class:`LLMSettings`.
 
-A policy folder (``BPRACT_LLM_POLICY_DIR``: ``default.toml`` + ``<site_id>.toml``)
-says everything; without one, a default policy is made from the keys present:
-``ANTHROPIC_API_KEY``, ``OPENAI_API_KEY``, ``OPENROUTER_API_KEY`` and an
-OpenAI-compatible server at ``BPRACT_LLM_BASE_URL`` (``BPRACT_LLM_MODEL``,
-``BPRACT_LLM_API_KEY``).  With none of them, only the ``offline`` provider.
-``BPRACT_ANTHROPIC_BASE_URL``, ``BPRACT_OPENAI_BASE_URL`` and
-``BPRACT_OPENROUTER_BASE_URL`` point providers of that kind without a base URL of
-their own elsewhere (a proxy, or a test server).  Keys are read, never logged.
+A policy folder says everything; without one, a default policy is made from
+the keys present (``ANTHROPIC_API_KEY``, ``OPENAI_API_KEY``,
+``OPENROUTER_API_KEY``) and an OpenAI-compatible server.  With none of them,
+only the ``offline`` provider.  Keys are looked up by name in the environment
+when a provider is made, never copied into settings, never logged.
 """
 
 from __future__ import annotations
@@ -25,23 +22,19 @@ from bpract.llm.gateway import Gateway
 from bpract.llm.policy import Policies, Policy, ProviderSpec, load_policy
 from bpract.llm.prices import PriceTable
 from bpract.llm.providers.registry import ProviderPool
+from bpract.llm.settings import LLMSettings
+from bpract.settings import read_section
 from bpract.store import Database
 
 __all__ = [
     "build_gateway",
-    "has_model",
+    "build_policies",
+    "build_prices",
     "policies_from_env",
-    "prices_from_env",
     "release_stale_forever",
 ]
 
 log = logging.getLogger("bpract.llm")
-
-_BASE_URL_ENV = {
-    "anthropic": "BPRACT_ANTHROPIC_BASE_URL",
-    "openai": "BPRACT_OPENAI_BASE_URL",
-    "openrouter": "BPRACT_OPENROUTER_BASE_URL",
-}
 
 #: Default models per tier for each provider found by its key: (fast, capable, reasoning).
 _DEFAULT_MODELS: dict[str, tuple[str, str, str]] = {
@@ -60,7 +53,7 @@ _KEY_ENV = {
 }
 
 
-def _env_policy(env: Mapping[str, str]) -> Policy:
+def _env_policy(settings: LLMSettings, env: Mapping[str, str]) -> Policy:
     providers: dict[str, Any] = {}
     tiers: dict[str, list[str]] = {"fast": [], "capable": [], "reasoning": []}
     for kind, var in _KEY_ENV.items():
@@ -72,13 +65,12 @@ def _env_policy(env: Mapping[str, str]) -> Policy:
         providers[kind] = spec
         for tier, model in zip(tiers, _DEFAULT_MODELS[kind], strict=True):
             tiers[tier].append(f"{kind}:{model}")
-    url = env.get("BPRACT_LLM_BASE_URL", "").strip()
-    if url:
-        spec = {"kind": "compatible", "base_url": url, "region": "onprem"}
-        if env.get("BPRACT_LLM_API_KEY"):
-            spec["api_key_env"] = "BPRACT_LLM_API_KEY"
+    if settings.compatible_url:
+        spec = {"kind": "compatible", "base_url": settings.compatible_url, "region": "onprem"}
+        if env.get(settings.compatible_key_env):
+            spec["api_key_env"] = settings.compatible_key_env
         providers["compatible"] = spec
-        model = env.get("BPRACT_LLM_MODEL", "").strip() or "llama3.1:8b"
+        model = settings.compatible_model
         for refs in tiers.values():
             refs.append(f"compatible:{model}")
     providers["offline"] = {"kind": "offline", "region": "onprem"}
@@ -87,48 +79,45 @@ def _env_policy(env: Mapping[str, str]) -> Policy:
     return load_policy({"providers": providers, "tiers": tiers})
 
 
-def _with_base_urls(policy: Policy, env: Mapping[str, str]) -> Policy:
+def _with_base_urls(policy: Policy, settings: LLMSettings) -> Policy:
     providers: dict[str, ProviderSpec] = {}
     for name, spec in policy.providers.items():
-        override = env.get(_BASE_URL_ENV.get(spec.kind, ""), "").strip()
+        override = settings.base_url_for(spec.kind)
         moved = override and spec.base_url is None
         providers[name] = msgspec.structs.replace(spec, base_url=override) if moved else spec
     return msgspec.structs.replace(policy, providers=providers)
 
 
-def policies_from_env(env: Mapping[str, str] | None = None) -> Policies:
-    """The policy folder's policies, or a default policy made from the keys present."""
-    env = os.environ if env is None else env
-    folder = env.get("BPRACT_LLM_POLICY_DIR", "").strip()
-    found = Policies.from_dir(Path(folder)) if folder else Policies(_env_policy(env))
+def build_policies(settings: LLMSettings, env: Mapping[str, str]) -> Policies:
+    """The policy folder's policies, or a default policy made from the keys in ``env``."""
+    folder = settings.policy_dir
+    found = Policies.from_dir(Path(folder)) if folder else Policies(_env_policy(settings, env))
     return Policies(
-        _with_base_urls(found.default, env),
-        {site: _with_base_urls(p, env) for site, p in found.per_site.items()},
+        _with_base_urls(found.default, settings),
+        {site: _with_base_urls(p, settings) for site, p in found.per_site.items()},
     )
 
 
-def prices_from_env(env: Mapping[str, str] | None = None) -> PriceTable:
-    """The bundled price table, with ``BPRACT_LLM_PRICES`` (a TOML file) on top."""
+def policies_from_env(env: Mapping[str, str] | None = None) -> Policies:
+    """:func:`build_policies` with the settings and keys of ``env`` (default: the process's)."""
     env = os.environ if env is None else env
-    overrides = env.get("BPRACT_LLM_PRICES", "").strip()
-    return PriceTable.load(Path(overrides) if overrides else None)
+    return build_policies(read_section(LLMSettings, env), env)
 
 
-def has_model(policy: Policy) -> bool:
-    """True when a tier names a provider that is a real model (not ``offline``)."""
-    return any(
-        policy.providers[ref.partition(":")[0]].kind != "offline"
-        for refs in policy.tiers.values()
-        for ref in refs
-    )
+def build_prices(settings: LLMSettings) -> PriceTable:
+    """The bundled price table, with the settings' TOML file on top."""
+    return PriceTable.load(Path(settings.prices) if settings.prices else None)
 
 
-def build_gateway(db: Database, env: Mapping[str, str] | None = None) -> Gateway:
-    """The gateway for ``db`` with policies, prices and provider keys from ``env``."""
+def build_gateway(
+    db: Database, env: Mapping[str, str] | None = None, settings: LLMSettings | None = None
+) -> Gateway:
+    """The gateway for ``db``: ``settings`` (default: read from ``env``), keys from ``env``."""
     env = os.environ if env is None else env
-    policies = policies_from_env(env)
+    settings = settings or read_section(LLMSettings, env)
+    policies = build_policies(settings, env)
     gateway = Gateway(
-        db, policies, prices=prices_from_env(env), providers=ProviderPool(env=dict(env))
+        db, policies, prices=build_prices(settings), providers=ProviderPool(env=dict(env))
     )
     names = sorted(
         {n for p in (policies.default, *policies.per_site.values()) for n in p.providers}

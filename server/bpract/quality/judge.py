@@ -10,11 +10,10 @@ import msgspec
 
 from bpract.llm.errors import LLMError
 from bpract.llm.gateway import Gateway
-from bpract.llm.policy import Policy
 from bpract.llm.types import ChatRequest, Message, SystemPart
 from bpract.quality.grounding import Grounder, Grounding
 
-__all__ = ["JUDGE_INSTRUCTIONS", "JudgeGrounder", "JudgeVerdict", "has_model"]
+__all__ = ["JUDGE_INSTRUCTIONS", "JudgeGrounder", "JudgeVerdict"]
 
 log = logging.getLogger("bpract.quality")
 
@@ -35,16 +34,6 @@ class JudgeVerdict(msgspec.Struct, frozen=True, kw_only=True):
     supported: list[str]
     unsupported: list[str]
     score: float
-
-
-def has_model(policy: Policy) -> bool:
-    """Whether any tier names a real model (the ``offline`` provider cannot judge)."""
-    return any(
-        policy.providers[name].kind != "offline"
-        for refs in policy.tiers.values()
-        for name in (ref.partition(":")[0] for ref in refs)
-        if name in policy.providers
-    )
 
 
 def _passages_block(passages: Sequence[dict[str, Any]]) -> str:
@@ -74,7 +63,7 @@ class JudgeGrounder:
     async def score(
         self, answer: str, passages: Sequence[dict[str, Any]], *, site_id: int = 0
     ) -> Grounding:
-        if not has_model(self.gateway.policies.for_site(site_id)):
+        if not self.gateway.policies.for_site(site_id).has_model:
             return await self.fallback.score(answer, passages, site_id=site_id)
         request = ChatRequest(
             system=(

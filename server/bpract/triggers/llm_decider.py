@@ -18,7 +18,6 @@ from typing import Protocol
 import apsw
 
 from bpract.llm.gateway import Gateway
-from bpract.llm.setup import has_model
 from bpract.llm.types import Completion
 from bpract.store import Database
 from bpract.triggers.decider import (
@@ -66,7 +65,7 @@ class LLMDecider:
 
     async def decide(self, request: DecisionRequest) -> Decision:
         rule = request.rule
-        if not has_model(self.gateway.policies.for_site(request.site_id)):
+        if not self.gateway.policies.for_site(request.site_id).has_model:
             # The offline provider answers chat from the knowledge base; it cannot decide.
             return rule_message(rule, reason="no model configured: the rule's message")
         journey = await self.db.run(
@@ -140,6 +139,6 @@ def _has_knowledge(conn: apsw.Connection, site_id: int) -> bool:
 def decider_for(gateway: Gateway, db: Database, *, kb: Passages | None = None) -> Decider:
     """:class:`LLMDecider` when some policy names a real model, else the rule's own message."""
     policies = gateway.policies
-    if any(has_model(p) for p in (policies.default, *policies.per_site.values())):
+    if any(p.has_model for p in (policies.default, *policies.per_site.values())):
         return LLMDecider(gateway, db, kb=kb)
     return RuleMessageDecider()
