@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from bpract.kb import KnowledgeBase, MiniLMEmbedder, ingest
 from bpract.store import Database, migrate
-from bpract.visitors.protocol import MAX_MESSAGE_CHARS
+from bpract.wire import MAX_MESSAGE_CHARS
 from chat.conftest import ChatClient, open_chat, start_server
 from fakes.llm_server import FakeLLMServer
 from injection.checks import LURE, chat_requests, request_problems, verdict

@@ -12,7 +12,7 @@ import apsw
 import pytest
 
 from bpract.sites import Site
-from bpract.visitors.protocol import MAX_MESSAGE_CHARS
+from bpract.wire import MAX_MESSAGE_CHARS
 from chat.conftest import ChatClient, Sites, open_chat, start_server
 from fakes.llm_server import FakeLLMServer
 from injection.checks import LURE, RULES, chat_requests, request_problems, system_parts, verdict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bpract.visitors.protocol import Ack, ack_text, encode
+from bpract.wire.frames import Ack, ack_text, encode
 from bpract_client import protocol as client
 
 

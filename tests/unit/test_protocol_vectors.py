@@ -8,7 +8,8 @@ import msgspec
 import pytest
 
 from bpract.triggers.spec import compile_ruleset, load_ruleset
-from bpract.visitors import protocol as server
+from bpract.wire import codes
+from bpract.wire import frames as server
 from bpract_client import protocol as client
 from bpract_client.engine import Engine
 from bpract_client.rules import ruleset_from_dict
@@ -113,8 +114,8 @@ def test_engine_signals_and_fires_decode() -> None:
             id="o_x", rule="r", message="Hi", cta=server.Cta(label="Go", url="/x"), reason="dwell"
         ),
         server.Outreach(id="o_x", rule="r", message="Hi"),
-        server.Error(code=server.RATE_LIMITED, message="slow down", seq=3),
-        server.Error(code=server.MALFORMED, message="not JSON"),
+        server.Error(code=codes.RATE_LIMITED, message="slow down", seq=3),
+        server.Error(code=codes.MALFORMED, message="not JSON"),
         server.Pong(),
     ],
 )
@@ -125,5 +126,5 @@ def test_server_frames_parse_on_the_client(frame: server.ServerFrame) -> None:
 
 def test_close_codes_agree() -> None:
     assert {c.name.lower(): int(c) for c in client.CloseCode} == {
-        c.name: int(c) for c in server.CloseCode
+        c.name: int(c) for c in codes.CloseCode
     }

@@ -1,5 +1,6 @@
 // The chat module (served as chat.mjs, loaded on first use): streamed answers, citations, ratings, history.
 import { h, safeUrl } from "./dom.js";
+import { T_HISTORY, T_REPLY_DELTA, T_REPLY_END, T_REPLY_RESET, T_REPLY_START } from "./wire.js";
 
 const CSS = `.m[aria-busy=true] .t:empty::before{content:"";display:inline-block;width:28px;height:10px;background:radial-gradient(circle,#666 35%,#0000 40%) 0 50%/9px 9px repeat-x;animation:k 1s infinite}
 @keyframes k{50%{opacity:.3}}
@@ -131,21 +132,21 @@ export function mount(shell) {
   }
 
   const handlers = {
-    reply_start: (d) => reply(d.id),
-    reply_delta: (d) => {
+    [T_REPLY_START]: (d) => reply(d.id),
+    [T_REPLY_DELTA]: (d) => {
       const el = reply(d.id);
       if (el.dataset.done == null) keep(() => el.firstChild.append(String(d.text || "")));
     },
-    reply_reset: (d) => {
+    [T_REPLY_RESET]: (d) => {
       const el = reply(d.id);
       if (el.dataset.done == null) el.firstChild.textContent = "";
     },
-    reply_end: (d) => {
+    [T_REPLY_END]: (d) => {
       finish(reply(d.id), d);
       if (!shell.isOpen()) shell.unread(true);
     },
     // The whole conversation after a welcome: known ids are updated in place, never added twice.
-    history: (d) => {
+    [T_HISTORY]: (d) => {
       let after = null;
       for (const m of (Array.isArray(d.messages) ? d.messages : []).slice(-MAX_MESSAGES)) {
         if (m && typeof m == "object") after = restore(m, after);
@@ -155,6 +156,6 @@ export function mount(shell) {
 
   return (type, d) => {
     const handle = handlers.hasOwnProperty(type) && handlers[type];
-    if (handle && d && (type == "history" || (typeof d.id == "string" && d.id))) handle(d);
+    if (handle && d && (type == T_HISTORY || (typeof d.id == "string" && d.id))) handle(d);
   };
 }

@@ -1,8 +1,9 @@
 // Fallback engine: the loader speaks the visitor protocol itself and the server runs the engine.
 import { getJSON, set } from "./store.js";
+import { CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNKNOWN_SITE, CLOSE_UNSUPPORTED_VERSION, T_ACK, T_PING, T_WELCOME } from "./wire.js";
 
 const KEY = "bpract:fbq";
-const FINAL = [4401, 4403, 4404];
+const FINAL = [CLOSE_UNSUPPORTED_VERSION, CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNKNOWN_SITE];
 const MAX = 500;
 
 // opts: url, hello() -> hello frame, on(frame), status(state, detail); push(frame, id?) sends a frame
@@ -58,8 +59,8 @@ export function fallback(opts) {
     } catch (e) {
       return;
     }
-    if (f.t == "welcome") welcome(f);
-    else if (f.t == "ack") {
+    if (f.t == T_WELCOME) welcome(f);
+    else if (f.t == T_ACK) {
       const acked = new Set(f.seq);
       keep((q) => acked.has(q.seq));
     } else opts.on(f);
@@ -69,7 +70,7 @@ export function fallback(opts) {
     ws = new WebSocket(opts.url);
     ws.onopen = () => {
       ws.send(JSON.stringify(opts.hello()));
-      ping = setInterval(() => send({ t: "ping" }), 25000);
+      ping = setInterval(() => send({ t: T_PING }), 25000);
     };
     ws.onmessage = receive;
     ws.onclose = (e) => {

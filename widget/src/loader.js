@@ -5,6 +5,7 @@ import { engine } from "./engine.js";
 import { fallback } from "./fallback.js";
 import { sensors } from "./sensors.js";
 import { allow, get, getJSON, rid, set } from "./store.js";
+import { T_EVENT, T_HELLO, T_IDENTIFY, T_MESSAGE, T_OUTCOME, T_OUTREACH, T_RATE, VERSION } from "./wire.js";
 
 (() => {
   const script = document.currentScript;
@@ -106,7 +107,7 @@ import { allow, get, getJSON, rid, set } from "./store.js";
   // From the worker ({type}) or the fallback's socket ({t}).
   function onMessage(d) {
     const type = d.type || d.t;
-    if (type == "outreach") {
+    if (type == T_OUTREACH) {
       ui.outreach(d);
       fire("outreach", d);
     } else if (type == "persist") {
@@ -125,7 +126,7 @@ import { allow, get, getJSON, rid, set } from "./store.js";
       url: origin.replace(/^http/, "ws") + "/v1/visitor",
       // The time zone is read only here: the first Intl.DateTimeFormat costs ~30 ms of main
       // thread, so the engine path reads it in the worker instead.
-      hello: () => Object.assign({ t: "hello", v: 1, engine: "server", tz: timeZone() }, context()),
+      hello: () => Object.assign({ t: T_HELLO, v: VERSION, engine: "server", tz: timeZone() }, context()),
       on: onMessage,
       status: (state, code) => {
         fire("status", { type: "status", state, code });
@@ -134,11 +135,11 @@ import { allow, get, getJSON, rid, set } from "./store.js";
     });
     live((events) => {
       for (const e of events) {
-        if (e.k == "outcome") push({ t: "outcome", at: e.at, outreach: e.outreach, kind: e.kind });
-        else if (e.k == "message") push({ t: "message", at: e.at, text: e.text, outreach: e.outreach || null }, e.id);
-        else if (e.k == "rate") push({ t: "rate", at: e.at, reply: e.reply, rating: e.rating, comment: null });
-        else if (e.k == "identify") push({ t: "identify", at: e.at, user_id: e.user_id, user_hash: e.user_hash, traits: e.traits });
-        else push({ t: "event", at: e.at, event: e });
+        if (e.k == "outcome") push({ t: T_OUTCOME, at: e.at, outreach: e.outreach, kind: e.kind });
+        else if (e.k == "message") push({ t: T_MESSAGE, at: e.at, text: e.text, outreach: e.outreach || null }, e.id);
+        else if (e.k == "rate") push({ t: T_RATE, at: e.at, reply: e.reply, rating: e.rating, comment: null });
+        else if (e.k == "identify") push({ t: T_IDENTIFY, at: e.at, user_id: e.user_id, user_hash: e.user_hash, traits: e.traits });
+        else push({ t: T_EVENT, at: e.at, event: e });
       }
     });
   }

@@ -14,7 +14,7 @@ from bpract.chat.prompt import Context, build_request
 from bpract.chat.replies import Kind, ReplyStream
 from bpract.llm import Finished, Gateway, Restarted, TextDelta
 from bpract.llm.providers.offline import NO_KNOWLEDGE, OFFLINE_PREFIX
-from bpract.visitors.protocol import Citation
+from bpract.wire.frames import Citation
 
 if TYPE_CHECKING:
     from bpract.kb import Passage

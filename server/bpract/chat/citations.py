@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from bpract.chat.extractive import Extract
-from bpract.visitors.protocol import Citation
+from bpract.wire.frames import Citation
 
 if TYPE_CHECKING:
     from bpract.kb import Passage

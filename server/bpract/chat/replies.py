@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from bpract.visitors.hub import visitor_channel
-from bpract.visitors.protocol import (
+from bpract.wire.channels import visitor_channel
+from bpract.wire.frames import (
     Citation,
     ReplyDelta,
     ReplyEnd,

@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bpract.chat import storage
 from bpract.chat.answer import Draft, Question, extractive, fixed, generate
@@ -25,18 +24,19 @@ from bpract.chat.phrases import asks_for_human
 from bpract.chat.prompt import Context
 from bpract.chat.replies import ReplyStream
 from bpract.chat.storage import Answer, Conversation, OutreachRow
-from bpract.llm import Gateway, Policy
+from bpract.clock import Clock
+from bpract.clock import now_ms as wall_ms
+from bpract.llm import Gateway
 from bpract.store import Database
-from bpract.visitors.protocol import Citation, History, HistoryMessage
+from bpract.wire.frames import Citation, History, HistoryMessage
 
 if TYPE_CHECKING:
     from litestar.channels import ChannelsPlugin
 
     from bpract.kb import KnowledgeBase, Passage
-    from bpract.sites import Site
-    from bpract.triggers.service import TriggerService
+    from bpract_client.rules import Ruleset
 
-__all__ = ["AnswerListener", "ChatService", "PendingAnswer"]
+__all__ = ["AnswerListener", "ChatService", "PendingAnswer", "RuleSource"]
 
 log = logging.getLogger("bpract.chat")
 
@@ -44,25 +44,18 @@ log = logging.getLogger("bpract.chat")
 AnswerListener = Callable[[Answer], Awaitable[None]]
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+class RuleSource(Protocol):
+    """Where an outreach's rule is found, to give its goal and department to the answer."""
 
-
-def has_model(policy: Policy) -> bool:
-    """Whether any tier names a real model (not only the ``offline`` provider)."""
-    return any(
-        policy.providers[ref.partition(":")[0]].kind != "offline"
-        for refs in policy.tiers.values()
-        for ref in refs
-        if ref.partition(":")[0] in policy.providers
-    )
+    def ruleset(self, site_id: int) -> Awaitable[Ruleset]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class PendingAnswer:
     """A stored visitor turn waiting for its answer."""
 
-    site: Site
+    site_id: int
+    site_name: str
     visitor: str
     conversation: Conversation
     outreach: OutreachRow | None
@@ -78,17 +71,16 @@ class ChatService:
     def __init__(
         self,
         db: Database,
-        kb: KnowledgeBase | None,
+        kb: KnowledgeBase,
         gateway: Gateway | None,
         channels: ChannelsPlugin,
         *,
-        triggers: TriggerService | None = None,
+        rules: RuleSource | None = None,
         config: ChatConfig | None = None,
-        now_ms: Callable[[], int] = _now_ms,
+        now_ms: Clock = wall_ms,
     ) -> None:
-        self.db, self.gateway, self.channels = db, gateway, channels
-        self._kb = kb
-        self.triggers = triggers
+        self.db, self.kb, self.gateway, self.channels = db, kb, gateway, channels
+        self.rules = rules
         self.config = config or ChatConfig()
         self._now_ms = now_ms
         self._locks: dict[str, asyncio.Lock] = {}
@@ -112,7 +104,8 @@ class ChatService:
     async def accept(
         self,
         *,
-        site: Site,
+        site_id: int,
+        site_name: str,
         visitor: str,
         stream: str,
         seq: int,
@@ -122,12 +115,12 @@ class ChatService:
     ) -> PendingAnswer | None:
         """Store the visitor's turn; None when this frame's turn was stored before."""
         now = self._now_ms()
-        message_id = storage.visitor_message_id(site.id, visitor, stream, seq)
+        message_id = storage.visitor_message_id(site_id, visitor, stream, seq)
         since = now - self.config.history_window_ms
 
         def store(conn: Any) -> tuple[Conversation, OutreachRow | None] | None:
             conv, row = storage.open_conversation(
-                conn, site.id, visitor, now, since_ms=since, outreach_id=outreach
+                conn, site_id, visitor, now, since_ms=since, outreach_id=outreach
             )
             new = storage.insert_visitor_turn(
                 conn, conv, message_id=message_id, text=text, at_ms=now, seq=seq
@@ -139,7 +132,7 @@ class ChatService:
             return None
         conv, row = stored
         lang = detect_language(text, conv.lang or lang_hint)
-        return PendingAnswer(site, visitor, conv, row, message_id, text, seq, lang)
+        return PendingAnswer(site_id, site_name, visitor, conv, row, message_id, text, seq, lang)
 
     def answer(self, pending: PendingAnswer) -> None:
         """Write the answer in the background (it outlives the connection)."""
@@ -164,16 +157,6 @@ class ChatService:
 
     # -- answering ---------------------------------------------------------------------------
 
-    @property
-    def kb(self) -> KnowledgeBase:
-        """The knowledge base; with none given, made on first use (numpy and the embedder
-        load then, not at start-up) with the embedder the environment names."""
-        if self._kb is None:
-            from bpract.kb import KnowledgeBase, embedder_from_env
-
-            self._kb = KnowledgeBase(self.db, embedder_from_env())
-        return self._kb
-
     async def _retrieve(self, site_id: int, text: str) -> list[Passage]:
         from bpract.kb import KnowledgeBaseError
 
@@ -188,7 +171,7 @@ class ChatService:
             return []
 
     async def _question(self, p: PendingAnswer, passages: list[Passage]) -> Question:
-        site_id, conv = p.site.id, p.conversation
+        site_id, conv = p.site_id, p.conversation
         turns = await self.db.run(
             lambda conn: storage.recent_turns(
                 conn, site_id, conv.id, KEEP_TURNS + 1, after_ms=conv.summarized_upto_ms or -1
@@ -199,12 +182,12 @@ class ChatService:
         goal, department, rule = None, "support", ""
         if p.outreach is not None:
             rule = p.outreach.rule_id
-            found = (await self.triggers.ruleset(site_id)).get(rule) if self.triggers else None
+            found = (await self.rules.ruleset(site_id)).get(rule) if self.rules else None
             if found is not None:
                 goal, department = found.goal or None, found.department or "support"
         scores = [x.confidence for x in passages if x.confidence is not None]
         ctx = Context(
-            site_name=p.site.name, lang=p.lang, summary=conv.summary, turns=turns,
+            site_name=p.site_name, lang=p.lang, summary=conv.summary, turns=turns,
             outreach=p.outreach.message if p.outreach else None, goal=goal,
         )  # fmt: skip
         return Question(
@@ -215,25 +198,25 @@ class ChatService:
 
     async def _draft(self, p: PendingAnswer, q: Question, reply: ReplyStream) -> Draft:
         if asks_for_human(p.text):
-            site_id, conv_id = p.site.id, p.conversation.id
+            site_id, conv_id = p.site_id, p.conversation.id
             await self.db.run(lambda c: storage.set_status(c, site_id, conv_id, "human"))
             return fixed("handoff", p.lang)
         if not q.passages or (q.confidence is not None and q.confidence < self.config.threshold):
             from bpract.kb import record_unanswered
 
-            await record_unanswered(self.db, p.site.id, p.text, q.confidence)
+            await record_unanswered(self.db, p.site_id, p.text, q.confidence)
             return fixed("unknown", p.lang)
         gateway = self.gateway
-        if gateway is None or not has_model(gateway.policies.for_site(p.site.id)):
+        if gateway is None or not gateway.policies.for_site(p.site_id).has_model:
             return extractive(q)
         return await generate(gateway, q, reply, self.config.max_tokens)
 
     async def _answer(self, p: PendingAnswer) -> None:
         reply = ReplyStream(
-            self.channels, site_id=p.site.id, visitor=p.visitor, reply_id=storage.new_id("r_")
+            self.channels, site_id=p.site_id, visitor=p.visitor, reply_id=storage.new_id("r_")
         )
         await reply.start(p.conversation.id, p.seq)
-        passages = await self._retrieve(p.site.id, p.text)
+        passages = await self._retrieve(p.site_id, p.text)
         q = await self._question(p, passages)
         draft = await self._draft(p, q, reply)
         if not reply.shown:
@@ -250,7 +233,7 @@ class ChatService:
 
     def _stored_answer(self, p: PendingAnswer, q: Question, reply_id: str, d: Draft) -> Answer:
         return Answer(
-            id=reply_id, site_id=p.site.id, conversation_id=p.conversation.id, text=d.text,
+            id=reply_id, site_id=p.site_id, conversation_id=p.conversation.id, text=d.text,
             at_ms=self._now_ms(), citations=[_citation_json(c) for c in d.citations],
             kind=d.kind, offline=d.offline, provider=d.provider, model=d.model,
             cost_nano=d.cost_nano, passages=[_passage_json(x) for x in d.cited],
@@ -260,10 +243,10 @@ class ChatService:
     def _save(self, conn: Any, p: PendingAnswer, answer: Answer) -> None:
         storage.insert_answer(conn, answer)
         if p.lang != p.conversation.lang:
-            storage.set_lang(conn, p.site.id, p.conversation.id, p.lang)
+            storage.set_lang(conn, p.site_id, p.conversation.id, p.lang)
 
     async def _fold_memory(self, p: PendingAnswer) -> None:
-        site_id, conv = p.site.id, p.conversation
+        site_id, conv = p.site_id, p.conversation
         fresh = await self.db.run(lambda c: storage.get_conversation(c, site_id, conv.id))
         if fresh is None:
             return
@@ -275,7 +258,7 @@ class ChatService:
         if not fold:
             return
         gateway = self.gateway
-        model = gateway if gateway and has_model(gateway.policies.for_site(site_id)) else None
+        model = gateway if gateway and gateway.policies.for_site(site_id).has_model else None
         summary = await summarize(
             model, site_id=site_id, conversation=conv.id, previous=fresh.summary, turns=fold
         )

@@ -11,7 +11,7 @@ from bpract.triggers.errors import (
     UnknownRuleError,
     UnknownSiteError,
 )
-from bpract.triggers.service import FireResult, TriggerService, site_channel
+from bpract.triggers.service import FireResult, TriggerService
 from bpract.triggers.spec import compile_ruleset, load_rule, load_ruleset
 
 __all__ = [
@@ -30,5 +30,4 @@ __all__ = [
     "compile_ruleset",
     "load_rule",
     "load_ruleset",
-    "site_channel",
 ]

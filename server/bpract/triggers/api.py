@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, RawBody
 
 from bpract.auth import admin_guard, verify_token
@@ -55,15 +56,9 @@ def _error_response(_: AnyRequest, exc: Exception) -> Response[ErrorOut]:
     )
 
 
-def _service(request: AnyRequest) -> TriggerService:
-    service: TriggerService = request.app.state.triggers
-    return service
-
-
-async def _author(request: AnyRequest) -> str:
+async def _author(request: AnyRequest, db: Database) -> str:
     """The name of the admin token that made the request (the guard has checked it)."""
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
-    db: Database = request.app.state.db
     return await db.run(lambda conn: verify_token(conn, token)) or "admin"
 
 
@@ -112,30 +107,42 @@ class RulesController(Controller):
     exception_handlers = {TriggersError: _error_response}  # noqa: RUF012
 
     @get("/")
-    async def get_ruleset(self, request: AnyRequest, site_key: FromPath[str]) -> RulesetOut:
+    async def get_ruleset(
+        self,
+        request: AnyRequest,
+        triggers: NamedDependency[TriggerService],
+        site_key: FromPath[str],
+    ) -> RulesetOut:
         """The current compiled ruleset and its version."""
-        service = _service(request)
-        return await _ruleset_out(service, site_key, await service.site_id(site_key))
+        return await _ruleset_out(triggers, site_key, await triggers.site_id(site_key))
 
     @put("/")
     async def put_ruleset(
-        self, request: AnyRequest, site_key: FromPath[str], body: RawBody
+        self,
+        request: AnyRequest,
+        triggers: NamedDependency[TriggerService],
+        db: NamedDependency[Database],
+        site_key: FromPath[str],
+        body: RawBody,
     ) -> RulesetOut:
         """Replace the whole ruleset with a YAML or JSON document: a new version."""
-        service = _service(request)
-        site_id = await service.site_id(site_key)
+        site_id = await triggers.site_id(site_key)
         source = _text(body)
         ruleset = load_ruleset(source)
-        author = await _author(request)
-        await service.save_ruleset(site_id, ruleset, source=source, author=author)
-        return await _ruleset_out(service, site_key, site_id)
+        author = await _author(request, db)
+        await triggers.save_ruleset(site_id, ruleset, source=source, author=author)
+        return await _ruleset_out(triggers, site_key, site_id)
 
     @post("/validate", status_code=200)
     async def validate(
-        self, request: AnyRequest, site_key: FromPath[str], body: RawBody
+        self,
+        request: AnyRequest,
+        triggers: NamedDependency[TriggerService],
+        site_key: FromPath[str],
+        body: RawBody,
     ) -> ValidationOut:
         """Check a ruleset document without saving it."""
-        await _service(request).site_id(site_key)
+        await triggers.site_id(site_key)
         try:
             ruleset = load_ruleset(_text(body))
         except RulesetInvalidError as exc:
@@ -143,10 +150,14 @@ class RulesController(Controller):
         return ValidationOut(ok=True, errors=[], rules=len(ruleset.rules))
 
     @get("/versions")
-    async def versions(self, request: AnyRequest, site_key: FromPath[str]) -> list[VersionOut]:
+    async def versions(
+        self,
+        request: AnyRequest,
+        triggers: NamedDependency[TriggerService],
+        site_key: FromPath[str],
+    ) -> list[VersionOut]:
         """Every saved version, newest first."""
-        service = _service(request)
-        stored = await service.versions(await service.site_id(site_key))
+        stored = await triggers.versions(await triggers.site_id(site_key))
         return [
             VersionOut(
                 version=v.version,
@@ -162,56 +173,73 @@ class RulesController(Controller):
     async def report(
         self,
         request: AnyRequest,
+        triggers: NamedDependency[TriggerService],
         site_key: FromPath[str],
         days: Annotated[float, QueryParameter(gt=0, le=366)] = 30,
     ) -> ReportOut:
         """Per rule: fires by outcome, outreach outcomes, conversion of sent vs held out."""
-        service = _service(request)
-        rules = await service.report(await service.site_id(site_key), days)
+        rules = await triggers.report(await triggers.site_id(site_key), days)
         return ReportOut(site=site_key, days=days, rules=rules)
 
     @post("/", status_code=201)
     async def add_rule(
-        self, request: AnyRequest, site_key: FromPath[str], body: RawBody
+        self,
+        request: AnyRequest,
+        triggers: NamedDependency[TriggerService],
+        db: NamedDependency[Database],
+        site_key: FromPath[str],
+        body: RawBody,
     ) -> RuleOut:
         """Add one rule (YAML or JSON): a new version."""
-        service = _service(request)
-        site_id = await service.site_id(site_key)
+        site_id = await triggers.site_id(site_key)
         rule, source = _rule_body(body)
-        author = await _author(request)
-        await service.edit_ruleset(site_id, edits.add_rule(rule), source=source, author=author)
-        return await _rule_out(service, site_id, rule.id)
+        author = await _author(request, db)
+        await triggers.edit_ruleset(site_id, edits.add_rule(rule), source=source, author=author)
+        return await _rule_out(triggers, site_id, rule.id)
 
     @get("/{rule_id:str}")
     async def get_rule(
-        self, request: AnyRequest, site_key: FromPath[str], rule_id: FromPath[str]
+        self,
+        request: AnyRequest,
+        triggers: NamedDependency[TriggerService],
+        site_key: FromPath[str],
+        rule_id: FromPath[str],
     ) -> RuleOut:
-        service = _service(request)
-        return await _rule_out(service, await service.site_id(site_key), rule_id)
+        return await _rule_out(triggers, await triggers.site_id(site_key), rule_id)
 
     @put("/{rule_id:str}")
     async def replace_rule(
-        self, request: AnyRequest, site_key: FromPath[str], rule_id: FromPath[str], body: RawBody
+        self,
+        *,
+        request: AnyRequest,
+        triggers: NamedDependency[TriggerService],
+        db: NamedDependency[Database],
+        site_key: FromPath[str],
+        rule_id: FromPath[str],
+        body: RawBody,
     ) -> RuleOut:
         """Replace one rule: a new version."""
-        service = _service(request)
-        site_id = await service.site_id(site_key)
+        site_id = await triggers.site_id(site_key)
         rule, source = _rule_body(body, rule_id)
-        author = await _author(request)
-        await service.edit_ruleset(site_id, edits.replace_rule(rule), source=source, author=author)
-        return await _rule_out(service, site_id, rule.id)
+        author = await _author(request, db)
+        await triggers.edit_ruleset(site_id, edits.replace_rule(rule), source=source, author=author)
+        return await _rule_out(triggers, site_id, rule.id)
 
     @delete("/{rule_id:str}", status_code=200)
     async def delete_rule(
-        self, request: AnyRequest, site_key: FromPath[str], rule_id: FromPath[str]
+        self,
+        request: AnyRequest,
+        triggers: NamedDependency[TriggerService],
+        db: NamedDependency[Database],
+        site_key: FromPath[str],
+        rule_id: FromPath[str],
     ) -> RulesetOut:
         """Remove one rule: a new version (returned)."""
-        service = _service(request)
-        site_id = await service.site_id(site_key)
-        author = await _author(request)
+        site_id = await triggers.site_id(site_key)
+        author = await _author(request, db)
         edit = edits.remove_rule(rule_id)
-        await service.edit_ruleset(site_id, edit, source=f"delete {rule_id}", author=author)
-        return await _ruleset_out(service, site_key, site_id)
+        await triggers.edit_ruleset(site_id, edit, source=f"delete {rule_id}", author=author)
+        return await _ruleset_out(triggers, site_key, site_id)
 
 
 route_handlers: list[type[Controller]] = [RulesController]

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from bpract.command import open_db
 from bpract.triggers.errors import RulesetInvalidError, TriggersError
 from bpract.triggers.report import RuleReport
 from bpract.triggers.service import TriggerService
@@ -25,8 +26,6 @@ T = TypeVar("T")
 def _with_service(
     args: argparse.Namespace, work: Callable[[TriggerService], Coroutine[Any, Any, T]]
 ) -> T:
-    from bpract.cli import open_db
-
     db = open_db(args)
     try:
         return asyncio.run(work(TriggerService(db, None)))

@@ -8,14 +8,15 @@ fires into outreach through policy and the decider, and records outcomes.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from bpract.sites.store import site_id_for_key
+from bpract.clock import Clock
+from bpract.clock import now_ms as wall_ms
+from bpract.sites import site_id_for_key
 from bpract.triggers import rulesets
 from bpract.triggers.decider import Decider, DecisionRequest, RuleMessageDecider
 from bpract.triggers.decider import decide_or_fall_back as _decide
@@ -26,6 +27,7 @@ from bpract.triggers.outcomes import insert_outcome
 from bpract.triggers.policy import Refusal, check_windows, is_held_out, schedule_refusal
 from bpract.triggers.report import RuleReport, rule_reports
 from bpract.triggers.spec import compile_ruleset, ruleset_from_compiled
+from bpract.wire.channels import site_channel
 from bpract_client.rules import Policy, Rule, Ruleset
 
 if TYPE_CHECKING:
@@ -34,18 +36,9 @@ if TYPE_CHECKING:
 
     from bpract.store import Database
 
-__all__ = ["FireResult", "TriggerService", "site_channel"]
+__all__ = ["FireResult", "TriggerService"]
 
 _DAY_MS = 86_400_000
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def site_channel(site_id: int) -> str:
-    """The channel every connection of a site listens on."""
-    return f"site:{site_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +63,7 @@ class TriggerService:
         db: Database,
         channels: ChannelsPlugin | None,
         decider: Decider | None = None,
-        now_ms: Callable[[], int] = _wall_ms,
+        now_ms: Clock = wall_ms,
         *,
         decider_timeout_s: float = 8.0,
         cache_ttl_s: float = 5.0,

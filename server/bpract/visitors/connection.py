@@ -1,53 +1,30 @@
-"""One visitor connection after ``welcome``: limits, decoding, storage, acks, pushes."""
+"""One visitor connection after ``welcome``: limits, decoding, storage, acks, dispatch."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar import WebSocket
 
-from bpract.chat.service import PendingAnswer
-from bpract.sites import Site, verify_identity
-from bpract.triggers.errors import UnknownRuleError
-from bpract.visitors.fallback import ServerEngine
-from bpract.visitors.hub import VisitorHub, now_ms
+from bpract.clock import now_ms
 from bpract.visitors.limits import ConnectionLimits
-from bpract.visitors.protocol import (
-    IDENTITY_REJECTED,
-    INVALID,
-    MALFORMED,
-    RATE_LIMITED,
-    UNKNOWN_RULE,
-    UNKNOWN_TYPE,
-    CloseCode,
-    Error,
-    Event,
-    Fire,
-    Hello,
-    Identify,
-    Message,
-    Outcome,
-    Outreach,
-    Ping,
-    Pong,
-    Rate,
-    SeqFrame,
-    ServerFrame,
-    Signal,
-    ack_text,
-    decode_client,
-    encode,
-)
-from bpract.visitors.storage import apply_identity
 from bpract.visitors.writer import FrameRow, SignalRow
+from bpract.wire.codes import INVALID, MALFORMED, RATE_LIMITED, UNKNOWN_TYPE, CloseCode
+from bpract.wire.frames import Error, Frame, Hello, Ping, Pong, SeqFrame, Signal, ack_text, tag_of
 
-__all__ = ["Connection", "classify_error"]
+if TYPE_CHECKING:
+    from bpract.sites import Site
+    from bpract.visitors.fallback import ServerEngine
+    from bpract.visitors.hub import VisitorHub
+
+__all__ = ["Closing", "Connection", "classify_error"]
 
 log = logging.getLogger("bpract.visitors")
+_encoder = msgspec.json.Encoder()
 
 
 def classify_error(exc: msgspec.DecodeError) -> str:
@@ -62,7 +39,7 @@ def classify_error(exc: msgspec.DecodeError) -> str:
     return INVALID
 
 
-class _Closing(Exception):
+class Closing(Exception):
     """The connection must close with ``code``."""
 
     def __init__(self, code: CloseCode) -> None:
@@ -71,7 +48,7 @@ class _Closing(Exception):
 
 
 class Connection:
-    """Serves one visitor socket until it closes."""
+    """Serves one visitor socket until it closes; the :class:`~bpract.wire.Visit` of handlers."""
 
     def __init__(
         self, socket: WebSocket[Any, Any, Any], hub: VisitorHub, hello: Hello, site: Site
@@ -83,8 +60,40 @@ class Connection:
         self.closed = False
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def send(self, frame: ServerFrame) -> None:
-        await self.send_raw(encode(frame))
+    # -- the Visit protocol -----------------------------------------------------------------
+
+    @property
+    def site_id(self) -> int:
+        return self.site.id
+
+    @property
+    def site_name(self) -> str:
+        return self.site.name
+
+    @property
+    def visitor(self) -> str:
+        return self.hello.visitor
+
+    @property
+    def stream(self) -> str:
+        return self.hello.stream
+
+    @property
+    def lang(self) -> str | None:
+        return self.hello.lang
+
+    async def send(self, frame: Frame) -> None:
+        await self.send_raw(_encoder.encode(frame))
+
+    async def error(self, code: str, message: str, seq: int | None = None) -> None:
+        await self.send(Error(code=code, message=message, seq=seq or None))
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    # -- sending ----------------------------------------------------------------------------
 
     async def send_raw(self, data: bytes) -> None:
         await self.send_text(data.decode())
@@ -97,18 +106,12 @@ class Connection:
         except Exception:  # the peer went away mid-send; the receive loop will notice
             self.closed = True
 
-    async def error(self, code: str, message: str, seq: int | None = None) -> None:
-        await self.send(Error(code=code, message=message, seq=seq))
-
-    def spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("visitor task failed", exc_info=exc)
+
+    # -- receiving --------------------------------------------------------------------------
 
     async def serve(self) -> CloseCode | None:
         """Receive frames until the client leaves (None) or a fatal refusal (its code)."""
@@ -119,19 +122,19 @@ class Connection:
                     return None
                 data: str | bytes | None = event.get("text")
                 await self.on_data(data if data is not None else (event.get("bytes") or b""))
-        except _Closing as closing:
+        except Closing as closing:
             return closing.code
         finally:
             self.closed = True
 
     async def on_data(self, data: str | bytes) -> None:
         if len(data) > self.hub.settings.max_frame_bytes:
-            raise _Closing(CloseCode.too_big)
+            raise Closing(CloseCode.too_big)
         verdict = self.limits.check()
         if verdict == "flood":
-            raise _Closing(CloseCode.flood)
+            raise Closing(CloseCode.flood)
         try:
-            frame = decode_client(data)
+            frame = self.hub.decoder.decode(data)
         except msgspec.DecodeError as exc:
             if verdict == "ok":
                 await self.error(classify_error(exc), str(exc))
@@ -147,195 +150,42 @@ class Connection:
             return
         await self.dispatch(frame, data)
 
-    async def dispatch(self, frame: Any, data: str | bytes) -> None:
+    async def dispatch(self, frame: Frame, data: str | bytes) -> None:
         match frame:
             case Ping():
                 await self.send(Pong())
             case Hello():
                 await self.error(INVALID, "hello was already received")
-            case Message() if self.hub.chat is not None and await self.hub.chat.over_rate(
-                self.site.id, self.hello.visitor
-            ):
-                await self.error(RATE_LIMITED, "too many chat messages: wait a minute", frame.seq)
-            case _:
+            case SeqFrame():
+                handler = self.hub.frames.get(frame)
+                if handler is not None and handler.admit is not None:
+                    refusal = await handler.admit(self, frame)
+                    if refusal is not None:
+                        await self.error(RATE_LIMITED, refusal, frame.seq)
+                        return
                 await self.store(frame, data)
 
     async def store(self, frame: SeqFrame, data: str | bytes) -> None:
-        hello, received = self.hello, now_ms()
+        """Store ``frame`` once, let its handler see it if new, acknowledge, then follow up."""
+        hello = self.hello
         body = data if isinstance(data, str) else data.decode()
         row = FrameRow(
-            self.site.id,
-            hello.visitor,
-            hello.stream,
-            frame.seq,
-            _tag(frame),
-            frame.at,
-            received,
-            body,
-        )
+            self.site.id, hello.visitor, hello.stream, frame.seq, tag_of(type(frame)), frame.at,
+            now_ms(), body,
+        )  # fmt: skip
         signal = None
-        if isinstance(frame, Signal):
+        if isinstance(frame, Signal):  # a signal's own row is written in the frame's batch
+            data_json = _encoder.encode(frame.data).decode()
             signal = SignalRow(
-                self.site.id,
-                hello.visitor,
-                frame.session,
-                frame.name,
-                frame.at,
-                msgspec.json.encode(frame.data).decode(),
+                self.site.id, hello.visitor, frame.session, frame.name, frame.at, data_json
             )
         new = await self.hub.writer.store(row, signal)
-        pending = await self.chat_turn(frame) if new and isinstance(frame, Message) else None
+        follow_up = await self.handle(frame) if new else None
         await self.send_text(ack_text(frame.seq))
-        if pending is not None and self.hub.chat is not None:
-            self.hub.chat.answer(pending)  # after the ack: the answer follows its message
-        elif new:
-            await self.process(frame)
+        if follow_up is not None:
+            await follow_up()
 
-    async def chat_turn(self, frame: Message) -> PendingAnswer | None:
-        """Store a new chat message as a turn of the visitor's conversation (before the ack)."""
-        if self.hub.chat is None:
-            return None
-        hello = self.hello
-        return await self.hub.chat.accept(
-            site=self.site,
-            visitor=hello.visitor,
-            stream=hello.stream,
-            seq=frame.seq,
-            text=frame.text,
-            outreach=frame.outreach,
-            lang_hint=hello.lang,
-        )
-
-    async def process(self, frame: SeqFrame) -> None:
-        """Act on a newly stored frame."""
-        match frame:
-            case Fire():
-                self.spawn(
-                    self.fire(
-                        frame.rule,
-                        version=frame.rule_version,
-                        session=frame.session,
-                        context=frame.context,
-                        at=frame.at,
-                        seq=frame.seq,
-                    )
-                )
-            case Outcome():
-                self.spawn(self.outcome(frame))
-            case Identify():
-                await self.identify(frame)
-            case Event() if self.engine is not None:
-                await self.engine_event(self.engine, frame)
-            case Rate() if self.hub.chat is not None:
-                await self.rate(frame)
-            case _:
-                pass  # signals are stored with the frame
-
-    async def rate(self, frame: Rate) -> None:
-        assert self.hub.chat is not None  # checked by the caller
-        known = await self.hub.chat.rate(
-            site_id=self.site.id,
-            visitor=self.hello.visitor,
-            reply=frame.reply,
-            rating=frame.rating,
-            comment=frame.comment,
-        )
-        if not known:
-            detail = f"reply {frame.reply!r} is not one of your answers"
-            await self.error(INVALID, detail, frame.seq)
-
-    async def fire(
-        self,
-        rule: str,
-        *,
-        version: int,
-        session: str | None,
-        context: dict[str, Any],
-        at: int,
-        seq: int | None,
-    ) -> None:
-        try:
-            result = await self.hub.triggers.handle_fire(
-                site_id=self.site.id,
-                visitor=self.hello.visitor,
-                session=session,
-                rule=rule,
-                rule_version=version,
-                context=context,
-                at_ms=at,
-                lang=self.hello.lang,
-            )
-        except UnknownRuleError as exc:
-            await self.error(UNKNOWN_RULE, str(exc) or f"unknown rule {rule!r}", seq)
-            return
-        if result.outreach is not None:
-            await self.send(msgspec.convert(result.outreach, Outreach))
-
-    async def outcome(self, frame: Outcome) -> None:
-        await self.hub.triggers.record_outcome(
-            site_id=self.site.id,
-            visitor=self.hello.visitor,
-            outreach_id=frame.outreach,
-            kind=frame.kind,
-            at_ms=frame.at,
-        )
-
-    async def identify(self, frame: Identify) -> None:
-        if not verify_identity(self.site.identity_secret, frame.user_id, frame.user_hash):
-            await self.error(IDENTITY_REJECTED, "user_hash does not sign user_id", frame.seq)
-            return
-        await self._apply_identity(frame.user_id, frame.traits)
-        if self.engine is not None:
-            self.engine.set_identity(frame.user_id, frame.traits)
-
-    async def _apply_identity(self, user_id: str, traits: dict[str, Any] | None) -> None:
-        traits_json = json.dumps(traits) if traits is not None else None
-        site_id, visitor = self.site.id, self.hello.visitor
-        await self.hub.db.transaction(
-            lambda conn: apply_identity(conn, site_id, visitor, user_id, traits_json)
-        )
-
-    async def engine_event(self, engine: ServerEngine, frame: Event) -> None:
-        """Feed a raw event to the server-side engine; identities are verified first."""
-        event = frame.event
-        if event.get("k") == "identify":
-            user_id, user_hash = event.get("user_id"), event.get("user_hash")
-            traits = event.get("traits") if isinstance(event.get("traits"), dict) else None
-            if not (isinstance(user_id, str) and isinstance(user_hash, str)) or not (
-                verify_identity(self.site.identity_secret, user_id, user_hash)
-            ):
-                await self.error(IDENTITY_REJECTED, "user_hash does not sign user_id", frame.seq)
-                return
-            await self._apply_identity(user_id, traits)
-            engine.set_identity(user_id, traits)
-            return
-        await self.engine_output(engine.handle(event))
-
-    async def engine_output(self, frames: list[dict[str, Any]]) -> None:
-        """Handle what the server-side engine produced, as if a browser had sent it."""
-        for out in frames:
-            if out.get("t") == "signal":
-                row = SignalRow(
-                    self.site.id,
-                    self.hello.visitor,
-                    out.get("session"),
-                    str(out["name"]),
-                    int(out["at"]),
-                    json.dumps(out.get("data") or {}),
-                )
-                await self.hub.writer.store(None, row)
-            elif out.get("t") == "fire":
-                self.spawn(
-                    self.fire(
-                        str(out["rule"]),
-                        version=int(out["rule_version"]),
-                        session=out.get("session"),
-                        context=dict(out.get("context") or {}),
-                        at=int(out["at"]),
-                        seq=None,
-                    )
-                )
-
-
-def _tag(frame: SeqFrame) -> str:
-    return str(type(frame).__struct_config__.tag)
+    async def handle(self, frame: SeqFrame) -> Any:
+        """Run the handler of a frame stored (or made by the server-side engine) just now."""
+        handler = self.hub.frames.get(frame)
+        return None if handler is None else await handler.handle(self, frame)

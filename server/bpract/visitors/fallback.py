@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bpract.clock import now_ms
 from bpract.store import Database
-from bpract.visitors.hub import now_ms
 from bpract.visitors.storage import load_engine_state, save_engine_state
 from bpract_client.engine import Engine
 from bpract_client.rules import ruleset_from_dict

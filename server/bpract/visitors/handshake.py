@@ -9,15 +9,12 @@ from typing import Any
 import msgspec
 from litestar import WebSocket
 
+from bpract.clock import now_ms
 from bpract.sites import Site
-from bpract.visitors.hub import VisitorHub, now_ms
-from bpract.visitors.protocol import (
-    SUPPORTED_VERSIONS,
-    CloseCode,
-    Hello,
-    decode_client,
-)
+from bpract.visitors.hub import VisitorHub
 from bpract.visitors.storage import Opened, open_visitor
+from bpract.wire.codes import SUPPORTED_VERSIONS, CloseCode
+from bpract.wire.frames import Hello, decode_client
 
 __all__ = ["Accepted", "Closed", "frame_data", "handshake"]
 

@@ -1,67 +1,52 @@
-"""What every visitor connection shares: settings, database, writer, triggers, channels, limits."""
+"""What every visitor connection of a process shares: settings, storage, limits, handlers."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from bpract.visitors.limits import SiteLimits
 from bpract.visitors.writer import FrameWriter
+from bpract.wire.frames import Hello, Ping
+from bpract.wire.handlers import FrameHandlers
 
 if TYPE_CHECKING:
     from litestar.channels import ChannelsPlugin
 
-    from bpract.chat import ChatService
-    from bpract.settings import Settings
     from bpract.store import Database
-    from bpract.triggers.service import TriggerService
+    from bpract.visitors.settings import VisitorSettings
 
-__all__ = ["VisitorHub", "now_ms", "site_channel", "visitor_channel"]
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+__all__ = ["RulesetSource", "VisitorHub"]
 
 
-def site_channel(site_id: int) -> str:
-    """Channel of every connection of a site (rule updates)."""
-    return f"site:{site_id}"
+class RulesetSource(Protocol):
+    """Where a connection gets the compiled ruleset its engine evaluates."""
+
+    def ruleset_json(self, site_id: int) -> Awaitable[dict[str, Any]]: ...
 
 
-def visitor_channel(site_id: int, visitor: str) -> str:
-    """Channel of every connection (tab) of one visitor (outreach, agent replies)."""
-    return f"visitor:{site_id}:{visitor}"
-
-
-@dataclass(slots=True)
 class VisitorHub:
-    """Kept on ``app.state.visitors``; built on start-up."""
+    """Built once per process and handed to ``/v1/visitor`` by dependency injection.
 
-    settings: Settings
-    db: Database
-    writer: FrameWriter
-    triggers: TriggerService
-    channels: ChannelsPlugin
-    site_limits: SiteLimits
-    chat: ChatService | None = None
-    """Answers ``message`` frames; None: messages are stored and acknowledged only."""
+    A plain class, not a dataclass: Litestar validates injected dataclasses field by
+    field on every connection.
+    """
 
-    @classmethod
-    def create(
-        cls,
-        settings: Settings,
+    __slots__ = ("channels", "db", "decoder", "frames", "rulesets", "settings", "site_limits",
+                 "writer")  # fmt: skip
+
+    def __init__(
+        self,
+        settings: VisitorSettings,
         db: Database,
-        triggers: TriggerService,
         channels: ChannelsPlugin,
-        chat: ChatService | None = None,
-    ) -> VisitorHub:
-        return cls(
-            settings=settings,
-            db=db,
-            writer=FrameWriter(db),
-            triggers=triggers,
-            channels=channels,
-            site_limits=SiteLimits(settings.site_rate, settings.site_burst),
-            chat=chat,
-        )
+        rulesets: RulesetSource,
+        frames: FrameHandlers,
+    ) -> None:
+        self.settings, self.db, self.channels = settings, db, channels
+        self.rulesets, self.frames = rulesets, frames
+        self.writer = FrameWriter(db)
+        self.site_limits = SiteLimits(settings.site_rate, settings.site_burst)
+        self.decoder: msgspec.json.Decoder[Any] = frames.decoder((Hello, Ping))

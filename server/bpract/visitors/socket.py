@@ -9,20 +9,18 @@ from typing import Any
 
 import msgspec
 from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
 
 from bpract.visitors.connection import Connection
 from bpract.visitors.fallback import ServerEngine
+from bpract.visitors.frames import tick_forever
 from bpract.visitors.handshake import Accepted, Closed, handshake
-from bpract.visitors.hub import VisitorHub, now_ms, site_channel, visitor_channel
-from bpract.visitors.protocol import (
-    IDENTITY_REJECTED,
-    CloseCode,
-    Config,
-    Rules,
-    Welcome,
-)
+from bpract.visitors.hub import VisitorHub
+from bpract.wire.channels import site_channel, visitor_channel
+from bpract.wire.codes import IDENTITY_REJECTED, CloseCode
+from bpract.wire.frames import Config, Rules, Welcome
 
-__all__ = ["visitor_socket"]
+__all__ = ["route_handlers", "visitor_socket"]
 
 log = logging.getLogger("bpract.visitors")
 _rules_decoder = msgspec.json.Decoder(Rules)
@@ -30,7 +28,7 @@ _rules_decoder = msgspec.json.Decoder(Rules)
 
 async def _welcome(conn: Connection, accepted: Accepted) -> None:
     hub, hello = conn.hub, accepted.hello
-    ruleset = await hub.triggers.ruleset_json(accepted.site.id)
+    ruleset = await hub.rulesets.ruleset_json(accepted.site.id)
     if hello.engine == "server":
         conn.engine = await ServerEngine.load(
             hub.db,
@@ -54,16 +52,7 @@ async def _welcome(conn: Connection, accepted: Accepted) -> None:
     )
     if accepted.identity_rejected:
         await conn.error(IDENTITY_REJECTED, "identity.user_hash does not sign identity.user_id")
-    if hub.chat is not None and (history := await hub.chat.history(conn.site.id, hello.visitor)):
-        await conn.send(history)
-
-
-async def _ticker(conn: Connection, engine: ServerEngine) -> None:
-    """Tick the server-side engine while connected; its state is saved every tick."""
-    while not conn.closed:
-        await asyncio.sleep(conn.hub.settings.engine_tick)
-        await conn.engine_output(engine.tick(now_ms()))
-        await engine.save()
+    await hub.frames.opened(conn)
 
 
 def _channel_handler(conn: Connection) -> Any:
@@ -83,7 +72,7 @@ async def _run(conn: Connection) -> CloseCode | None:
     try:
         async with subscriber.run_in_background(_channel_handler(conn), join=False):
             if conn.engine is not None:
-                ticker = asyncio.create_task(_ticker(conn, conn.engine))
+                ticker = asyncio.create_task(tick_forever(conn, conn.engine))
             return await conn.serve()
     finally:
         await channels.unsubscribe(subscriber, names)
@@ -101,17 +90,18 @@ async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> No
 
 
 @websocket("/v1/visitor")
-async def visitor_socket(socket: WebSocket[Any, Any, Any]) -> None:
+async def visitor_socket(
+    socket: WebSocket[Any, Any, Any], visitors: NamedDependency[VisitorHub]
+) -> None:
     """The visitor protocol, v1 (docs/protocol.md)."""
-    hub: VisitorHub = socket.app.state.visitors
     await socket.accept()
-    result = await handshake(socket, hub)
+    result = await handshake(socket, visitors)
     if result is None:
         return
     if isinstance(result, Closed):
         await _close(socket, result.code, result.reason)
         return
-    conn = Connection(socket, hub, result.hello, result.site)
+    conn = Connection(socket, visitors, result.hello, result.site)
     try:
         await _welcome(conn, result)
         code = await _run(conn)
@@ -120,3 +110,6 @@ async def visitor_socket(socket: WebSocket[Any, Any, Any]) -> None:
         code = CloseCode.internal
     if code is not None:
         await _close(socket, code, code.name)
+
+
+route_handlers = [visitor_socket]

@@ -9,7 +9,8 @@ from typing import Any
 import apsw
 
 from bpract.sites import Site, SiteNotFoundError, get_site_by_key, origin_allowed, verify_identity
-from bpract.visitors.protocol import CloseCode, Hello
+from bpract.wire.codes import CloseCode
+from bpract.wire.frames import Hello
 
 __all__ = [
     "Opened",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bpract.visitors import protocol as server
+from bpract.wire import frames as server
 from bpract_client import protocol
 from bpract_client.protocol import ProtocolError, parse_server_frame
 from unit.client.support import T0, ev

@@ -1,0 +1,55 @@
+"""The frames the chat handles: visitor messages, ratings, and the history after ``welcome``."""
+
+from __future__ import annotations
+
+from bpract.chat.service import ChatService
+from bpract.wire.codes import INVALID
+from bpract.wire.frames import Message, Rate
+from bpract.wire.handlers import FollowUp, FrameHandlers, Visit
+
+__all__ = ["register"]
+
+
+def register(frames: FrameHandlers, chat: ChatService) -> None:
+    """Answer ``message`` frames, store ``rate`` frames, restore the conversation on open."""
+
+    async def admit(visit: Visit, _frame: Message) -> str | None:
+        if await chat.over_rate(visit.site_id, visit.visitor):
+            return "too many chat messages: wait a minute"
+        return None
+
+    async def message(visit: Visit, frame: Message) -> FollowUp | None:
+        # The turn is stored before the ack, so an acknowledged question is never lost.
+        pending = await chat.accept(
+            site_id=visit.site_id, site_name=visit.site_name, visitor=visit.visitor,
+            stream=visit.stream, seq=frame.seq, text=frame.text, outreach=frame.outreach,
+            lang_hint=visit.lang,
+        )  # fmt: skip
+        if pending is None:
+            return None
+
+        async def answer() -> None:
+            chat.answer(pending)  # after the ack: the answer follows its message
+
+        return answer
+
+    async def rate(visit: Visit, frame: Rate) -> FollowUp:
+        async def store() -> None:
+            known = await chat.rate(
+                site_id=visit.site_id, visitor=visit.visitor, reply=frame.reply,
+                rating=frame.rating, comment=frame.comment,
+            )  # fmt: skip
+            if not known:
+                detail = f"reply {frame.reply!r} is not one of your answers"
+                await visit.error(INVALID, detail, frame.seq)
+
+        return store
+
+    async def history(visit: Visit) -> None:
+        found = await chat.history(visit.site_id, visit.visitor)
+        if found is not None:
+            await visit.send(found)
+
+    frames.on(Message, message, admit=admit)
+    frames.on(Rate, rate)
+    frames.on_open(history)

@@ -1,0 +1,15 @@
+"""Channel names: where a push for a site or a visitor is published, whoever holds the socket."""
+
+from __future__ import annotations
+
+__all__ = ["site_channel", "visitor_channel"]
+
+
+def site_channel(site_id: int) -> str:
+    """Channel of every connection of a site (rule updates)."""
+    return f"site:{site_id}"
+
+
+def visitor_channel(site_id: int, visitor: str) -> str:
+    """Channel of every connection (tab) of one visitor (outreach, replies, agents)."""
+    return f"visitor:{site_id}:{visitor}"
