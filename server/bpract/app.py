@@ -1,33 +1,23 @@
-"""The Litestar application: ``create_app()`` wires storage, channels, features and routes."""
+"""The Litestar application: ``create_app()`` joins the runtime's services and the routes."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, get
+from litestar import Litestar, get
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.di import NamedDependency
 from litestar.openapi.config import OpenAPIConfig
 
-from bpract import assets
-from bpract.chat import ChatConfig, ChatService
-from bpract.llm.api import route_handlers as llm_routes
-from bpract.quality.api import route_handlers as quality_routes
-from bpract.quality.lifespan import quality_lifespan
+from bpract import features
+from bpract.runtime import Runtime, dependencies
 from bpract.settings import Settings, get_settings
-from bpract.sites.api import SiteController
-from bpract.store import Database, migrate
-from bpract.triggers.api import route_handlers as trigger_routes
-from bpract.triggers.runtime import DeciderRuntime
-from bpract.triggers.service import TriggerService
+from bpract.store import Database
 from bpract.visitors.channels import VisitorChannels
-from bpract.visitors.hub import VisitorHub
-from bpract.visitors.socket import visitor_socket
 
 __all__ = ["VERSION", "create_app"]
 
@@ -44,10 +34,9 @@ class Health(msgspec.Struct, kw_only=True):
 
 
 @get("/health")
-async def health(request: Request[Any, Any, Any]) -> Health:
+async def health(db: NamedDependency[Database]) -> Health:
     """Liveness: the database answers."""
-    db: Database = request.app.state.db
-    ok = await db.run(lambda conn: conn.execute("SELECT 1").fetchone() == (1,))
+    ok = await db.ping()
     return Health(status="ok" if ok else "degraded", version=VERSION, db=ok)
 
 
@@ -56,32 +45,9 @@ def _lifespan(
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        db = Database(settings.db)
-        db.run_sync(migrate)
-        llm = DeciderRuntime(db)
-        triggers = TriggerService(
-            db, channels, llm.decider, decider_timeout_s=settings.decider_timeout
-        )
-        chat = ChatService(
-            db, None, llm.gateway, channels, triggers=triggers, config=ChatConfig.from_env()
-        )
-        hub = VisitorHub.create(settings, db, triggers, channels, chat)
-        app.state.settings, app.state.db = settings, db
-        app.state.triggers, app.state.visitors, app.state.llm = triggers, hub, llm.gateway
-        app.state.chat = chat
-        hub.writer.start()
-        llm.start(triggers)
-        # Start-up objects live as long as the process: keep them out of every GC pass,
-        # which otherwise rescans them as connections allocate.
-        gc.collect()
-        gc.freeze()
-        try:
+        async with Runtime.running(settings, channels) as runtime:
+            app.state.runtime = runtime
             yield
-        finally:
-            await chat.aclose()
-            await llm.aclose()
-            await hub.writer.stop()
-            db.close()
 
     return lifespan
 
@@ -91,20 +57,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     channels = VisitorChannels(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
     return Litestar(
-        route_handlers=[
-            health,
-            visitor_socket,
-            SiteController,
-            *assets.route_handlers,
-            *trigger_routes,
-            *llm_routes,
-            *quality_routes,
-        ],
+        route_handlers=[health, *features.routes()],
         plugins=[channels],
-        lifespan=[_lifespan(settings, channels), quality_lifespan],
-        openapi_config=OpenAPIConfig(
-            title="BPract Agents",
-            version=VERSION,
-            path="/schema",
-        ),
+        dependencies=dependencies(),
+        lifespan=[_lifespan(settings, channels)],
+        openapi_config=OpenAPIConfig(title="BPract Agents", version=VERSION, path="/schema"),
     )

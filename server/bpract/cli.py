@@ -10,28 +10,25 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bpract import features
 from bpract.auth import create_token
-from bpract.settings import get_settings
+from bpract.command import database_path, open_db
+from bpract.features import MIGRATIONS
+from bpract.settings import ServerSettings, get_settings
 from bpract.sites import Site, create_site, list_sites
 from bpract.store import Database, migrate
 
-__all__ = ["main", "open_db"]
+__all__ = ["main"]
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def open_db(args: argparse.Namespace) -> Database:
-    """The database named by ``--db`` (or ``BPRACT_DB``), migrated."""
-    db = Database(args.db or get_settings().db)
-    db.run_sync(migrate)
-    return db
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     overrides = {k: v for k, v in (("db", args.db), ("host", args.host), ("port", args.port)) if v}
-    settings = dataclasses.replace(get_settings(), **overrides)
+    settings = get_settings().replace(ServerSettings, **overrides)
+    server = settings.server
     try:
         import websockets  # noqa: F401  - the sans-I/O server needs it
 
@@ -39,13 +36,14 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError:
         ws = "wsproto"
     from bpract.app import create_app
+    from bpract.visitors.settings import VisitorSettings
 
     uvicorn.run(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        host=server.host,
+        port=server.port,
         ws=ws,
-        ws_max_size=settings.max_frame_bytes,
+        ws_max_size=settings.of(VisitorSettings).max_frame_bytes,
         workers=1,
         log_level=args.log_level,
         access_log=False,
@@ -54,9 +52,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    db = Database(args.db or get_settings().db)
+    db = Database(database_path(args))
     try:
-        applied = db.run_sync(migrate)
+        applied = db.run_sync(lambda conn: migrate(conn, MIGRATIONS))
     finally:
         db.close()
     for m in applied:
@@ -170,15 +168,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _register_features(sub: Any) -> None:
     from bpract import demo
-    from bpract.kb import cli as kb_cli
-    from bpract.llm import cli as llm_cli
-    from bpract.quality import cli as quality_cli
-    from bpract.triggers import cli as triggers_cli
 
-    triggers_cli.register(sub)
-    llm_cli.register(sub)
-    kb_cli.register(sub)
-    quality_cli.register(sub)
+    for feature in features.FEATURES:
+        if feature.cli:
+            features.load(feature.cli).register(sub)
     demo.register(sub)
 
 

@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from bpract.app import create_app
-from bpract.settings import Settings
+from bpract.settings import ServerSettings, Settings
 from support.sites import make_site, make_token
 
 GOOD = """
@@ -49,7 +49,7 @@ def site_key(app_db: Path) -> str:
 
 @pytest.fixture
 def client(app_db: Path, site_key: str) -> Iterator[TestClient[Litestar]]:
-    with TestClient(create_app(Settings(db=app_db))) as test_client:
+    with TestClient(create_app(Settings.read({}, ServerSettings(db=app_db)))) as test_client:
         yield test_client
 
 

@@ -24,7 +24,7 @@ _CROSS_ORIGIN = {
 
 
 def _widget_dist(request: Request[Any, Any, Any]) -> Path:
-    return Path(request.app.state.settings.widget_dist)
+    return Path(request.app.state.runtime.settings.server.widget_dist)
 
 
 def serve_file(

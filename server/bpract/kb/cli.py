@@ -13,6 +13,7 @@ from typing import Any
 
 import apsw
 
+from bpract.command import open_db
 from bpract.kb.audit import stale_documents, unanswered_groups
 from bpract.kb.config import embedder_from_env
 from bpract.kb.errors import KnowledgeBaseError, UnknownSiteError
@@ -20,7 +21,6 @@ from bpract.kb.ingest import embed_pending, ingest
 from bpract.kb.progress import Progress
 from bpract.kb.search import KnowledgeBase
 from bpract.sites.store import site_id_for_ref
-from bpract.store import Database, migrate
 
 __all__ = ["register", "site_id_for"]
 
@@ -34,10 +34,7 @@ def site_id_for(conn: apsw.Connection, site: str) -> int:
 
 
 def _open(args: argparse.Namespace) -> tuple[KnowledgeBase, int | None]:
-    from bpract.settings import get_settings
-
-    db = Database(getattr(args, "db", None) or get_settings().db)
-    db.run_sync(migrate)
+    db = open_db(args)
     site = getattr(args, "site", None)
     site_id = db.run_sync(lambda c: site_id_for(c, site)) if site else None
     return KnowledgeBase(db, embedder_from_env()), site_id

@@ -49,7 +49,7 @@ class HookIn(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def _site_id(request: AnyRequest, site_key: str) -> int:
-    db: Database = request.app.state.db
+    db: Database = request.app.state.runtime.db
     return await site_id_or_404(db, site_key)
 
 
@@ -73,7 +73,7 @@ class LLMController(Controller):
         if unknown:
             raise ValidationException(detail=f"cannot group by {', '.join(unknown)}")
         site_id = await _site_id(request, site_key)
-        ledger = Ledger(request.app.state.db)
+        ledger = Ledger(request.app.state.runtime.db)
         columns: list[Group] = [g for g in GROUPS if g in groups]
         columns.sort(key=groups.index)
         rows = await ledger.summary(site_id=site_id, since=since, until=until, by=columns)
@@ -88,7 +88,7 @@ class LLMController(Controller):
     async def budgets(self, request: AnyRequest, site_key: FromPath[str]) -> BudgetsOut:
         """Limits, this day's and month's spend and reservations, and the alert webhook."""
         site_id = await _site_id(request, site_key)
-        db: Database = request.app.state.db
+        db: Database = request.app.state.runtime.db
         budgets = Budgets(db)
         day, month = period_keys(budgets.clock())
 
@@ -118,7 +118,9 @@ class LLMController(Controller):
         """Set one limit (a department or ``""`` for the site; ``day`` or ``month``)."""
         if any(v is not None and v < 0 for v in (data.soft_nano, data.hard_nano)):
             raise ValidationException(detail="limits cannot be negative")
-        await Budgets(request.app.state.db).set_limit(await _site_id(request, site_key), data)
+        await Budgets(request.app.state.runtime.db).set_limit(
+            await _site_id(request, site_key), data
+        )
         return data
 
     @put("/budgets/hook")
@@ -129,7 +131,7 @@ class LLMController(Controller):
         if not data.url.startswith(("http://", "https://")):
             raise ValidationException(detail="the hook must be an http(s) URL")
         site_id = await _site_id(request, site_key)
-        await Budgets(request.app.state.db).set_hook(site_id, data.url, data.thresholds)
+        await Budgets(request.app.state.runtime.db).set_hook(site_id, data.url, data.thresholds)
         return data
 
     @get("/decisions/{conversation:str}")
@@ -138,7 +140,7 @@ class LLMController(Controller):
     ) -> list[Decision]:
         """Every routing decision of a conversation, with its reason and attempts."""
         site_id = await _site_id(request, site_key)
-        return await Ledger(request.app.state.db).decisions(site_id, conversation)
+        return await Ledger(request.app.state.runtime.db).decisions(site_id, conversation)
 
 
 route_handlers: list[Any] = [LLMController]

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from bpract.command import open_db
 from bpract.llm.ledger import GROUPS, Group, Ledger, UsageRow
 from bpract.llm.prices import usd
 from bpract.sites.store import site_id_for_ref
@@ -34,8 +35,6 @@ def register(subparsers: Any) -> None:
 
 
 def _usage(args: argparse.Namespace) -> int:
-    from bpract.cli import open_db
-
     groups = [g.strip() for g in args.by.split(",") if g.strip()]
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:

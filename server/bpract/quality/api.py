@@ -78,7 +78,7 @@ class QualityController(Controller):
         """Draw the week's review sample (again: only a shortfall is drawn, verdicts stay)."""
         if not 1 <= n <= 500:
             raise ValidationException(detail="n must be between 1 and 500")
-        db: Database = request.app.state.db
+        db: Database = request.app.state.runtime.db
         site_id, chosen = await site_id_or_404(db, site_key), _week(week)
 
         def draw(conn: apsw.Connection) -> tuple[int, list[ReviewItem]]:
@@ -93,7 +93,7 @@ class QualityController(Controller):
         self, request: AnyRequest, site_key: FromPath[str], week: FromQuery[str | None] = None
     ) -> list[ReviewItem]:
         """The week's sampled answers with question, passages, grounding, rating and reasons."""
-        db: Database = request.app.state.db
+        db: Database = request.app.state.runtime.db
         site_id, chosen = await site_id_or_404(db, site_key), _week(week)
         return await db.run(lambda c: review_items(c, site_id, week=chosen))
 
@@ -108,7 +108,7 @@ class QualityController(Controller):
         """Record a verdict: grounded, hallucination or partial."""
         if not data.reviewer.strip():
             raise ValidationException(detail="a verdict needs a reviewer")
-        db: Database = request.app.state.db
+        db: Database = request.app.state.runtime.db
         site_id = await site_id_or_404(db, site_key)
 
         def judge(conn: apsw.Connection) -> list[ReviewItem]:
@@ -130,7 +130,7 @@ class QualityController(Controller):
         """Per week: reviewed, hallucinations, partial, raw and weighted rates, grounding, 👎."""
         if not 1 <= weeks <= MAX_WEEKS:
             raise ValidationException(detail=f"weeks must be between 1 and {MAX_WEEKS}")
-        db: Database = request.app.state.db
+        db: Database = request.app.state.runtime.db
         site_id = await site_id_or_404(db, site_key)
         chosen = last_weeks(_now_ms(), weeks)
         figures = await db.run(lambda c: [week_figures(c, site_id, w) for w in chosen])

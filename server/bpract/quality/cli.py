@@ -5,32 +5,29 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
 import msgspec
 
+from bpract.clock import now_ms
+from bpract.command import open_db
 from bpract.quality.report import RATE_NOTE, WeekFigures, week_figures
 from bpract.quality.review import DEFAULT_SAMPLE, review_items, sample_week
 from bpract.quality.weeks import last_weeks, week_bounds, week_of
+from bpract.sites import SiteNotFoundError, site_id_for_ref
 
 __all__ = ["register"]
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _site(conn: Any, site: str) -> int:
-    from bpract.kb.cli import site_id_for
-
-    return site_id_for(conn, site)
+    found = site_id_for_ref(conn, site)
+    if found is None:
+        raise SiteNotFoundError(f"no site {site!r} (see `bpract sites list`)")
+    return found
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from bpract.cli import open_db
-
-    week = args.week or week_of(_now_ms())
+    week = args.week or week_of(now_ms())
     week_bounds(week)
     db = open_db(args)
     try:
@@ -38,7 +35,7 @@ def _sample(args: argparse.Namespace) -> int:
         def draw(conn: Any) -> tuple[int, int]:
             with conn:
                 site_id = _site(conn, args.site)
-                added = sample_week(conn, site_id, week, n=args.n, now_ms=_now_ms())
+                added = sample_week(conn, site_id, week, n=args.n, now_ms=now_ms())
                 return added, len(review_items(conn, site_id, week=week))
 
         added, total = db.run_sync(draw)
@@ -61,11 +58,9 @@ def _row(f: WeekFigures) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bpract.cli import open_db
-
     db = open_db(args)
     try:
-        weeks = last_weeks(_now_ms(), args.weeks)
+        weeks = last_weeks(now_ms(), args.weeks)
         figures = db.run_sync(lambda c: [week_figures(c, _site(c, args.site), w) for w in weeks])
     finally:
         db.close()
@@ -81,15 +76,13 @@ def _report(args: argparse.Namespace) -> int:
 
 def _guarded(handler: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
-        from bpract.kb.errors import KnowledgeBaseError
-
         try:
             code: int = handler(args)
             return code
         except ValueError as exc:
             print(f"bpract quality: {exc}", file=sys.stderr)
             return 2
-        except KnowledgeBaseError as exc:  # an unknown site
+        except SiteNotFoundError as exc:
             print(f"bpract quality: {exc.detail}", file=sys.stderr)
             return 1
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody
 
@@ -20,10 +21,10 @@ from bpract.sites.store import (
 )
 from bpract.store import Database
 
-__all__ = ["SiteController", "SiteCreate", "SiteOut", "site_id_or_404"]
+__all__ = ["SiteController", "SiteCreate", "SiteOut", "route_handlers", "site_id_or_404"]
 
 
-async def site_id_or_404(db: Database, site_key: str) -> int:
+async def site_id_or_404(db: NamedDependency[Database], site_key: str) -> int:
     """The id of the site named in an ``/api/sites/{site_key}/…`` path; 404 if none."""
     site_id = await db.run(lambda conn: site_id_for_key(conn, site_key))
     if site_id is None:
@@ -56,38 +57,36 @@ class SiteOut(msgspec.Struct, kw_only=True):
         )
 
 
-def _db(request: Request[Any, Any, Any]) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 class SiteController(Controller):
     path = "/api/sites"
     guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
     tags = ["sites"]  # noqa: RUF012
 
     @get("/")
-    async def list_sites(self, request: Request[Any, Any, Any]) -> list[SiteOut]:
-        sites = await _db(request).run(list_sites)
+    async def list_sites(self, db: NamedDependency[Database]) -> list[SiteOut]:
+        sites = await db.run(list_sites)
         return [SiteOut.of(s) for s in sites]
 
     @post("/")
     async def create_site(
-        self, request: Request[Any, Any, Any], data: JSONBody[SiteCreate]
+        self, db: NamedDependency[Database], data: JSONBody[SiteCreate]
     ) -> SiteOut:
         def create(conn: object) -> Site:
             return create_site(conn, name=data.name, origins=data.allowed_origins)  # type: ignore[arg-type]
 
         try:
-            site = await _db(request).transaction(create)
+            site = await db.transaction(create)
         except ValueError as exc:
             raise ValidationException(detail=str(exc)) from exc
         return SiteOut.of(site)
 
     @get("/{site_id:int}")
-    async def get_site(self, request: Request[Any, Any, Any], site_id: FromPath[int]) -> SiteOut:
+    async def get_site(self, db: NamedDependency[Database], site_id: FromPath[int]) -> SiteOut:
         try:
-            site = await _db(request).run(lambda conn: get_site(conn, site_id))
+            site = await db.run(lambda conn: get_site(conn, site_id))
         except SiteNotFoundError as exc:
             raise NotFoundException(detail=str(exc)) from exc
         return SiteOut.of(site)
+
+
+route_handlers: list[Any] = [SiteController]

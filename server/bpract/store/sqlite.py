@@ -71,6 +71,10 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(self._conn()))
 
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query."""
+        return await self.run(lambda conn: conn.execute("SELECT 1").fetchone() == (1,))
+
     async def transaction(self, fn: Callable[[apsw.Connection], T]) -> T:
         """Like :meth:`run`, inside one transaction (committed, or rolled back on error)."""
 

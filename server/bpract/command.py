@@ -1,0 +1,33 @@
+"""What every ``bpract`` command stands on: the database it names, migrated, and its site."""
+
+from __future__ import annotations
+
+import argparse
+
+from bpract.features import MIGRATIONS
+from bpract.settings import ServerSettings, get_settings
+from bpract.sites import SiteNotFoundError, site_id_for_ref
+from bpract.store import Database, migrate
+
+__all__ = ["database_path", "open_db", "site_id"]
+
+
+def database_path(args: argparse.Namespace) -> str:
+    """``--db`` if given, else ``BPRACT_DB``."""
+    given = getattr(args, "db", None)
+    return str(given or get_settings().of(ServerSettings).db)
+
+
+def open_db(args: argparse.Namespace) -> Database:
+    """The database named by ``--db`` (or ``BPRACT_DB``), migrated."""
+    db = Database(database_path(args))
+    db.run_sync(lambda conn: migrate(conn, MIGRATIONS))
+    return db
+
+
+def site_id(db: Database, ref: str) -> int:
+    """The id of the site with public key (or numeric id) ``ref``."""
+    found = db.run_sync(lambda conn: site_id_for_ref(conn, ref))
+    if found is None:
+        raise SiteNotFoundError(f"no site {ref!r} (see `bpract sites list`)")
+    return found

@@ -1,0 +1,154 @@
+"""The services of one server process: each built once, handed out, closed in reverse order.
+
+One database, one channels plugin, one LLM gateway, one knowledge base, and
+the features' services on top of them.  Features add their frame handlers to
+the one registry the visitor connections dispatch through; handlers and
+routes receive the services by dependency injection (:func:`dependencies`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.channels import ChannelsPlugin
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from bpract.chat import ChatConfig, ChatService
+from bpract.chat import frames as chat_frames
+from bpract.features import MIGRATIONS
+from bpract.kb import KnowledgeBase
+from bpract.kb.config import embedder_for
+from bpract.kb.settings import KBSettings
+from bpract.llm import Gateway
+from bpract.llm.settings import LLMSettings
+from bpract.llm.setup import build_gateway, release_stale_forever
+from bpract.quality.lifespan import grounding_scorer
+from bpract.quality.scorer import GroundingScorer
+from bpract.quality.settings import QualitySettings
+from bpract.settings import Settings
+from bpract.store import Database, migrate
+from bpract.triggers import frames as trigger_frames
+from bpract.triggers.llm_decider import LLMDecider, decider_for
+from bpract.triggers.service import TriggerService
+from bpract.triggers.settings import TriggerSettings
+from bpract.visitors import frames as visitor_frames
+from bpract.visitors.hub import VisitorHub
+from bpract.visitors.settings import VisitorSettings
+from bpract.wire.handlers import FrameHandlers
+
+__all__ = ["Runtime", "dependencies"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Runtime:
+    """Everything a request or a visitor connection may be given."""
+
+    settings: Settings
+    db: Database
+    channels: ChannelsPlugin
+    gateway: Gateway
+    kb: KnowledgeBase
+    triggers: TriggerService
+    chat: ChatService
+    visitors: VisitorHub
+    grounding: GroundingScorer | None
+
+    @classmethod
+    @asynccontextmanager
+    async def running(
+        cls,
+        settings: Settings,
+        channels: ChannelsPlugin,
+        environ: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[Runtime]:
+        """Build, start, and at the end stop every service; ``environ`` holds model keys."""
+        environ = os.environ if environ is None else environ
+        async with AsyncExitStack() as stack:
+            db = Database(settings.server.db)
+            stack.callback(db.close)
+            db.run_sync(lambda conn: migrate(conn, MIGRATIONS))
+            llm = settings.of(LLMSettings)
+            gateway = build_gateway(db, environ, llm)
+            stack.push_async_callback(gateway.aclose)
+            kb = KnowledgeBase(db, embedder_for(settings.of(KBSettings), environ))
+            decider = decider_for(gateway, db, kb=kb)
+            if isinstance(decider, LLMDecider):
+                stack.push_async_callback(decider.aclose)
+            triggers = TriggerService(
+                db, channels, decider,
+                decider_timeout_s=settings.of(TriggerSettings).decider_timeout,
+            )  # fmt: skip
+            chat = ChatService(
+                db, kb, gateway, channels, rules=triggers, config=settings.of(ChatConfig)
+            )
+            stack.push_async_callback(chat.aclose)
+            frames = FrameHandlers()
+            visitor_frames.register(frames)
+            trigger_frames.register(frames, triggers)
+            chat_frames.register(frames, chat)
+            visitors = VisitorHub(settings.of(VisitorSettings), db, channels, triggers, frames)
+            visitors.writer.start()
+            stack.push_async_callback(visitors.writer.stop)
+            quality = settings.of(QualitySettings)
+            grounding = await stack.enter_async_context(
+                grounding_scorer(
+                    db, chat, kb, gateway,
+                    mode=quality.mode(llm.policy_dir), interval_s=quality.grounding_interval,
+                )
+            )  # fmt: skip
+            jobs = [
+                asyncio.create_task(release_stale_forever(gateway)),
+                asyncio.create_task(
+                    triggers.watch_outside_changes(
+                        settings.of(TriggerSettings).outside_changes_interval
+                    )
+                ),
+            ]
+            if isinstance(decider, LLMDecider):
+                jobs.append(asyncio.create_task(asyncio.to_thread(_import_sdks)))
+            stack.push_async_callback(_cancel, jobs)
+            runtime = cls(
+                settings=settings, db=db, channels=channels, gateway=gateway, kb=kb,
+                triggers=triggers, chat=chat, visitors=visitors, grounding=grounding,
+            )  # fmt: skip
+            # Start-up objects live as long as the process: keep them out of every GC pass,
+            # which otherwise rescans them as connections allocate.
+            gc.collect()
+            gc.freeze()
+            yield runtime
+
+
+async def _cancel(jobs: list[asyncio.Task[Any]]) -> None:
+    for job in jobs:
+        job.cancel()
+    await asyncio.gather(*jobs, return_exceptions=True)
+
+
+def _import_sdks() -> None:
+    """Import the provider SDKs off the event loop, so the first decision does not wait."""
+    importlib.import_module("bpract.llm.providers.anthropic")
+    importlib.import_module("bpract.llm.providers.openai")
+
+
+def _provider(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return getattr(state.runtime, name)
+
+    return Provide(provide, sync_to_thread=False)
+
+
+#: What route handlers may ask for by parameter name (``db: Database``, ``triggers: …``).
+_PROVIDED = ("settings", "db", "gateway", "kb", "triggers", "chat", "visitors", "grounding")
+
+
+def dependencies() -> dict[str, Provide]:
+    """The app-level dependencies, each read from the running :class:`Runtime`."""
+    return {name: _provider(name) for name in _PROVIDED}
