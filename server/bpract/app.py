@@ -14,7 +14,8 @@ from litestar.di import NamedDependency
 from litestar.openapi.config import OpenAPIConfig
 
 from bpract import features
-from bpract.runtime import Runtime, dependencies
+from bpract.di import from_state
+from bpract.runtime import SERVICES, Runtime
 from bpract.settings import Settings, get_settings
 from bpract.store import Database
 from bpract.visitors.channels import VisitorChannels
@@ -46,7 +47,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         async with Runtime.running(settings, channels) as runtime:
-            app.state.runtime = runtime
+            app.state.update(runtime.services())
             yield
 
     return lifespan
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[health, *features.routes()],
         plugins=[channels],
-        dependencies=dependencies(),
+        dependencies=from_state(*SERVICES),
         lifespan=[_lifespan(settings, channels)],
         openapi_config=OpenAPIConfig(title="BPract Agents", version=VERSION, path="/schema"),
     )

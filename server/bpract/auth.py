@@ -57,7 +57,7 @@ async def admin_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None: 
     scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException(detail="admin token required (Authorization: Bearer …)")
-    db: Database = connection.app.state.runtime.db
+    db: Database = connection.app.state.db
     name = await db.run(lambda conn: verify_token(conn, token.strip()))
     if name is None:
         raise NotAuthorizedException(detail="invalid admin token")

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.channels import ChannelsPlugin
-from litestar.datastructures import State
-from litestar.di import Provide
 
 from bpract.chat import ChatConfig, ChatService
 from bpract.chat import frames as chat_frames
@@ -44,7 +42,10 @@ from bpract.visitors.hub import VisitorHub
 from bpract.visitors.settings import VisitorSettings
 from bpract.wire.handlers import FrameHandlers
 
-__all__ = ["Runtime", "dependencies"]
+__all__ = ["SERVICES", "Runtime"]
+
+#: The services a route handler may ask for by name, each kept on the app's state.
+SERVICES = ("settings", "db", "gateway", "kb", "triggers", "chat", "visitors", "grounding")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +61,10 @@ class Runtime:
     chat: ChatService
     visitors: VisitorHub
     grounding: GroundingScorer | None
+
+    def services(self) -> dict[str, Any]:
+        """Each of :data:`SERVICES` by name."""
+        return {name: getattr(self, name) for name in SERVICES}
 
     @classmethod
     @asynccontextmanager
@@ -136,19 +141,3 @@ def _import_sdks() -> None:
     """Import the provider SDKs off the event loop, so the first decision does not wait."""
     importlib.import_module("bpract.llm.providers.anthropic")
     importlib.import_module("bpract.llm.providers.openai")
-
-
-def _provider(name: str) -> Provide:
-    def provide(state: State) -> Any:
-        return getattr(state.runtime, name)
-
-    return Provide(provide, sync_to_thread=False)
-
-
-#: What route handlers may ask for by parameter name (``db: Database``, ``triggers: …``).
-_PROVIDED = ("settings", "db", "gateway", "kb", "triggers", "chat", "visitors", "grounding")
-
-
-def dependencies() -> dict[str, Provide]:
-    """The app-level dependencies, each read from the running :class:`Runtime`."""
-    return {name: _provider(name) for name in _PROVIDED}

@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from litestar.response import File
 
 from bpract.assets.files import resolve
+from bpract.settings import Settings
 
 __all__ = ["route_handlers", "serve_file"]
 
@@ -24,7 +25,8 @@ _CROSS_ORIGIN = {
 
 
 def _widget_dist(request: Request[Any, Any, Any]) -> Path:
-    return Path(request.app.state.runtime.settings.server.widget_dist)
+    settings: Settings = request.app.state.settings  # read per request: the dist may change
+    return Path(settings.server.widget_dist)
 
 
 def serve_file(

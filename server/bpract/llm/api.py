@@ -6,14 +6,16 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, put
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from bpract.auth import admin_guard
+from bpract.di import from_state
 from bpract.llm.budget import Budgets, Limit, period_keys
 from bpract.llm.ledger import GROUPS, Decision, Group, Ledger, UsageRow
 from bpract.llm.prices import usd
-from bpract.sites.api import site_id_or_404
+from bpract.sites.api import site_id_from_path
 from bpract.store import Database
 
 __all__ = ["BudgetsOut", "HookIn", "LLMController", "UsageOut", "route_handlers"]
@@ -48,21 +50,17 @@ class HookIn(msgspec.Struct, frozen=True, kw_only=True):
     thresholds: list[float] = msgspec.field(default_factory=lambda: [0.5, 0.8, 1.0])
 
 
-async def _site_id(request: AnyRequest, site_key: str) -> int:
-    db: Database = request.app.state.runtime.db
-    return await site_id_or_404(db, site_key)
-
-
 class LLMController(Controller):
     path = "/api/sites/{site_key:str}/llm"
+    dependencies = {**from_state("db"), "site_id": Provide(site_id_from_path)}  # noqa: RUF012
     guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
     tags = ["llm"]  # noqa: RUF012
 
     @get("/usage")
     async def usage(
         self,
-        request: AnyRequest,
-        site_key: FromPath[str],
+        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
         by: FromQuery[list[str] | None] = None,
@@ -72,8 +70,7 @@ class LLMController(Controller):
         unknown = [g for g in groups if g not in GROUPS]
         if unknown:
             raise ValidationException(detail=f"cannot group by {', '.join(unknown)}")
-        site_id = await _site_id(request, site_key)
-        ledger = Ledger(request.app.state.runtime.db)
+        ledger = Ledger(db)
         columns: list[Group] = [g for g in GROUPS if g in groups]
         columns.sort(key=groups.index)
         rows = await ledger.summary(site_id=site_id, since=since, until=until, by=columns)
@@ -85,10 +82,10 @@ class LLMController(Controller):
         )
 
     @get("/budgets")
-    async def budgets(self, request: AnyRequest, site_key: FromPath[str]) -> BudgetsOut:
+    async def budgets(
+        self, db: NamedDependency[Database], site_id: NamedDependency[int]
+    ) -> BudgetsOut:
         """Limits, this day's and month's spend and reservations, and the alert webhook."""
-        site_id = await _site_id(request, site_key)
-        db: Database = request.app.state.runtime.db
         budgets = Budgets(db)
         day, month = period_keys(budgets.clock())
 
@@ -113,34 +110,33 @@ class LLMController(Controller):
 
     @put("/budgets")
     async def set_budget(
-        self, request: AnyRequest, site_key: FromPath[str], data: JSONBody[Limit]
+        self, db: NamedDependency[Database], site_id: NamedDependency[int], data: JSONBody[Limit]
     ) -> Limit:
         """Set one limit (a department or ``""`` for the site; ``day`` or ``month``)."""
         if any(v is not None and v < 0 for v in (data.soft_nano, data.hard_nano)):
             raise ValidationException(detail="limits cannot be negative")
-        await Budgets(request.app.state.runtime.db).set_limit(
-            await _site_id(request, site_key), data
-        )
+        await Budgets(db).set_limit(site_id, data)
         return data
 
     @put("/budgets/hook")
     async def set_hook(
-        self, request: AnyRequest, site_key: FromPath[str], data: JSONBody[HookIn]
+        self, db: NamedDependency[Database], site_id: NamedDependency[int], data: JSONBody[HookIn]
     ) -> HookIn:
         """Where threshold alerts are POSTed, and at which fractions of the hard limit."""
         if not data.url.startswith(("http://", "https://")):
             raise ValidationException(detail="the hook must be an http(s) URL")
-        site_id = await _site_id(request, site_key)
-        await Budgets(request.app.state.runtime.db).set_hook(site_id, data.url, data.thresholds)
+        await Budgets(db).set_hook(site_id, data.url, data.thresholds)
         return data
 
     @get("/decisions/{conversation:str}")
     async def decisions(
-        self, request: AnyRequest, site_key: FromPath[str], conversation: FromPath[str]
+        self,
+        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
+        conversation: FromPath[str],
     ) -> list[Decision]:
         """Every routing decision of a conversation, with its reason and attempts."""
-        site_id = await _site_id(request, site_key)
-        return await Ledger(request.app.state.runtime.db).decisions(site_id, conversation)
+        return await Ledger(db).decisions(site_id, conversation)
 
 
 route_handlers: list[Any] = [LLMController]

@@ -8,10 +8,12 @@ from typing import Any
 import apsw
 import msgspec
 from litestar import Controller, Request, get, post, put
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from bpract.auth import admin_guard
+from bpract.di import from_state
 from bpract.quality.report import RATE_NOTE, WeekFigures, week_figures
 from bpract.quality.review import (
     DEFAULT_SAMPLE,
@@ -22,7 +24,7 @@ from bpract.quality.review import (
     set_verdict,
 )
 from bpract.quality.weeks import last_weeks, week_bounds, week_of
-from bpract.sites.api import site_id_or_404
+from bpract.sites.api import site_id_from_path
 from bpract.store import Database
 
 __all__ = ["HallucinationReport", "QualityController", "SampleOut", "VerdictIn", "route_handlers"]
@@ -64,22 +66,22 @@ def _week(week: str | None) -> str:
 
 class QualityController(Controller):
     path = "/api/sites/{site_key:str}/quality"
+    dependencies = {**from_state("db"), "site_id": Provide(site_id_from_path)}  # noqa: RUF012
     guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
     tags = ["quality"]  # noqa: RUF012
 
     @post("/reviews/sample")
     async def sample(
         self,
-        request: AnyRequest,
-        site_key: FromPath[str],
+        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
         week: FromQuery[str | None] = None,
         n: FromQuery[int] = DEFAULT_SAMPLE,
     ) -> SampleOut:
         """Draw the week's review sample (again: only a shortfall is drawn, verdicts stay)."""
         if not 1 <= n <= 500:
             raise ValidationException(detail="n must be between 1 and 500")
-        db: Database = request.app.state.runtime.db
-        site_id, chosen = await site_id_or_404(db, site_key), _week(week)
+        chosen = _week(week)
 
         def draw(conn: apsw.Connection) -> tuple[int, list[ReviewItem]]:
             added = sample_week(conn, site_id, chosen, n=n, now_ms=_now_ms())
@@ -90,26 +92,26 @@ class QualityController(Controller):
 
     @get("/reviews")
     async def reviews(
-        self, request: AnyRequest, site_key: FromPath[str], week: FromQuery[str | None] = None
+        self,
+        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
+        week: FromQuery[str | None] = None,
     ) -> list[ReviewItem]:
         """The week's sampled answers with question, passages, grounding, rating and reasons."""
-        db: Database = request.app.state.runtime.db
-        site_id, chosen = await site_id_or_404(db, site_key), _week(week)
+        chosen = _week(week)
         return await db.run(lambda c: review_items(c, site_id, week=chosen))
 
     @put("/reviews/{message_id:str}")
     async def verdict(
         self,
-        request: AnyRequest,
-        site_key: FromPath[str],
+        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
         message_id: FromPath[str],
         data: JSONBody[VerdictIn],
     ) -> ReviewItem:
         """Record a verdict: grounded, hallucination or partial."""
         if not data.reviewer.strip():
             raise ValidationException(detail="a verdict needs a reviewer")
-        db: Database = request.app.state.runtime.db
-        site_id = await site_id_or_404(db, site_key)
 
         def judge(conn: apsw.Connection) -> list[ReviewItem]:
             done = set_verdict(
@@ -125,13 +127,14 @@ class QualityController(Controller):
 
     @get("/hallucination")
     async def hallucination(
-        self, request: AnyRequest, site_key: FromPath[str], weeks: FromQuery[int] = 8
+        self,
+        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
+        weeks: FromQuery[int] = 8,
     ) -> HallucinationReport:
         """Per week: reviewed, hallucinations, partial, raw and weighted rates, grounding, 👎."""
         if not 1 <= weeks <= MAX_WEEKS:
             raise ValidationException(detail=f"weeks must be between 1 and {MAX_WEEKS}")
-        db: Database = request.app.state.runtime.db
-        site_id = await site_id_or_404(db, site_key)
         chosen = last_weeks(_now_ms(), weeks)
         figures = await db.run(lambda c: [week_figures(c, site_id, w) for w in chosen])
         return HallucinationReport(note=RATE_NOTE, weeks=figures)

@@ -11,6 +11,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody
 
 from bpract.auth import admin_guard
+from bpract.di import from_state
 from bpract.sites.store import (
     Site,
     SiteNotFoundError,
@@ -21,10 +22,22 @@ from bpract.sites.store import (
 )
 from bpract.store import Database
 
-__all__ = ["SiteController", "SiteCreate", "SiteOut", "route_handlers", "site_id_or_404"]
+__all__ = [
+    "SiteController",
+    "SiteCreate",
+    "SiteOut",
+    "route_handlers",
+    "site_id_from_path",
+    "site_id_or_404",
+]
 
 
-async def site_id_or_404(db: NamedDependency[Database], site_key: str) -> int:
+async def site_id_from_path(db: NamedDependency[Database], site_key: FromPath[str]) -> int:
+    """Dependency: the id of the site an ``/api/sites/{site_key}/…`` path names; 404 if none."""
+    return await site_id_or_404(db, site_key)
+
+
+async def site_id_or_404(db: Database, site_key: str) -> int:
     """The id of the site named in an ``/api/sites/{site_key}/…`` path; 404 if none."""
     site_id = await db.run(lambda conn: site_id_for_key(conn, site_key))
     if site_id is None:
@@ -59,6 +72,7 @@ class SiteOut(msgspec.Struct, kw_only=True):
 
 class SiteController(Controller):
     path = "/api/sites"
+    dependencies = from_state("db")
     guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
     tags = ["sites"]  # noqa: RUF012
 

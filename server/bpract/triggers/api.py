@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, RawBody
 
 from bpract.auth import admin_guard, verify_token
+from bpract.di import from_state
 from bpract.store import Database
 from bpract.triggers import edits
 from bpract.triggers.errors import (
@@ -105,6 +106,7 @@ class RulesController(Controller):
     guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
     tags = ["rules"]  # noqa: RUF012
     exception_handlers = {TriggersError: _error_response}  # noqa: RUF012
+    dependencies = from_state("db", "triggers")
 
     @get("/")
     async def get_ruleset(
