@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from bpract import features
 from bpract.auth import create_token
 from bpract.command import database_path, open_db
 from bpract.features import MIGRATIONS
-from bpract.settings import ServerSettings, get_settings
+from bpract.settings import ServerSettings, describe, get_settings
 from bpract.sites import Site, create_site, list_sites
 from bpract.store import Database, migrate
 
@@ -118,6 +119,19 @@ def _in_tx(conn: Any, fn: Callable[[], Any]) -> Any:
         return fn()
 
 
+def _settings(args: argparse.Namespace) -> int:
+    """Every setting: its variable, default, current value when set, and what it means."""
+    rows = [d for section in features.sections() for d in describe(section)]
+    if args.json:
+        print(json.dumps([dataclasses.asdict(d) for d in rows]))
+        return 0
+    for d in rows:
+        current = os.environ.get(d.variable, "")
+        value = f" = {current}" if current else ""
+        print(f"{d.variable}{value}  (default {d.default!r}; {d.section}.{d.field})\n    {d.doc}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bpract", description="BPract Agents server")
     parser.add_argument("--db", type=Path, help="SQLite file (default: $BPRACT_DB or ./bpract.db)")
@@ -161,6 +175,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--name", required=True)
     create.set_defaults(handler=_tokens_create)
+
+    listing = sub.add_parser("settings", help="every BPRACT_* setting, its default and meaning")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_settings)
 
     _register_features(sub)
     return parser

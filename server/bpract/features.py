@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FEATURES", "MIGRATIONS", "Feature", "load"]
+__all__ = ["FEATURES", "MIGRATIONS", "Feature", "load", "routes", "sections"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,20 +23,39 @@ class Feature:
     """``module:attribute`` of a sequence of Litestar route handlers."""
     cli: str | None = None
     """``module`` whose ``register(subparsers)`` adds ``bpract`` commands."""
+    settings: str | None = None
+    """``module:Class`` of its settings section (``bpract settings`` lists every field)."""
 
 
 FEATURES: tuple[Feature, ...] = (
-    Feature(name="core"),
+    Feature(name="core", settings="bpract.settings:ServerSettings"),
     Feature(name="sites", routes="bpract.sites.api:route_handlers"),
-    Feature(name="visitors", routes="bpract.visitors.socket:route_handlers"),
+    Feature(
+        name="visitors",
+        routes="bpract.visitors.socket:route_handlers",
+        settings="bpract.visitors.settings:VisitorSettings",
+    ),
     Feature(name="assets", routes="bpract.assets.routes:route_handlers"),
     Feature(
-        name="triggers", routes="bpract.triggers.api:route_handlers", cli="bpract.triggers.cli"
+        name="triggers",
+        routes="bpract.triggers.api:route_handlers",
+        cli="bpract.triggers.cli",
+        settings="bpract.triggers.settings:TriggerSettings",
     ),
-    Feature(name="llm", routes="bpract.llm.api:route_handlers", cli="bpract.llm.cli"),
-    Feature(name="kb", cli="bpract.kb.cli"),
-    Feature(name="chat"),
-    Feature(name="quality", routes="bpract.quality.api:route_handlers", cli="bpract.quality.cli"),
+    Feature(
+        name="llm",
+        routes="bpract.llm.api:route_handlers",
+        cli="bpract.llm.cli",
+        settings="bpract.llm.settings:LLMSettings",
+    ),
+    Feature(name="kb", cli="bpract.kb.cli", settings="bpract.kb.settings:KBSettings"),
+    Feature(name="chat", settings="bpract.chat.config:ChatConfig"),
+    Feature(
+        name="quality",
+        routes="bpract.quality.api:route_handlers",
+        cli="bpract.quality.cli",
+        settings="bpract.quality.settings:QualitySettings",
+    ),
 )
 
 #: Features whose tables the store migrates, in order.
@@ -48,6 +67,11 @@ def load(ref: str) -> Any:
     module, _, attribute = ref.partition(":")
     found = importlib.import_module(module)
     return getattr(found, attribute) if attribute else found
+
+
+def sections() -> list[type]:
+    """Every feature's settings section, in feature order."""
+    return [load(f.settings) for f in FEATURES if f.settings]
 
 
 def routes() -> Sequence[Any]:

@@ -16,8 +16,12 @@ policies name the variable that holds a key, read when the provider is made.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import itertools
 import os
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -26,7 +30,17 @@ from typing import Any, TypeVar, get_type_hints
 
 from bpract.errors import BpractError
 
-__all__ = ["REPO_ROOT", "ServerSettings", "Settings", "SettingsError", "env", "get_settings"]
+__all__ = [
+    "REPO_ROOT",
+    "Described",
+    "ServerSettings",
+    "Settings",
+    "SettingsError",
+    "describe",
+    "env",
+    "get_settings",
+    "read_section",
+]
 
 #: The source checkout this package runs from (the widget build lives beside it).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -124,3 +138,36 @@ class Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
     return Settings.read()
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """One setting as ``bpract settings`` shows it."""
+
+    variable: str
+    section: str
+    field: str
+    default: str
+    doc: str
+
+
+def describe(section: type) -> list[Described]:
+    """The fields of ``section`` that name a variable, with their docstrings."""
+    docs = _field_docs(section)
+    return [
+        Described(f.metadata["env"], section.__name__, f.name, str(f.default), docs.get(f.name, ""))
+        for f in dataclasses.fields(section)
+        if "env" in f.metadata
+    ]
+
+
+def _field_docs(section: type) -> dict[str, str]:
+    # A field's docstring is the string statement right after it, as Sphinx reads it.
+    tree = ast.parse(textwrap.dedent(inspect.getsource(section)))
+    body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant):
+                docs[node.target.id] = " ".join(str(after.value.value).split())
+    return docs
