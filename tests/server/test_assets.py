@@ -148,7 +148,9 @@ def test_traversal_and_missing_files_are_404(live_server: ServerProcess, raw_pat
 
 
 async def test_missing_dist_answers_503_with_advice(tmp_path: Path) -> None:
-    settings = Settings.read({}, ServerSettings(db=tmp_path / "x.db", widget_dist=tmp_path / "nowhere"))
+    settings = Settings.read(
+        {}, ServerSettings(db=tmp_path / "x.db", widget_dist=tmp_path / "nowhere")
+    )
     async with AsyncTestClient(app=create_app(settings)) as client:
         response = await client.get("/widget.js")
         assert response.status_code == 503
