@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "server" / "bpract"
-_LINT = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+_LINT = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
 
 
 def _lint_imports(
