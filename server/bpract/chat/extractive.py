@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from bpract.chat.injection import looks_like_instructions
+from bpract.text import sentences, terms
 
 if TYPE_CHECKING:
     from bpract.kb import Passage
 
-__all__ = ["Extract", "extract", "sentences", "terms"]
+__all__ = ["Extract", "extract"]
 
 
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_WORD: Final = re.compile(r"[^\W_]+", re.UNICODE)
-_SENTENCE_END: Final = re.compile(r"(?<=[.!?])\s+(?=[^\s])")
-_BULLET: Final = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
-_STOP: Final = _wordset(
-    "a an the and or to of in on for is are was be i my me you your it this that with do does"
-    " can how what when where why which who will would should could have has if at by from as"
-    " about there their they we our any get not"
-)
 _MAX_SENTENCES: Final = 3
 _MAX_PASSAGES: Final = 2
 _MAX_CHARS: Final = 600
@@ -41,32 +29,6 @@ class Extract:
     quotes: tuple[tuple[str, int], ...]
     """(sentence, index into ``passages``) in reading order."""
     passages: tuple[Passage, ...]
-
-
-def terms(text: str) -> list[str]:
-    """Lower-case content words, a final plural ``s`` dropped ("cards" meets "card")."""
-    out = []
-    for w in _WORD.findall(text.lower()):
-        if w in _STOP:
-            continue
-        out.append(w[:-1] if len(w) > 3 and w.endswith("s") else w)
-    return out
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences of a chunk: list items and paragraphs unwrapped, then split at full stops."""
-    blocks: list[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            blocks.append("")
-        elif _BULLET.match(line) or not blocks or not blocks[-1]:
-            blocks.append(_BULLET.sub("", line).strip())
-        else:
-            blocks[-1] += " " + line.strip()
-    out: list[str] = []
-    for block in blocks:
-        out.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
-    return [s for s in out if not s.startswith("|")]  # table rows read badly out of context
 
 
 def _scores(query: list[str], candidates: list[str]) -> list[float]:

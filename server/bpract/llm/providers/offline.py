@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from bpract.llm.errors import ProviderRejectedError
 from bpract.llm.providers.base import Provider
 from bpract.llm.types import ChatRequest, Completion, Finished, StreamEvent, TextDelta, Usage
+from bpract.text import terms
 
 __all__ = ["NO_KNOWLEDGE", "OFFLINE_PREFIX", "OfflineProvider"]
 
@@ -17,13 +18,7 @@ NO_KNOWLEDGE = (
     "I can pass your question to a person on the team."
 )
 
-_WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_STOP = frozenset(
-    {"a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "is", "are", "was", "be", "i"}
-    | {"my", "me", "you", "your", "it", "this", "that", "with", "do", "does", "can", "how"}
-    | {"what", "when", "where", "why", "which", "who"}
-)
 
 
 class OfflineProvider(Provider):
@@ -48,7 +43,7 @@ class OfflineProvider(Provider):
     def answer(self, request: ChatRequest) -> str:
         """The extractive answer: the best-overlapping knowledge sentences, in their order."""
         question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        wanted = _terms(question)
+        wanted = set(terms(question))
         sentences = [
             s.strip()
             for part in request.system
@@ -56,17 +51,8 @@ class OfflineProvider(Provider):
             for s in _SENTENCE.split(part.text)
             if s.strip()
         ]
-        scored = [(len(wanted & _terms(s)), i) for i, s in enumerate(sentences)]
+        scored = [(len(wanted.intersection(terms(s))), i) for i, s in enumerate(sentences)]
         best = sorted((i for score, i in sorted(scored, reverse=True)[: self._sentences] if score))
         if not best:
             return NO_KNOWLEDGE
         return OFFLINE_PREFIX + " ".join(sentences[i] for i in best)
-
-
-def _terms(text: str) -> set[str]:
-    # A plural "s" is dropped so "card" meets "cards"; good enough for extractive matching.
-    return {
-        w[:-1] if len(w) > 3 and w.endswith("s") else w
-        for w in _WORD.findall(text.lower())
-        if w not in _STOP
-    }
