@@ -1,7 +1,8 @@
-"""Text without a model: words for matching, sentences."""
+"""Text without a model: words for matching, sentences, the extractive answer."""
 
 from __future__ import annotations
 
+from bpract.text.quotes import Quote, quote
 from bpract.text.sentences import sentences
 from bpract.text.words import (
     STOP_WORDS,
@@ -16,8 +17,10 @@ from bpract.text.words import (
 __all__ = [
     "STOP_WORDS",
     "WORD",
+    "Quote",
     "content_words",
     "fold",
+    "quote",
     "sentences",
     "spoken_words",
     "terms",

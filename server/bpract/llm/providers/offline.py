@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 
 from bpract.llm.errors import ProviderRejectedError
 from bpract.llm.providers.base import Provider
 from bpract.llm.types import ChatRequest, Completion, Finished, StreamEvent, TextDelta, Usage
-from bpract.text import terms
+from bpract.text import quote
 
 __all__ = ["NO_KNOWLEDGE", "OFFLINE_PREFIX", "OfflineProvider"]
 
@@ -17,8 +16,6 @@ NO_KNOWLEDGE = (
     "(Offline.) I can't answer this myself right now. "
     "I can pass your question to a person on the team."
 )
-
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 class OfflineProvider(Provider):
@@ -41,18 +38,10 @@ class OfflineProvider(Provider):
         yield Finished(completion=completion)
 
     def answer(self, request: ChatRequest) -> str:
-        """The extractive answer: the best-overlapping knowledge sentences, in their order."""
+        """The extractive answer: the best knowledge sentences for the last question, in order."""
         question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        wanted = set(terms(question))
-        sentences = [
-            s.strip()
-            for part in request.system
-            if part.kind == "knowledge"
-            for s in _SENTENCE.split(part.text)
-            if s.strip()
-        ]
-        scored = [(len(wanted.intersection(terms(s))), i) for i, s in enumerate(sentences)]
-        best = sorted((i for score, i in sorted(scored, reverse=True)[: self._sentences] if score))
-        if not best:
+        knowledge = [p.text for p in request.system if p.kind == "knowledge"]
+        found = quote(question, knowledge, most=self._sentences)
+        if not found:
             return NO_KNOWLEDGE
-        return OFFLINE_PREFIX + " ".join(sentences[i] for i in best)
+        return OFFLINE_PREFIX + " ".join(q.sentence for q in found)
