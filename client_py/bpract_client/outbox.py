@@ -34,10 +34,6 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._frames)
 
-    @property
-    def next_seq(self) -> int:
-        return self._next_seq
-
     def push(self, frame: dict[str, Any]) -> dict[str, Any]:
         """Number ``frame`` and keep it; returns the numbered copy to send."""
         if len(self._frames) >= self._max:

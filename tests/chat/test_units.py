@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bpract.chat.citations import cite
-from bpract.chat.extractive import sentences
 from bpract.chat.injection import looks_like_instructions
 from bpract.chat.language import detect_language
 from bpract.chat.phrases import asks_for_human
 from bpract.kb import Passage
+from bpract.text import sentences
 
 
 @pytest.mark.parametrize(

@@ -222,6 +222,15 @@ async def test_offline_answers_from_knowledge_and_says_so() -> None:
     assert (await offline.complete(bare, model="offline", time_limit=1)).text == NO_KNOWLEDGE
 
 
+async def test_offline_marks_its_answers_whatever_their_text() -> None:
+    offline = OfflineProvider("local")
+    events = [e async for e in offline.stream(REQUEST, model="offline", time_limit=1)]
+    assert [type(e) for e in events] == [Finished]  # nothing to show before the mark
+    assert events[0].completion.offline == "answer"  # type: ignore[union-attr]
+    bare = ChatRequest(messages=REQUEST.messages)
+    assert (await offline.complete(bare, model="offline", time_limit=1)).offline == "no_knowledge"
+
+
 async def test_offline_refuses_structured_output() -> None:
     request = ChatRequest(messages=REQUEST.messages, response_schema={"type": "object"})
     with pytest.raises(ProviderRejectedError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from bpract.chat.citations import cite, render_extract
 from bpract.chat.extractive import extract
@@ -13,7 +13,6 @@ from bpract.chat.phrases import phrases
 from bpract.chat.prompt import Context, build_request
 from bpract.chat.replies import Kind, ReplyStream
 from bpract.llm import Finished, Gateway, Restarted, TextDelta
-from bpract.llm.providers.offline import NO_KNOWLEDGE, OFFLINE_PREFIX
 from bpract.wire.frames import Citation
 
 if TYPE_CHECKING:
@@ -22,9 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["Draft", "Question", "extractive", "fixed", "generate"]
 
 log = logging.getLogger("bpract.chat")
-
-# What the gateway's own offline provider starts with: held back, our extractive answer replaces it.
-_OFFLINE_STARTS: Final = (OFFLINE_PREFIX[:16], NO_KNOWLEDGE[:10])
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +81,6 @@ async def _send(reply: ReplyStream, draft: Draft) -> Draft:
     return draft
 
 
-def _is_offline(gateway: Gateway, site_id: int, provider: str) -> bool:
-    spec = gateway.policies.for_site(site_id).providers.get(provider)
-    return provider == "offline" or (spec is not None and spec.kind == "offline")
-
-
 async def generate(gateway: Gateway, q: Question, reply: ReplyStream, max_tokens: int) -> Draft:
     """Stream a model's answer to ``reply``; fall back to the extractive answer or a person.
 
@@ -98,7 +89,6 @@ async def generate(gateway: Gateway, q: Question, reply: ReplyStream, max_tokens
     an answer from the help centre, or the offer of a person: never an error.
     """
     request = build_request(q.context, q.passages, max_tokens=max_tokens)
-    held = False
     try:
         async for event in gateway.stream(
             task="chat_answer", tenant=q.site_id, department=q.department, rule=q.rule,
@@ -107,17 +97,13 @@ async def generate(gateway: Gateway, q: Question, reply: ReplyStream, max_tokens
         ):  # fmt: skip
             match event:
                 case TextDelta(text=text):
-                    if not reply.shown and not held and text.startswith(_OFFLINE_STARTS):
-                        held = True
-                    if not held:
-                        await reply.delta(text)
+                    await reply.delta(text)
                 case Restarted():
-                    held = False
                     await reply.reset()
                 case Finished(completion=done):
                     if done.degraded == "human":
                         return await _send(reply, fixed("handoff", q.lang))
-                    if done.degraded or held or _is_offline(gateway, q.site_id, done.provider):
+                    if done.degraded or done.offline:  # our cited extract beats the gateway's
                         return await _send(reply, extractive(q))
                     text, citations, cited = cite(done.text, q.passages)
                     price = gateway.prices.price(done.provider, done.model)

@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from bpract.chat.injection import looks_like_instructions
+from bpract.text import quote
 
 if TYPE_CHECKING:
     from bpract.kb import Passage
 
-__all__ = ["Extract", "extract", "sentences", "terms"]
+__all__ = ["Extract", "extract"]
 
-
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_WORD: Final = re.compile(r"[^\W_]+", re.UNICODE)
-_SENTENCE_END: Final = re.compile(r"(?<=[.!?])\s+(?=[^\s])")
-_BULLET: Final = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
-_STOP: Final = _wordset(
-    "a an the and or to of in on for is are was be i my me you your it this that with do does"
-    " can how what when where why which who will would should could have has if at by from as"
-    " about there their they we our any get not"
-)
-_MAX_SENTENCES: Final = 3
 _MAX_PASSAGES: Final = 2
-_MAX_CHARS: Final = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,79 +26,20 @@ class Extract:
     passages: tuple[Passage, ...]
 
 
-def terms(text: str) -> list[str]:
-    """Lower-case content words, a final plural ``s`` dropped ("cards" meets "card")."""
-    out = []
-    for w in _WORD.findall(text.lower()):
-        if w in _STOP:
-            continue
-        out.append(w[:-1] if len(w) > 3 and w.endswith("s") else w)
-    return out
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences of a chunk: list items and paragraphs unwrapped, then split at full stops."""
-    blocks: list[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            blocks.append("")
-        elif _BULLET.match(line) or not blocks or not blocks[-1]:
-            blocks.append(_BULLET.sub("", line).strip())
-        else:
-            blocks[-1] += " " + line.strip()
-    out: list[str] = []
-    for block in blocks:
-        out.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
-    return [s for s in out if not s.startswith("|")]  # table rows read badly out of context
-
-
-def _scores(query: list[str], candidates: list[str]) -> list[float]:
-    """BM25-style: rarer shared terms weigh more, long sentences are damped."""
-    docs = [Counter(terms(c)) for c in candidates]
-    n = len(docs)
-    avg = sum(sum(d.values()) for d in docs) / max(n, 1) or 1.0
-    df = Counter(t for d in docs for t in d)
-    wanted = set(query)
-    out = []
-    for d in docs:
-        length = sum(d.values())
-        score = 0.0
-        for t in wanted & d.keys():
-            idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
-            tf = d[t]
-            score += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / avg))
-        out.append(score)
-    return out
+def _quotable(sentence: str) -> bool:
+    return not looks_like_instructions(sentence)
 
 
 def extract(query: str, passages: Sequence[Passage]) -> Extract:
     """The best sentences of the top passages for ``query``; empty when none shares a word.
 
-    Sentences that read like instructions to an assistant are never quoted.
+    Sentences that read like instructions to an assistant are never quoted. With
+    no shared word (another phrasing) a scored top passage is still cited by its
+    first sentence.
     """
-    top = list(passages[:_MAX_PASSAGES])
-    candidates: list[tuple[str, int, int]] = []  # sentence, passage index, position
-    for p_index, p in enumerate(top):
-        for pos, s in enumerate(sentences(p.text)):
-            if not looks_like_instructions(s):
-                candidates.append((s, p_index, pos))
-    scores = _scores(terms(query), [c[0] for c in candidates])
-    ranked = sorted(range(len(candidates)), key=lambda i: (-scores[i], candidates[i][1:]))
-    chosen: list[int] = []
-    chars = 0
-    for i in ranked:
-        if scores[i] <= 0 or len(chosen) >= _MAX_SENTENCES or chars >= _MAX_CHARS:
-            break
-        if scores[i] < 0.35 * scores[ranked[0]]:
-            break  # a weak runner-up adds noise, not answer
-        chosen.append(i)
-        chars += len(candidates[i][0])
-    if not chosen and top and candidates and top[0].confidence is not None:
-        # No shared word (another phrasing): the top passage's first sentence still cites it.
-        first = next((c for c in candidates if c[1] == 0), None)
-        if first is not None:
-            chosen = [candidates.index(first)]
-    chosen.sort(key=lambda i: candidates[i][1:])
-    used = sorted({candidates[i][1] for i in chosen})
-    quotes = tuple((candidates[i][0], used.index(candidates[i][1])) for i in chosen)
+    top = tuple(passages[:_MAX_PASSAGES])
+    vouched = bool(top) and top[0].confidence is not None
+    found = quote(query, [p.text for p in top], allowed=_quotable, first_if_none=vouched)
+    used = sorted({q.source for q in found})
+    quotes = tuple((q.sentence, used.index(q.source)) for q in found)
     return Extract(quotes=quotes, passages=tuple(top[u] for u in used))

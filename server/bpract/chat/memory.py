@@ -87,6 +87,6 @@ async def summarize(
     except LLMError as exc:
         log.warning("chat: summary failed (%s), keeping the visitor's questions", exc)
         return extractive_summary(previous, turns)
-    if done.provider == "offline" or not done.text.strip():
+    if done.offline or not done.text.strip():
         return extractive_summary(previous, turns)
     return _clip(done.text, MAX_SUMMARY_CHARS)

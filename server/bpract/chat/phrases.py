@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Final
+
+from bpract.text import spoken_words
 
 __all__ = ["Phrases", "asks_for_human", "phrases"]
 
@@ -114,7 +115,6 @@ _HUMAN_WORDS: Final = _wordset(
     " medewerker mens iemand"
     " pessoa atendente"
 )
-_WORDS: Final = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 _LONGEST_REQUEST: Final = 16  # words; a longer message is a question that mentions people
 
 
@@ -125,5 +125,5 @@ def phrases(lang: str) -> Phrases:
 
 def asks_for_human(text: str) -> bool:
     """A short message naming a person, an agent or a human, in any supported language."""
-    words = [w.lower() for w in _WORDS.findall(text)]
+    words = spoken_words(text)
     return 0 < len(words) <= _LONGEST_REQUEST and any(w in _HUMAN_WORDS for w in words)

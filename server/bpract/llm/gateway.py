@@ -25,7 +25,7 @@ from bpract.llm.ledger import Decision, Ledger, UsageRecord
 from bpract.llm.policy import Policies, Policy
 from bpract.llm.prices import PriceTable
 from bpract.llm.providers.base import Provider
-from bpract.llm.providers.offline import OFFLINE_PREFIX, OfflineProvider
+from bpract.llm.providers.offline import OfflineProvider
 from bpract.llm.providers.registry import ProviderPool
 from bpract.llm.retry import retry_delay
 from bpract.llm.router import Candidate, Route, Router
@@ -329,13 +329,9 @@ class Gateway:
     async def _degrade(
         self, call: Call, route: Route, request: ChatRequest, attempts: _Attempts, why: str
     ) -> Completion:
-        has_knowledge = any(p.kind == "knowledge" for p in request.system)
-        offline = OfflineProvider()
-        answer = offline.answer(request) if has_knowledge else ""
-        mode: Literal["kb_only", "human"] = (
-            "kb_only" if has_knowledge and answer.startswith(OFFLINE_PREFIX) else "human"
-        )
-        text = answer if mode == "kb_only" else HUMAN_HANDOFF
+        found = OfflineProvider().answer(request)
+        mode: Literal["kb_only", "human"] = "kb_only" if found.offline == "answer" else "human"
+        text = found.text if mode == "kb_only" else HUMAN_HANDOFF
         here = Candidate(provider="offline", model=mode, tier=route.tier)
         decision = _decision(call, route, here, "degraded", attempts, extra=f"{why} → {mode}")
         await self.db.transaction(lambda c: self.ledger.decide_in(c, decision))
@@ -345,6 +341,7 @@ class Gateway:
             provider="offline",
             model=mode,
             degraded=mode,
+            offline="answer" if mode == "kb_only" else None,
         )
 
 

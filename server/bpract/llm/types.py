@@ -102,6 +102,9 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True):
     """The validated structured output, when an ``output_type`` was asked for."""
     degraded: Literal["kb_only", "human"] | None = None
     """Set when a budget or compliance limit replaced the model with a fallback answer."""
+    offline: Literal["answer", "no_knowledge"] | None = None
+    """Set when no model wrote the text but the offline provider: ``answer`` quotes the
+    knowledge parts, ``no_knowledge`` says none of them answers the question."""
 
 
 class TextDelta(msgspec.Struct, frozen=True, kw_only=True, tag="text"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bpract.text import STOP_WORDS, fold, spoken_words, words
+
 __all__ = ["Claim", "claims_of", "content_terms", "has_negation", "numbers_in", "sentences_of"]
 
 _CITATION = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
@@ -13,20 +15,14 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 # A compound sentence is checked clause by clause: each half must be supported on its own.
 _CLAUSE = re.compile(r",\s+(?:and|but|whereas)\s+|;\s*")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CONTRACTION = re.compile(r"n't\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _NEGATION = frozenset(
     {"not", "no", "never", "cannot", "can't", "cant", "won't", "don't", "doesn't", "isn't"}
     | {"aren't", "nothing", "none", "neither", "nor", "pas", "nicht", "kein", "nunca"}
 )
-_STOP = frozenset(
-    {"a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "is", "are", "was", "be"}
-    | {"i", "my", "me", "you", "your", "it", "its", "this", "that", "with", "do", "does", "can"}
-    | {"how", "what", "when", "where", "why", "which", "who", "we", "our", "us", "as", "at"}
-    | {"by", "from", "will", "if", "so", "then", "there", "these", "those", "has", "have"}
-    | {"been", "but", "also", "any", "all", "up", "out", "into", "than", "about", "they"}
-)
+# Negations are no content either: "don't deliver" and "do not deliver" must meet.
+_NOT_CONTENT = STOP_WORDS | _NEGATION
 # Sentences that frame an answer rather than claim anything about the business.
 _FRAMING = re.compile(
     r"^(?:i hope|hope this|let me know|is there anything|feel free|i can pass|i can put you"
@@ -50,19 +46,14 @@ class Claim:
     negated: bool
 
 
-def _stem(word: str) -> str:
-    # A plural "s" is dropped so "card" meets "cards"; enough for support matching.
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
 def content_terms(text: str) -> frozenset[str]:
     """Lower-cased content words of ``text``: no stop or negation words, plural ``s`` dropped.
 
     Negation is left to :func:`has_negation`, so "don't deliver" meets "do not deliver".
     """
     text = text.lower().replace("’", "'").replace("can't", "cannot").replace("won't", "will not")
-    words = _WORD.findall(_CONTRACTION.sub(" not", text))
-    return frozenset(_stem(w) for w in words if len(w) > 1 and w not in _STOP | _NEGATION)
+    found = words(_CONTRACTION.sub(" not", text))
+    return frozenset(fold(w) for w in found if len(w) > 1 and w not in _NOT_CONTENT)
 
 
 def numbers_in(text: str) -> frozenset[str]:
@@ -71,8 +62,7 @@ def numbers_in(text: str) -> frozenset[str]:
 
 
 def has_negation(text: str) -> bool:
-    words = re.findall(r"[a-z']+", text.lower().replace("’", "'"))
-    return any(w in _NEGATION or w.endswith("n't") for w in words)
+    return any(w in _NEGATION or w.endswith("n't") for w in spoken_words(text))
 
 
 def sentences_of(text: str) -> list[str]:

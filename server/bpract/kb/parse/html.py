@@ -81,7 +81,6 @@ class _Parser(HTMLParser):
         self.builder = SectionBuilder()
         self.title = ""
         self.meta: dict[str, str] = {}
-        self.canonical: str | None = None
         self.links: list[str] = []
         self._skip = 0
         self._in_title = False
@@ -103,8 +102,6 @@ class _Parser(HTMLParser):
         elif tag == "meta":
             key = (a.get("property") or a.get("name") or a.get("http-equiv") or "").lower()
             self.meta[key] = a.get("content", "")
-        elif tag == "link" and "canonical" in a.get("rel", "").lower().split():
-            self.canonical = a.get("href") or None
         elif tag == "a" and a.get("href"):
             self.links.append(a["href"])
         if tag in _SKIP:

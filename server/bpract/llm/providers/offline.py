@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 
 from bpract.llm.errors import ProviderRejectedError
 from bpract.llm.providers.base import Provider
-from bpract.llm.types import ChatRequest, Completion, Finished, StreamEvent, TextDelta, Usage
+from bpract.llm.types import ChatRequest, Completion, Finished, StreamEvent, Usage
+from bpract.text import quote
 
 __all__ = ["NO_KNOWLEDGE", "OFFLINE_PREFIX", "OfflineProvider"]
 
@@ -17,17 +17,13 @@ NO_KNOWLEDGE = (
     "I can pass your question to a person on the team."
 )
 
-_WORD = re.compile(r"[a-z0-9]+")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_STOP = frozenset(
-    {"a", "an", "the", "and", "or", "to", "of", "in", "on", "for", "is", "are", "was", "be", "i"}
-    | {"my", "me", "you", "your", "it", "this", "that", "with", "do", "does", "can", "how"}
-    | {"what", "when", "where", "why", "which", "who"}
-)
-
 
 class OfflineProvider(Provider):
-    """Answers with the knowledge sentences closest to the question, and says it is offline."""
+    """Answers with the knowledge sentences closest to the question, and says it is offline.
+
+    Its completions carry ``offline`` ("answer" or "no_knowledge"): callers tell
+    an offline answer by that mark, never by its text.
+    """
 
     def __init__(self, name: str = "offline", *, sentences: int = 2) -> None:
         self.name = name
@@ -36,37 +32,25 @@ class OfflineProvider(Provider):
     async def complete(self, request: ChatRequest, *, model: str, time_limit: float) -> Completion:
         if request.response_schema is not None:
             raise ProviderRejectedError(self.name, "offline: no structured output without a model")
-        return Completion(text=self.answer(request), usage=Usage(), provider=self.name, model=model)
+        return self.answer(request, model=model)
 
     async def stream(
         self, request: ChatRequest, *, model: str, time_limit: float
     ) -> AsyncIterator[StreamEvent]:
-        completion = await self.complete(request, model=model, time_limit=time_limit)
-        yield TextDelta(text=completion.text)
-        yield Finished(completion=completion)
+        # The answer is whole at once: ``Finished`` alone carries it, so a caller sees the
+        # ``offline`` mark before any of the text (and may show its own answer instead).
+        yield Finished(completion=await self.complete(request, model=model, time_limit=time_limit))
 
-    def answer(self, request: ChatRequest) -> str:
-        """The extractive answer: the best-overlapping knowledge sentences, in their order."""
+    def answer(self, request: ChatRequest, *, model: str = "offline") -> Completion:
+        """The extractive answer: the best knowledge sentences for the last question, in order."""
         question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        wanted = _terms(question)
-        sentences = [
-            s.strip()
-            for part in request.system
-            if part.kind == "knowledge"
-            for s in _SENTENCE.split(part.text)
-            if s.strip()
-        ]
-        scored = [(len(wanted & _terms(s)), i) for i, s in enumerate(sentences)]
-        best = sorted((i for score, i in sorted(scored, reverse=True)[: self._sentences] if score))
-        if not best:
-            return NO_KNOWLEDGE
-        return OFFLINE_PREFIX + " ".join(sentences[i] for i in best)
-
-
-def _terms(text: str) -> set[str]:
-    # A plural "s" is dropped so "card" meets "cards"; good enough for extractive matching.
-    return {
-        w[:-1] if len(w) > 3 and w.endswith("s") else w
-        for w in _WORD.findall(text.lower())
-        if w not in _STOP
-    }
+        knowledge = [p.text for p in request.system if p.kind == "knowledge"]
+        found = quote(question, knowledge, most=self._sentences)
+        text = OFFLINE_PREFIX + " ".join(q.sentence for q in found) if found else NO_KNOWLEDGE
+        return Completion(
+            text=text,
+            usage=Usage(),
+            provider=self.name,
+            model=model,
+            offline="answer" if found else "no_knowledge",
+        )
