@@ -313,10 +313,6 @@ class ChatService:
         ]
         return History(conversation=conv.id, messages=messages)
 
-    async def warm_up(self) -> None:
-        """Load the embedding model before the first question needs it."""
-        await asyncio.to_thread(self.kb.embedder.embed, ["warm up"])
-
     async def aclose(self, grace_s: float = 5.0) -> None:
         """Let answers in flight finish (up to ``grace_s``), then cancel the rest."""
         if self._tasks:

@@ -7,10 +7,10 @@ import re
 import msgspec
 
 from bpract.llm.policy import Tier
+from bpract.text import spoken_words
 
 __all__ = ["Complexity", "estimate"]
 
-_WORD = re.compile(r"[a-z']+")
 _ACTIONS = frozenset(
     {"cancel", "change", "refund", "transfer", "reschedule", "update", "upgrade", "downgrade"}
     | {"close", "dispute", "block", "freeze", "unfreeze", "reset", "return", "replace"}
@@ -39,7 +39,7 @@ class Complexity(msgspec.Struct, frozen=True, kw_only=True):
 def estimate(query: str, retrieval_confidence: float | None = None) -> Complexity:
     """Score a visitor's message: length, several questions, an action, frustration, retrieval."""
     text = query.lower()
-    words = _WORD.findall(text)
+    words = spoken_words(text)
     found: list[tuple[str, float]] = []
     if len(words) > 35:
         found.append(("long", 1.0 if len(words) <= 80 else 2.0))
