@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import File
 
@@ -22,11 +23,6 @@ _CROSS_ORIGIN = {
     "cross-origin-resource-policy": "cross-origin",
     "vary": "Accept-Encoding",
 }
-
-
-def _widget_dist(request: Request[Any, Any, Any]) -> Path:
-    settings: Settings = request.app.state.settings  # read per request: the dist may change
-    return Path(settings.server.widget_dist)
 
 
 def serve_file(
@@ -56,9 +52,11 @@ def serve_file(
 
 
 @get("/widget.js", include_in_schema=False)
-async def widget_js(request: Request[Any, Any, Any]) -> Response[bytes] | File:
+async def widget_js(
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings]
+) -> Response[bytes] | File:
     """The loader: one small script tag's worth, re-checked every five minutes."""
-    root = _widget_dist(request)
+    root = settings.server.widget_dist
     if not root.is_dir():
         return Response(
             b"// BPract widget is not built: run ./dev build (or uv run python widget/build.py)\n",
@@ -71,10 +69,11 @@ async def widget_js(request: Request[Any, Any, Any]) -> Response[bytes] | File:
 
 @get("/w/{path:path}", include_in_schema=False)
 async def widget_runtime(
-    request: Request[Any, Any, Any], path: FromPath[str]
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings], path: FromPath[str]
 ) -> Response[bytes] | File:
     """Worker, Pyodide runtime and our wheel, under a build id: cached forever."""
-    return serve_file(request, _widget_dist(request) / "w", path.lstrip("/"), IMMUTABLE_CACHE)
+    root = settings.server.widget_dist / "w"
+    return serve_file(request, root, path.lstrip("/"), IMMUTABLE_CACHE)
 
 
 route_handlers = [widget_js, widget_runtime]

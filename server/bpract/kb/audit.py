@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from dataclasses import dataclass
 
 import apsw
 import numpy as np
 
+from bpract.clock import now_ms
 from bpract.kb.embed.base import Embedder
 from bpract.store import Database
 
@@ -47,7 +47,7 @@ async def record_unanswered(
     db: Database, site_id: int, question: str, best_score: float | None, asked_ms: int | None = None
 ) -> int:
     """Log a question the knowledge base could not answer; returns its id."""
-    at = asked_ms if asked_ms is not None else int(time.time() * 1000)
+    at = asked_ms if asked_ms is not None else now_ms()
     text = " ".join(question.split())[:2000]
 
     def insert(conn: apsw.Connection) -> int:

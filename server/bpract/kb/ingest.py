@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 import apsw
 import httpx
 
+from bpract.clock import now_ms
 from bpract.kb import index
 from bpract.kb.chunk import chunk_document, embedding_text
 from bpract.kb.embed.base import Vectors
@@ -138,7 +138,7 @@ async def _store_document(
         report.unchanged += 1
         return
     chunks = chunk_document(doc)
-    now = int(time.time() * 1000)
+    now = now_ms()
     await kb.db.run(
         lambda c: index.write_document(
             c, site_id, origin=origin, doc=doc, chunks=chunks, now_ms=now

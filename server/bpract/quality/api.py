@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import apsw
@@ -13,6 +12,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from bpract.auth import admin_guard
+from bpract.clock import now_ms
 from bpract.di import from_state
 from bpract.quality.report import RATE_NOTE, WeekFigures, week_figures
 from bpract.quality.review import (
@@ -50,13 +50,9 @@ class HallucinationReport(msgspec.Struct, frozen=True, kw_only=True):
     weeks: list[WeekFigures]
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _week(week: str | None) -> str:
     if week is None:
-        return week_of(_now_ms())
+        return week_of(now_ms())
     try:
         week_bounds(week)
     except ValueError as exc:
@@ -84,7 +80,7 @@ class QualityController(Controller):
         chosen = _week(week)
 
         def draw(conn: apsw.Connection) -> tuple[int, list[ReviewItem]]:
-            added = sample_week(conn, site_id, chosen, n=n, now_ms=_now_ms())
+            added = sample_week(conn, site_id, chosen, n=n, now_ms=now_ms())
             return added, review_items(conn, site_id, week=chosen)
 
         added, items = await db.transaction(draw)
@@ -116,7 +112,7 @@ class QualityController(Controller):
         def judge(conn: apsw.Connection) -> list[ReviewItem]:
             done = set_verdict(
                 conn, site_id, message_id, verdict=data.verdict, reviewer=data.reviewer.strip(),
-                note=data.note, now_ms=_now_ms(),
+                note=data.note, now_ms=now_ms(),
             )  # fmt: skip
             return review_items(conn, site_id, message_id=message_id) if done else []
 
@@ -135,7 +131,7 @@ class QualityController(Controller):
         """Per week: reviewed, hallucinations, partial, raw and weighted rates, grounding, 👎."""
         if not 1 <= weeks <= MAX_WEEKS:
             raise ValidationException(detail=f"weeks must be between 1 and {MAX_WEEKS}")
-        chosen = last_weeks(_now_ms(), weeks)
+        chosen = last_weeks(now_ms(), weeks)
         figures = await db.run(lambda c: [week_figures(c, site_id, w) for w in chosen])
         return HallucinationReport(note=RATE_NOTE, weeks=figures)
 
