@@ -70,7 +70,7 @@ async def eventually_async(
         if inspect.isawaitable(value):
             value = await value
         if _held(value, equals):
-            return value  # type: ignore[return-value]
+            return value
         if time.monotonic() >= deadline:
             raise _failure(timeout, value, equals, what)
         await asyncio.sleep(interval)
