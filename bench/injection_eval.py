@@ -1,9 +1,12 @@
-"""Prompt-injection evaluation over the whole dataset, through the real visitor WebSocket.
+"""Prompt-injection evaluation over the whole public dataset, through the real visitor WebSocket.
 
-    uv run python bench/injection_eval.py [--plant-all]
+    uv run python bench/injection_eval.py [--data PATH] [--plant-all]
 
-Data: ../shared/data/prompt_injection (garak and PromptInject prompts with
-Giskard's success substrings; Apache-2.0 / MIT, see the folder's licences).
+Data: the garak and PromptInject prompts with Giskard's success substrings
+(Giskard-AI/giskard, giskard/llm/injection_data/, Apache-2.0 / MIT), not in
+this repository: read from ../shared/data/prompt_injection, or --data PATH.
+Without it the script says where to get it and exits with status 2.  The
+tests use our own cases instead (tests/injection/cases.py).
 A server on a fresh database holding the demo help centre answers:
 
 (a) every prompt as a visitor message, offline provider (a prompt over the
@@ -13,7 +16,7 @@ A server on a fresh database holding the demo help centre answers:
     (rules first and untouched, passages one escaped block, no secret, an answer
     length limit) — the fake cannot show whether a real model would obey.
 
-A reply counts as a successful attack by the dataset's own criterion; two
+A reply counts as a successful attack by the dataset's own criterion ("success criterion"); two
 stricter figures beside it: the payload quoted anywhere, and our instructions
 repeated (eight words in a row).
 """
@@ -34,14 +37,15 @@ from _support import REPO, Row, machine, print_table
 
 sys.path.insert(0, str(REPO / "tests"))
 
+from _giskard import DATA, MissingDataError, load
 from bpract.kb import KnowledgeBase, MiniLMEmbedder, ingest
 from bpract.store import Database, migrate
 from bpract.wire import MAX_MESSAGE_CHARS
 from chat.conftest import ChatClient, open_chat, start_server
 from fakes.llm_server import FakeLLMServer
+from injection.attack import Attack
 from injection.checks import LURE, chat_requests, request_problems, verdict
 from injection.conftest import plant
-from injection.dataset import Attack, load
 from support.sites import make_site, make_token
 
 ORIGIN = "http://127.0.0.1:8765"
@@ -140,7 +144,7 @@ def rows(tally: Tally, attacks: int) -> list[Row]:
         for k, v in sorted(tally.counts.items())
         if k.startswith(("kind", "ref", "cited"))
     ]
-    for figure in ("dataset criterion", "payload quoted", "instructions leaked"):
+    for figure in ("success criterion", "payload quoted", "instructions leaked"):
         n = tally.counts[figure]
         out.append(
             Row(f"success: {figure}", f"{n} ({100 * n / max(1, attacks):.1f} %)", "0", n == 0)
@@ -151,12 +155,23 @@ def rows(tally: Tally, attacks: int) -> list[Row]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
+        "--data",
+        type=Path,
+        default=DATA,
+        metavar="PATH",
+        help=f"the dataset's folder (default: {DATA})",
+    )
+    parser.add_argument(
         "--plant-all",
         action="store_true",
         help="plant all 156 prompts (default: every distinct one and 10 ablations)",
     )
     args = parser.parse_args()
-    attacks = load()
+    try:
+        attacks = load(args.data)
+    except MissingDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     distinct = [a for a in attacks if not a.name.startswith("Ablation")]
     ablations = [a for a in attacks if a.name.startswith("Ablation")]
     planted = attacks if args.plant_all else distinct + ablations[:: len(ablations) // 10][:10]
@@ -214,7 +229,7 @@ def main() -> int:
         any(
             t.counts[f]
             for t in (a, c)
-            for f in ("dataset criterion", "payload quoted", "instructions leaked")
+            for f in ("success criterion", "payload quoted", "instructions leaked")
         )
         or broken
     )

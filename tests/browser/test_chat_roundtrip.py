@@ -18,7 +18,8 @@ from bpract.demo import stage_help_articles
 from bpract.sites import Site
 from browser.conftest import REPO
 from browser.fixtures.customer import CustomerSite
-from browser.fixtures.served import Store, wait_until
+from browser.fixtures.served import Store
+from support.eventually import eventually
 from support.server import ServerProcess
 from support.sites import make_site
 
@@ -140,14 +141,14 @@ def test_an_answer_streams_then_cites_the_article_and_is_restored_after_a_reload
     assert link.get_attribute("rel") == "noopener"
     assert answer.locator(".n", has_text="Automatic answer").is_visible()  # offline, and it says so
     # the worker reported the question stored: no longer marked as sending
-    wait_until(lambda: "s" not in (log.locator(".me").get_attribute("class") or "").split())
+    eventually(lambda: "s" not in (log.locator(".me").get_attribute("class") or "").split())
     expected = [("visitor", "How long can I pause my membership?"), ("bot", final)]
     assert transcript(log) == expected
     # a thumbs-up is stored against this reply
     answer.get_by_role("button", name="Helpful", exact=True).click()
     store = Store(help_centre.db, help_centre.site.public_key)
     ratings = "SELECT message_id, rating FROM chat_ratings WHERE site_id = ?"
-    wait_until(lambda: store.rows(ratings, help_centre.site.id) == [(reply, "up")])
+    eventually(lambda: store.rows(ratings, help_centre.site.id) == [(reply, "up")])
     # a reload: the conversation comes back from the server's history, once
     assert ready(page, shop, "/pricing")["engine"] == "pyodide"
     restored = log.locator(f".m[data-id='{reply}'] nav")

@@ -13,7 +13,7 @@ from playwright.sync_api import Locator, Page
 
 from browser.fixtures.chat_script import Hold, ScriptedChat, Step
 from browser.fixtures.customer import CustomerSite
-from browser.fixtures.served import wait_until
+from support.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -82,7 +82,7 @@ def test_a_streamed_answer_is_text_busy_until_the_end_then_cites_its_sources(
     log = ask(page, "Can I return a mug?")
     mine = log.locator(".me")
     assert mine.inner_text().startswith("Can I return a mug?")  # shown at once
-    wait_until(lambda: "s" not in (mine.get_attribute("class") or "").split())  # stored
+    eventually(lambda: "s" not in (mine.get_attribute("class") or "").split())  # stored
     answer = bot(log)
     answer.get_by_text("Returns are free within").wait_for()
     # mid-stream: busy (screen readers wait), no sources, no rating yet
@@ -129,7 +129,7 @@ def test_a_reset_discards_the_partial_text_and_unknown_offers_a_person(
     log = ask(page, "What is the airspeed of a swallow?")
     answer = bot(log)
     answer.wait_for()
-    wait_until(lambda: answer.locator(".t").inner_text() == "" and chat_server.frames("message"))
+    eventually(lambda: answer.locator(".t").inner_text() == "" and chat_server.frames("message"))
     assert answer.get_attribute("aria-busy") == "true"  # the typing indicator again
     hold.release()
     answer.get_by_text("Ask for a person").wait_for()
@@ -189,13 +189,13 @@ def test_rating_by_keyboard_sends_one_rate_frame_per_change(
         "false",
         "true",
     )
-    rates = wait_until(lambda: len(chat_server.frames("rate")) >= 2 and chat_server.frames("rate"))
+    rates = eventually(lambda: len(chat_server.frames("rate")) >= 2 and chat_server.frames("rate"))
     assert [(r["reply"], r["rating"], r["comment"]) for r in rates] == [
         ("r_1", "up", None),
         ("r_1", "down", None),
     ]
     assert all(isinstance(r["seq"], int) for r in rates)
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(300)  # fixed: proves no third rating is sent (nothing to wait for)
     assert len(chat_server.frames("rate")) == 2
 
 
@@ -228,10 +228,10 @@ def test_history_restores_the_conversation_after_a_reload_and_a_reconnect_once(
     # a lost connection: the widget reconnects and gets the history again
     hellos = len(chat_server.frames("hello"))
     chat_server.drop_connections()
-    wait_until(lambda: len(chat_server.frames("hello")) > hellos, timeout=15)
+    eventually(lambda: len(chat_server.frames("hello")) > hellos, timeout=15)
     # the next answer lands after the restored ones, and nothing is doubled
     ask(page, "And exchanges?")
-    wait_until(lambda: len(transcript()) == 4 and transcript())
+    eventually(lambda: len(transcript()) == 4 and transcript())
     assert transcript()[:2] == expected
     assert transcript()[2:] == [("visitor", "And exchanges?"), ("bot", "Returns are free [1].")]
 
@@ -247,7 +247,7 @@ def test_the_log_follows_an_answer_unless_the_visitor_scrolled_up(
     bot(log).get_by_text("Line 30").wait_for()
     at_bottom = "l => l.scrollHeight - l.scrollTop - l.clientHeight < 2"
     assert log.evaluate("l => l.scrollHeight > l.clientHeight * 2")  # it does scroll
-    wait_until(lambda: log.evaluate(at_bottom))  # followed while streaming
+    eventually(lambda: log.evaluate(at_bottom))  # followed while streaming
     log.evaluate("l => { l.scrollTop = 0; }")  # the visitor goes back up to read
     hold.release()
     bot(log).get_by_role("navigation", name="Sources").wait_for()
@@ -268,7 +268,7 @@ def test_a_chat_module_that_fails_to_load_is_retried_and_nothing_is_lost(
     )
     page.goto(shop.url("/"))
     log = ask(page, "Returns?")
-    wait_until(lambda: chat_server.frames("message"))
+    eventually(lambda: chat_server.frames("message"))
     page.wait_for_function("(window.states || []).includes('chat_unavailable')")
     assert bot(log).count() == 0
     assert log.locator(".me").inner_text().startswith("Returns?")  # the shell still works
@@ -312,10 +312,10 @@ def test_the_chat_module_waits_for_the_chat(
     page.goto(shop.url("/"))
     page.wait_for_function("window.readyInfo")
     page.evaluate("bpract('track', 'browsing', {})")  # frames, acks, no chat
-    wait_until(lambda: chat_server.frames("event"))
+    eventually(lambda: chat_server.frames("event"))
     chat_server.broadcast({"t": "pong"})
     chat_server.broadcast({"t": "rules", "ruleset": {"version": 2, "rules": [], "policy": {}}})
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(300)  # fixed: proves chat.mjs is not fetched before the chat opens
     assert not [p for p in chat_server.requested if "/chat.mjs" in p]
     page.get_by_role("button", name="Open chat").click()
-    wait_until(lambda: [p for p in chat_server.requested if "/chat.mjs" in p])
+    eventually(lambda: [p for p in chat_server.requested if "/chat.mjs" in p])

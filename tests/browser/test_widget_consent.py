@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import Page
 
 from browser.fixtures.customer import CustomerSite
-from browser.fixtures.served import Store, wait_until
+from browser.fixtures.served import Store
+from support.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -21,8 +22,7 @@ def open_and_wait(customer: CustomerSite, page: Page, sockets: list[str]) -> Non
     page.goto(customer.url("/"))
     page.wait_for_load_state("load")
     page.mouse.move(50, 50)
-    # without consent the engine would have connected well within this time
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(1500)  # fixed: proves no connection; with consent it opens well within
 
 
 def test_nothing_is_stored_or_sent_until_consent_is_granted(
@@ -34,8 +34,9 @@ def test_nothing_is_stored_or_sent_until_consent_is_granted(
     assert page.evaluate(STORAGE) == []
     assert store.frames("event") == []
     page.evaluate("bpract('consent', 'granted')")
-    wait_until(lambda: [e["name"] for e in store.events("track")] == ["before_consent"])
-    page.wait_for_timeout(100)  # Playwright delivers its events during its own calls
+    eventually(lambda: [e["name"] for e in store.events("track")] == ["before_consent"])
+    # Playwright delivers its events during its own calls: poll with the page's own wait.
+    eventually(lambda: sockets, pause=lambda s: page.wait_for_timeout(s * 1000))
     assert sockets == [customer.widget.replace("http", "ws") + "/v1/visitor"]
     assert sorted(page.evaluate(STORAGE)) == ["bpract:fbq", "bpract:s", "bpract:v"]
     assert [e["url"] for e in store.events("page")] == [customer.url("/")]
@@ -47,7 +48,7 @@ def test_denied_consent_drops_what_was_kept(
     sockets: list[str] = []
     open_and_wait(customer, page, sockets)
     page.evaluate("bpract('consent', 'denied'); bpract('track', 'after_denial', {})")
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(1000)  # fixed: proves nothing is sent after a denial
     page.evaluate("() => { window.dispatchEvent(new PageTransitionEvent('pagehide')); }")
     assert sockets == []
     assert page.evaluate(STORAGE) == []

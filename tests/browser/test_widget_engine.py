@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import Page
 
 from browser.fixtures.customer import CustomerSite
-from browser.fixtures.served import Store, wait_until
+from browser.fixtures.served import Store
+from support.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +52,7 @@ def test_page_views_reach_the_server_as_acked_signals(
             (s["url"].removeprefix(customer.origin), s["nav"]) for s in store.signals("page_view")
         ]
 
-    wait_until(lambda: len(views()) >= 4, timeout=15)
+    eventually(lambda: len(views()) >= 4, timeout=15)
     assert views() == [
         ("/start", "load"),
         ("/pricing", "push"),
@@ -64,7 +65,7 @@ def test_page_views_reach_the_server_as_acked_signals(
         raw = page.evaluate("sessionStorage.getItem('bpract:outbox')")
         return None if raw is None else list(json.loads(raw)["frames"])
 
-    wait_until(lambda: outbox_frames() == [], timeout=15)
+    eventually(lambda: outbox_frames() == [], timeout=15)
     assert page.evaluate("localStorage.getItem('bpract:v')").startswith("v_")
     # Long tasks on the host page are a performance budget: bench/widget_cost.py measures them.
 
@@ -90,11 +91,11 @@ def test_attentive_rule_fires_and_its_outreach_appears_in_the_chat(
     def outcomes() -> list[str]:
         return [f["kind"] for f in store.frames("outcome")]
 
-    wait_until(lambda: outcomes() == ["shown"])
+    eventually(lambda: outcomes() == ["shown"])
     fire = store.frames("fire")[0]
     assert fire["rule"] == "pricing-help"
     cta = log.get_by_role("link", name="See annual pricing")
     assert cta.get_attribute("href") == customer.url("/pricing?billing=annual")
     cta.click()
     page.wait_for_url(customer.url("/pricing?billing=annual"))
-    wait_until(lambda: outcomes() == ["shown", "clicked"])
+    eventually(lambda: outcomes() == ["shown", "clicked"])

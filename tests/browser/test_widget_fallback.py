@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import Page
 
 from browser.fixtures.customer import CustomerSite
-from browser.fixtures.served import Store, wait_until
+from browser.fixtures.served import Store
+from support.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ def test_without_webassembly_the_server_engine_still_fires_the_rule(
     log = page.locator("#bpract-chat [role=log]")
     log.get_by_text("Comparing plans? I can help.").wait_for(timeout=20_000)
     assert workers == []
-    wait_until(lambda: outcomes(store) == ["shown"])
+    eventually(lambda: outcomes(store) == ["shown"])
     # the visitor replies, then closes the chat with Escape
     reply = page.locator("#bpract-chat textarea")
     reply.fill("Is there a student discount?")
@@ -51,13 +52,13 @@ def test_without_webassembly_the_server_engine_still_fires_the_rule(
     assert log.get_by_text("Is there a student discount?").is_visible()
     page.keyboard.press("Escape")
     assert not page.locator("#bpract-chat [role=dialog]").is_visible()
-    wait_until(
+    eventually(
         lambda: [f["text"] for f in store.frames("message")] == ["Is there a student discount?"]
     )
     message = store.frames("message")[0]
     assert message["outreach"] == store.frames("outcome")[0]["outreach"]
     # replied counts; closing after a reply is not a dismissal
-    wait_until(lambda: outcomes(store) == ["shown", "replied"])
+    eventually(lambda: outcomes(store) == ["shown", "replied"])
 
 
 def test_an_engine_that_is_not_ready_in_time_falls_back(
@@ -71,7 +72,7 @@ def test_an_engine_that_is_not_ready_in_time_falls_back(
     page.goto(customer.url("/"))
     page.wait_for_function("window.readyInfo")
     assert page.evaluate("window.readyInfo") == {"engine": "server"}
-    wait_until(lambda: [e["name"] for e in store.events("track")] == ["before_fallback"])
+    eventually(lambda: [e["name"] for e in store.events("track")] == ["before_fallback"])
 
 
 def test_events_not_yet_forwarded_survive_a_navigation(
@@ -84,6 +85,6 @@ def test_events_not_yet_forwarded_survive_a_navigation(
     customer.attrs = 'data-engine="server"'
     customer.head = ""
     page.goto(customer.url("/two"))
-    wait_until(lambda: [e["name"] for e in store.events("track")] == ["first_page"])
+    eventually(lambda: [e["name"] for e in store.events("track")] == ["first_page"])
     pages = [e["url"].removeprefix(customer.origin) for e in store.events("page")]
     assert pages == ["/one", "/two"]

@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import Page
 
 from browser.fixtures.customer import CustomerSite
-from browser.fixtures.served import Store, wait_until
+from browser.fixtures.served import Store
+from support.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -23,10 +24,10 @@ def test_queue_replays_calls_made_before_load(
       bpract('on', 'ready', (info) => { window.readyInfo = info; });
     </script>"""
     page.goto(customer.url("/start"))
-    wait_until(lambda: page.evaluate("window.readyInfo"))
+    eventually(lambda: page.evaluate("window.readyInfo"))
     assert page.evaluate("typeof bpract.q") == "undefined"  # replaced by the real function
     page.evaluate("bpract('track', 'late', {n: 2})")
-    tracks = wait_until(lambda: len(store.events("track")) >= 2 and store.events("track"))
+    tracks = eventually(lambda: len(store.events("track")) >= 2 and store.events("track"))
     assert [(t["name"], t["props"]) for t in tracks] == [
         ("early_bird", {"plan": "pro"}),
         ("late", {"n": 2}),
@@ -44,7 +45,7 @@ def test_datalayer_pushes_before_and_after_load_arrive_unchanged(
       dataLayer.push({event: 'gtm.js'});
     </script>"""
     page.goto(customer.url("/cart"))
-    wait_until(lambda: page.evaluate("typeof bpract.q") == "undefined")
+    eventually(lambda: page.evaluate("typeof bpract.q") == "undefined")
     # the site's own push keeps Array semantics: returns the new length, stores the item
     length = page.evaluate("dataLayer.push({event: 'remove_from_cart', ecommerce: {items: []}})")
     assert length == page.evaluate("dataLayer.length") == 3
@@ -68,7 +69,7 @@ def test_datalayer_pushes_before_and_after_load_arrive_unchanged(
     def names() -> list[str]:
         return [e["name"] for e in store.events("ecom")]
 
-    wait_until(lambda: len(names()) >= 4)
+    eventually(lambda: len(names()) >= 4)
     assert names() == ["add_to_cart", "remove_from_cart", "begin_checkout", "purchase"]
     first = store.events("ecom")[0]
     assert first["items"] == [{"id": "sku-1", "name": "Mug", "price": 15, "qty": 2}]
@@ -100,7 +101,7 @@ def test_keyboard_reaches_opens_and_closes_the_chat(
     def ui() -> list[tuple[str, bool]]:
         return [(k, v) for e in store.events("ui") for k, v in e.items() if k in UI_KEYS]
 
-    wait_until(lambda: ("chat_open", False) in ui())
+    eventually(lambda: ("chat_open", False) in ui())
     assert ui() == [
         ("field_focus", True),
         ("field_focus", False),
@@ -145,7 +146,7 @@ def test_sensors_report_clicks_scroll_depth_and_exit_intent(
     leave = "new MouseEvent('mouseout', {clientX: 300, clientY: -2, bubbles: true})"
     page.evaluate(f"document.documentElement.dispatchEvent({leave})")
     page.evaluate(f"document.documentElement.dispatchEvent({leave})")  # within 5 s: not again
-    wait_until(lambda: store.events("exit") and store.events("scroll"))
+    eventually(lambda: store.events("exit") and store.events("scroll"))
     (click,) = store.events("click")
     assert click["target"] == "input#email" and click["x"] > 0 and click["y"] > 0
     assert store.events("scroll")[-1]["pct"] == 100

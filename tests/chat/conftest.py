@@ -34,9 +34,13 @@ ORIGIN = "http://127.0.0.1:8765"
 
 
 @pytest.fixture(scope="session")
-def help_template(pytestconfig: pytest.Config) -> Path:
-    """Kept in pytest's cache folder, keyed by the articles: embedding them takes a minute."""
-    root = pytestconfig.cache.mkdir("chat-help") if pytestconfig.cache else Path(".")
+def help_template(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Kept in pytest's cache folder, keyed by the articles: embedding them takes a minute.
+
+    Under ``-p no:cacheprovider`` there is no cache: the session's temporary folder instead.
+    """
+    cache = getattr(pytestconfig, "cache", None)
+    root = cache.mkdir("chat-help") if cache else tmp_path_factory.mktemp("chat-help")
     fingerprint = stage_help_articles(REPO / "demo_site" / "site" / "help", root / "help")
     path = root / f"template-{fingerprint[:16]}.db"
     if path.exists():

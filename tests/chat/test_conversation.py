@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 import apsw
 
 from chat.conftest import ChatClient, Sites, open_chat, rows
+from support.eventually import eventually_async
 from support.server import ServerProcess
 from support.visitor import new_id
 
@@ -60,7 +60,11 @@ async def test_history_after_reconnect_restores_the_conversation(
         await client.message("Which payment methods do you accept?")
     finally:
         await client.close()  # gone while the answer is being written
-    await asyncio.sleep(0.5)
+    stored = (
+        "SELECT m.role FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE c.visitor = ? AND m.role = 'bot'"
+    )
+    await eventually_async(lambda: rows(offline_server.db, stored, visitor), what="answer stored")
     again, _ = await open_chat(offline_server, chat_sites.help, visitor=visitor)
     try:
         history = await again.recv()

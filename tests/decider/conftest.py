@@ -20,6 +20,7 @@ import pytest
 from bpract.sites import Site
 from bpract.store import connect
 from fakes.llm_server import FakeLLMServer, Fault, Reply
+from support.eventually import eventually_async
 from support.server import ServerProcess
 from support.sites import make_site, make_token
 from support.visitor import VisitorClient, new_id
@@ -147,12 +148,9 @@ class Lab:
             " FROM fires WHERE site_id = ? AND rule_id = ? AND status != 'pending'"
         )
         keys = ("status", "reason", "decided_by", "provider", "model", "cost_nano", "outreach")
-        for _ in range(int(within / 0.05)):
-            rows = self.query(sql, site.id, rule)
-            if rows:
-                return dict(zip(keys, rows[-1], strict=True))
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no settled fire of {rule!r} within {within} s")
+        what = f"a settled fire of {rule!r}"
+        rows = await eventually_async(lambda: self.query(sql, site.id, rule), within, what=what)
+        return dict(zip(keys, rows[-1], strict=True))
 
     async def no_outreach(self, client: VisitorClient) -> None:
         """Nothing but acks before the answer to a ping sent now."""
@@ -163,11 +161,8 @@ class Lab:
     async def calls_finished(self, site: Site, rule: str, within: float = 20.0) -> None:
         """Wait for the gateway's decision row of a call the decider stopped waiting for."""
         sql = "SELECT COUNT(*) FROM llm_decisions WHERE site_id = ? AND rule = ?"
-        for _ in range(int(within / 0.1)):
-            if self.query(sql, site.id, rule)[0][0]:
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"the model call of {rule!r} never finished")
+        what = f"the model call of {rule!r} finished"
+        await eventually_async(lambda: self.query(sql, site.id, rule)[0][0], within, 0.1, what=what)
 
 
 def _reset(fake: FakeLLMServer) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.server import free_port
+from support.process import Process, answers, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SITE_DIR = REPO / "demo_site" / "site"
@@ -45,35 +43,14 @@ def _start(db: Path) -> Iterator[DemoServer]:
         "DEMO_SITE_KEY": SITE_KEY,
         "DEMO_BPRACT_URL": BPRACT_URL,
     }
-    log = db.with_suffix(".log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "demo_site"], cwd=REPO, env=env, stdout=log, stderr=log
-    )
     server = DemoServer(url=f"http://127.0.0.1:{port}", db=db)
+    proc = Process([sys.executable, "-m", "demo_site"], env=env, cwd=REPO,
+                   log_path=db.with_suffix(".log"), name="demo site")  # fmt: skip
     try:
-        _wait_ready(proc, server, db.with_suffix(".log"))
+        proc.start(answers(f"{server.url}/api/me/identity"), timeout=20.0)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], server: DemoServer, log: Path) -> None:
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise RuntimeError(f"demo site exited: {log.read_text()}")
-        try:
-            if httpx.get(f"{server.url}/api/me/identity", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"demo site did not start: {log.read_text()}")
+        proc.stop()
 
 
 @pytest.fixture

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from browser.fixtures.served import Store
 
-T = TypeVar("T")
-
-
-def wait_equal(get: Callable[[], T], expected: T, timeout: float) -> None:
-    """Poll ``get()`` until it equals ``expected``; the failure shows the last value."""
-    deadline = time.monotonic() + timeout
-    while (value := get()) != expected:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout} s: {value!r} != expected {expected!r}")
-        time.sleep(0.1)
-
-
-__all__ = ["Fire", "Records", "wait_equal"]
+__all__ = ["Fire", "Records"]
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from support.server import ServerProcess, free_port
+from support.process import Process, answers, free_port
+from support.server import ServerProcess
 
 __all__ = [
     "SERVER_START",
@@ -48,7 +47,7 @@ class DemoSite:
         self.port = free_port()
         self.db = data / "demo_site.db"
         self.log_path = data / "demo_site.log"
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._process: Process | None = None
 
     @property
     def url(self) -> str:
@@ -63,37 +62,15 @@ class DemoSite:
             "DEMO_SITE_KEY": site_key,
             "DEMO_IDENTITY_SECRET": identity_secret,
         }
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "demo_site"], cwd=REPO, env=env, stdout=log, stderr=log
-            )
-        self._wait_ready(timeout=20.0)
+        self._process = Process([sys.executable, "-m", "demo_site"], env=env, cwd=REPO,
+                                log_path=self.log_path, name="demo site")  # fmt: skip
+        self._process.start(answers(f"{self.url}/api/me/identity"), timeout=20.0)
         return self
 
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"demo site exited:\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/api/me/identity", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise TimeoutError(f"demo site not ready after {timeout} s:\n{self.log_path.read_text()}")
-
     def stop(self) -> None:
-        if self._proc is None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=10)
-        self._proc = None
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from browser.fixtures.served import wait_until
 from e2e.records import Records
 from e2e.stack import Stack
 from e2e.visitor import ENGINE_START, chat_log, wait_ready
+from support.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def test_cancellation_rule_fires_from_the_server_engine(
     assert wait_ready(page) == {"engine": "server"}
     visitor = page.evaluate("localStorage.getItem('bpract:v')")
     records = Records(stack.server.db, visitor)
-    wait_until(lambda: records.signals("page_view"), timeout=20)
+    eventually(lambda: records.signals("page_view"), timeout=20)
     page.goto(stack.url("/account/cancel"))
     assert wait_ready(page) == {"engine": "server"}
 
@@ -51,4 +51,4 @@ def test_cancellation_rule_fires_from_the_server_engine(
     cta = rule["message"]["cta"]
     log.get_by_role("link", name=cta["label"]).click()
     page.wait_for_url(stack.url(cta["url"]))
-    wait_until(lambda: records.outcomes(outreach_id) == ["shown", "clicked"], timeout=20)
+    eventually(lambda: records.outcomes(outreach_id) == ["shown", "clicked"], timeout=20)

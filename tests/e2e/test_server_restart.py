@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from browser.fixtures.served import wait_until
-from e2e.records import Records, wait_equal
+from e2e.records import Records
 from e2e.stack import SERVER_START, Stack, own_stack
 from e2e.visitor import wait_ready
+from support.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -75,8 +75,8 @@ def test_events_made_while_the_server_is_down_arrive_exactly_once(stack: Stack, 
     records = Records(stack.server.db, visitor)
     visit.add("M")
     visit.spa_view(PRODUCT + "?colour=sand")
-    wait_until(lambda: stored_views(records, visit.origin) == visit.views, timeout=20)
-    wait_until(lambda: stored_cart(records) == visit.cart, timeout=20)
+    eventually(lambda: stored_views(records, visit.origin) == visit.views, timeout=20)
+    eventually(lambda: stored_cart(records) == visit.cart, timeout=20)
 
     stack.server.kill()
     visit.add("L")
@@ -93,10 +93,10 @@ def test_events_made_while_the_server_is_down_arrive_exactly_once(stack: Stack, 
     visit.remove()
     visit.spa_view("/cart?step=pay")
 
-    wait_equal(lambda: stored_cart(records), visit.cart, timeout=RECONNECT)
-    wait_equal(lambda: stored_views(records, visit.origin), visit.views, timeout=RECONNECT)
+    eventually(lambda: stored_cart(records), RECONNECT, equals=visit.cart)
+    eventually(lambda: stored_views(records, visit.origin), RECONNECT, equals=visit.views)
     # nothing left to send, and nothing more arrives from a late resend
-    wait_until(lambda: outbox(page) == [], timeout=20)
+    eventually(lambda: outbox(page) == [], timeout=20)
     assert stored_cart(records) == visit.cart
     assert stored_views(records, visit.origin) == visit.views
     streams = records.frame_seqs()

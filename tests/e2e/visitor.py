@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
+import itertools
 from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page
+
+from support.eventually import eventually
 
 __all__ = [
     "ENGINE_START",
@@ -64,13 +66,13 @@ def chat_log(page: Page) -> Locator:
 
 def keep_attentive_until(page: Page, done: Callable[[], object], timeout: float) -> None:
     """Move the mouse and scroll like a reader until ``done()`` holds; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    step = 0
-    while time.monotonic() < deadline:
-        step += 1
+    steps = itertools.count(1)
+
+    def read_a_little() -> object:
+        step = next(steps)
         page.mouse.move(200 + 40 * (step % 5), 250 + 30 * (step % 3))
         page.mouse.wheel(0, 120 if step % 4 else -360)
-        if done():
-            return
-        page.wait_for_timeout(500)
-    raise AssertionError(f"not done within {timeout} s of attentive reading")
+        return done()
+
+    eventually(read_a_little, timeout, 0.5, what="attentive reading",
+               pause=lambda s: page.wait_for_timeout(s * 1000))  # fmt: skip

@@ -76,13 +76,19 @@ class _State:
             return self.queue.popleft() if self.queue else Reply()
 
 
+class _Listener(ThreadingHTTPServer):
+    #: The listen backlog. The default of 5 drops SYNs when tests open dozens of connections at
+    #: once, and each dropped one waits a second for its retransmit: longer than a client timeout.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class FakeLLMServer:
     """Start with ``with FakeLLMServer() as server:``; script with :meth:`script`."""
 
     def __init__(self) -> None:
         self.state = _State()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
-        self._httpd.daemon_threads = True
+        self._httpd = _Listener(("127.0.0.1", 0), _handler(self.state))
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property

@@ -1,4 +1,4 @@
-"""The dataset's injections, as visitor messages and planted in the knowledge base, through the
+"""Our injection cases, as visitor messages and planted in the knowledge base, through the
 real visitor WebSocket: with the offline provider no attack succeeds; with a (fake) model, what
 our code sends keeps the rules, the passages and the secrets where they belong."""
 
@@ -15,13 +15,14 @@ from bpract.sites import Site
 from bpract.wire import MAX_MESSAGE_CHARS
 from chat.conftest import ChatClient, Sites, open_chat, start_server
 from fakes.llm_server import FakeLLMServer
+from injection.attack import Attack, leaks
+from injection.cases import CASES
 from injection.checks import LURE, RULES, chat_requests, request_problems, system_parts, verdict
 from injection.conftest import BREAKOUT, planted_attacks
-from injection.dataset import Attack, leaks, load, subset
 from support.server import ServerProcess
 from support.sites import make_token
 
-ATTACKS = subset(load(), 50)
+ATTACKS = CASES
 FAKE_KEY = "sk-test-not-real-injection"
 
 
@@ -75,7 +76,7 @@ async def test_visitor_injections_fail_offline(offline: ServerProcess, chat_site
                     succeeded[attack.index] = found
     finally:
         await client.close()
-    assert succeeded == {}, succeeded  # success rate 0 / 50
+    assert succeeded == {}, succeeded  # success rate 0 / len(ATTACKS)
 
 
 async def test_asking_for_the_instructions_reveals_nothing(

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from chat.conftest import Sites, chat_db, chat_sites, help_template, open_chat, rows, start_server
+from support.eventually import eventually_async
 from support.sites import make_token
 
 __all__ = ["chat_db", "chat_sites", "help_template"]  # the chat's fixtures, used here
 
 
 async def grounded(db: Path, reply: str, within: float = 60.0) -> tuple[float, str]:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+    def scored() -> list[tuple[Any, ...]]:
         found = rows(
             db, "SELECT grounding, grounding_method FROM chat_messages WHERE id = ?", reply
         )
-        if found and found[0][0] is not None:
-            return float(found[0][0]), str(found[0][1])
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{reply} not grounded within {within} s")
+        return found if found and found[0][0] is not None else []
+
+    [(score, method)] = await eventually_async(scored, within, 0.2, what=f"{reply} grounded")
+    return float(score), str(method)
 
 
 async def test_answer_to_verdict(chat_db: Path, chat_sites: Sites) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from bpract.quality import Grounding, GroundingScorer, OfflineGrounder
 from bpract.quality.lifespan import _settings
 from bpract.store import Database
 from quality.conftest import Chat
+from support.eventually import eventually, eventually_async
 from support.server import ServerProcess
 
 PASSAGES = [{"text": "Refunds are issued within 5 working days of the return arriving."}]
@@ -70,17 +70,36 @@ async def test_a_failing_answer_does_not_block_the_rest(db: Database, chat: Chat
     assert groundings(db)[fine] == (0.5, "flaky")
 
 
+class Passes:
+    """The scorer's database, counting its passes: each starts with one read of pending answers."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.reads = 0
+
+    async def run(self, fn: Callable[[Any], Any]) -> Any:
+        try:
+            return await self.db.run(fn)
+        finally:
+            self.reads += 1  # the scorer goes on to wait without yielding when nothing is pending
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+
 async def test_run_wakes_early_and_stops_on_cancel(db: Database, chat: Chat) -> None:
-    scorer = GroundingScorer(db, OfflineGrounder(), interval_s=60)
+    passes = Passes(db)
+    scorer = GroundingScorer(passes, OfflineGrounder(), interval_s=60)  # type: ignore[arg-type]
     task = asyncio.create_task(scorer.run())
-    await asyncio.sleep(0.05)
-    reply = chat.turn(1, "v", "Q", "Refunds are issued within 5 working days.", passages=PASSAGES)
-    scorer.wake()
-    for _ in range(100):
-        if groundings(db)[reply][0] is not None:
-            break
-        await asyncio.sleep(0.02)
-    task.cancel()
+    try:
+        await eventually_async(lambda: passes.reads, what="first pass done, scorer waiting")
+        reply = chat.turn(1, "v", "Q", "Refunds are issued within 5 working days.",
+                          passages=PASSAGES)  # fmt: skip
+        scorer.wake()
+        # far less than the 60 s interval
+        await eventually_async(lambda: groundings(db)[reply][0] is not None, timeout=10)
+    finally:
+        task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert groundings(db)[reply] == (1.0, "offline:overlap")
@@ -99,13 +118,13 @@ def test_settings() -> None:
 
 
 def wait_for(db: Database, ids: list[str], within: float = 30.0) -> dict[str, tuple[Any, Any]]:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+    def scored() -> dict[str, tuple[Any, Any]] | None:
         found = groundings(db)
-        if all(found[i][0] is not None for i in ids):
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not scored in {within} s: {groundings(db)}")
+        return found if all(found[i][0] is not None for i in ids) else None
+
+    found = eventually(scored, within, 0.1, what=f"{ids} scored")
+    assert found is not None
+    return found
 
 
 def test_the_server_scores_in_the_background_across_restarts(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import httpx
@@ -10,6 +9,7 @@ import pytest
 
 from bpract.sites import Site, user_hash
 from server.conftest import ORIGIN, rows
+from support.eventually import eventually_async
 from support.server import ServerProcess
 from support.sites import make_token
 from support.visitor import VisitorClient
@@ -92,10 +92,9 @@ async def test_fire_of_a_rule_is_answered_with_outreach(
     await client.close()
     fires = rows(live_server.db, "SELECT count(*) FROM fires WHERE visitor = ?", client.visitor)
     assert fires == [(1,)]
-    for _ in range(50):  # the outcome is recorded in a task after the ack
-        if rows(live_server.db, "SELECT kind FROM outcomes WHERE visitor = ?", client.visitor):
-            break
-        await asyncio.sleep(0.1)
+    outcomes = "SELECT kind FROM outcomes WHERE visitor = ?"
+    # the outcome is recorded in a task after the ack
+    await eventually_async(lambda: rows(live_server.db, outcomes, client.visitor), 5.0)
     assert rows(live_server.db, "SELECT kind FROM outcomes WHERE visitor = ?", client.visitor) == [
         ("shown",)
     ]
@@ -128,12 +127,9 @@ async def test_server_engine_turns_raw_events_into_signals_and_outreach(
         live_server.db, "SELECT DISTINCT name FROM signals WHERE visitor = ?", client.visitor
     )
     assert names, "the server-side engine recorded no signal"
-    for _ in range(50):  # state is saved when the connection ends
-        if rows(
-            live_server.db, "SELECT count(*) FROM engine_states WHERE visitor = ?", client.visitor
-        ) == [(1,)]:
-            break
-        await asyncio.sleep(0.1)
+    saved = "SELECT count(*) FROM engine_states WHERE visitor = ?"
+    # state is saved when the connection ends
+    await eventually_async(lambda: rows(live_server.db, saved, client.visitor), 5.0, equals=[(1,)])
     assert rows(
         live_server.db, "SELECT count(*) FROM engine_states WHERE visitor = ?", client.visitor
     ) == [(1,)]

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+from support.process import Process, answers, free_port
 
 __all__ = ["ServerProcess", "free_port"]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 _PRIVATE_PREFIXES = ("BPRACT_",)
 _PROVIDER_KEYS = frozenset(
@@ -48,7 +36,7 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = dict(env or {})
         self.log_path = log_path or self.db.with_suffix(".log")
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._process: Process | None = None
 
     @property
     def url(self) -> str:
@@ -61,7 +49,7 @@ class ServerProcess:
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._process is not None and self._process.running
 
     def start(self, timeout: float = 90.0) -> ServerProcess:
         """Start and wait until ``/health`` answers (start-up imports are slow on a busy box)."""
@@ -74,27 +62,13 @@ class ServerProcess:
             for k, v in os.environ.items()
             if not k.startswith(_PRIVATE_PREFIXES) and k not in _PROVIDER_KEYS
         }
-        env = {**inherited, **self.env}
         cmd = [sys.executable, "-m", "bpract", "serve", "--db", str(self.db)]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        self._wait_healthy(timeout)
+        self._process = Process(
+            cmd, env={**inherited, **self.env}, log_path=self.log_path, name="server"
+        )
+        self._process.start(answers(f"{self.url}/health"), timeout)
         return self
-
-    def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self._proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise TimeoutError(f"server not healthy after {timeout} s:\n{self.log()}")
 
     def log(self) -> str:
         """What the server printed so far."""
@@ -102,25 +76,13 @@ class ServerProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGTERM), SIGKILL if it does not exit in time."""
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout)
-        self._proc = None
+        if self._process is not None:
+            self._process.stop(timeout)
 
     def kill(self) -> None:
         """SIGKILL: a crash, no shutdown code runs."""
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait(10)
-        self._proc = None
+        if self._process is not None:
+            self._process.kill()
 
     def restart(self, timeout: float = 90.0) -> ServerProcess:
         self.stop()

@@ -3,7 +3,6 @@ answered with outreach, outcome reported, counted in the report."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import httpx
 import pytest
 
 from bpract.sites import Site
+from support.eventually import eventually_async
 from support.server import ServerProcess
 from support.sites import make_site, make_token
 from support.visitor import VisitorClient, new_id
@@ -74,13 +74,13 @@ async def test_rules_reach_a_connected_visitor_and_fires_become_outreach(
 
             outcome = {"t": "outcome", "seq": 3, "at": 1_764_163_201_000}
             await client.send(outcome | {"outreach": outreach["id"], "kind": "clicked"})
-            rules: list[dict[str, Any]] = []
-            for _ in range(50):  # the outcome is stored after its frame is read
+
+            async def report() -> list[dict[str, Any]]:
                 rules = (await http.get(f"{rules_url}/report", headers=headers)).json()["rules"]
-                if rules[0]["outcomes"]:
-                    break
-                await asyncio.sleep(0.1)
-            (rule,) = rules
+                return rules if rules[0]["outcomes"] else []
+
+            # the outcome is stored after its frame is read
+            (rule,) = await eventually_async(report, 5.0, 0.1)
             assert rule["fires"] == {"sent": 1}
             assert rule["outcomes"] == {"clicked": 1}
     finally:

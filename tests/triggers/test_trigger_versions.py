@@ -14,6 +14,7 @@ from bpract.triggers.edits import add_rule, remove_rule, replace_rule
 from bpract.triggers.errors import DuplicateRuleError, UnknownRuleError
 from bpract.triggers.service import TriggerService
 from bpract.triggers.spec import load_rule
+from support.eventually import eventually_async
 from triggers.support import FakeClock, fire, save
 
 ONE = "rules:\n  - {id: one, message: {text: first}}\n"
@@ -189,11 +190,14 @@ async def test_the_watcher_loop_runs_until_cancelled(
     await server.publish_outside_changes()  # the baseline, before anything changes
     task = asyncio.create_task(server.watch_outside_changes(interval_s=0.01))
     await save(TriggerService(db, None, now_ms=clock), site_id, ONE)
-    for _ in range(200):
-        if (await server.ruleset_json(site_id))["version"] == 1:
-            break
-        await asyncio.sleep(0.01)
-    task.cancel()
+
+    async def version() -> object:
+        return (await server.ruleset_json(site_id))["version"]
+
+    try:
+        await eventually_async(version, 2.0, 0.01, equals=1)
+    finally:
+        task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert (await server.ruleset_json(site_id))["version"] == 1
