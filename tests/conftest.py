@@ -25,12 +25,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from bpract.features import MIGRATIONS
 from bpract.sites import Site
+from bpract.store import set_default_sources
 from support.chromium import CHROMIUM, CHROMIUM_ARGS
 from support.server import ServerProcess
 from support.sites import make_site, make_token
 
 DEFAULT_ORIGIN = "http://127.0.0.1:8765"
+
+# Shared helpers (support/, injection/) migrate with ``migrate(conn)``: every feature.
+set_default_sources(MIGRATIONS)
 REPO = Path(__file__).resolve().parents[1]
 
 

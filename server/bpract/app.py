@@ -16,6 +16,7 @@ from litestar.openapi.config import OpenAPIConfig
 
 from bpract import assets
 from bpract.chat import ChatConfig, ChatService
+from bpract.features import MIGRATIONS
 from bpract.llm.api import route_handlers as llm_routes
 from bpract.quality.api import route_handlers as quality_routes
 from bpract.quality.lifespan import quality_lifespan
@@ -47,7 +48,7 @@ class Health(msgspec.Struct, kw_only=True):
 async def health(request: Request[Any, Any, Any]) -> Health:
     """Liveness: the database answers."""
     db: Database = request.app.state.db
-    ok = await db.run(lambda conn: conn.execute("SELECT 1").fetchone() == (1,))
+    ok = await db.ping()
     return Health(status="ok" if ok else "degraded", version=VERSION, db=ok)
 
 
@@ -57,7 +58,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         db = Database(settings.db)
-        db.run_sync(migrate)
+        db.run_sync(lambda conn: migrate(conn, MIGRATIONS))
         llm = DeciderRuntime(db)
         triggers = TriggerService(
             db, channels, llm.decider, decider_timeout_s=settings.decider_timeout

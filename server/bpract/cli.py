@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from bpract.auth import create_token
+from bpract.features import MIGRATIONS
 from bpract.settings import get_settings
 from bpract.sites import Site, create_site, list_sites
-from bpract.store import Database, migrate
+from bpract.store import Database, migrate, transaction
 
 __all__ = ["main", "open_db"]
 
@@ -23,7 +24,7 @@ Handler = Callable[[argparse.Namespace], int]
 def open_db(args: argparse.Namespace) -> Database:
     """The database named by ``--db`` (or ``BPRACT_DB``), migrated."""
     db = Database(args.db or get_settings().db)
-    db.run_sync(migrate)
+    db.run_sync(lambda conn: migrate(conn, MIGRATIONS))
     return db
 
 
@@ -56,11 +57,12 @@ def _serve(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     db = Database(args.db or get_settings().db)
     try:
-        applied = db.run_sync(migrate)
+        applied = db.run_sync(lambda conn: migrate(conn, MIGRATIONS))
     finally:
         db.close()
     for m in applied:
-        print(f"applied {m.feature} {m.version:04d}_{m.name}")
+        done = "recorded" if m.covered_by else "applied"  # covered: the tables exist already
+        print(f"{done} {m.feature} {m.version:04d}_{m.name}")
     if not applied:
         print("up to date")
     return 0
@@ -116,7 +118,7 @@ def _tokens_create(args: argparse.Namespace) -> int:
 
 
 def _in_tx(conn: Any, fn: Callable[[], Any]) -> Any:
-    with conn:
+    with transaction(conn):
         return fn()
 
 

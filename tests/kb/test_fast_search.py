@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.kb import (
     Document,
     Fusion,
@@ -25,9 +26,12 @@ from bpract.kb import (
 )
 from bpract.kb.bitscan import BitScan
 from bpract.kb.embed import Vectors
-from bpract.kb.readers import Readers
-from bpract.store import Database, migrate
+from bpract.store import Database, Readers, migrate
 from bpract.store.migrate import pending
+
+CORE = tuple(m for m in MIGRATIONS if m.feature in ("sites", "visitors"))
+WITH_KB = tuple(m for m in MIGRATIONS if m.feature in ("sites", "visitors", "kb"))
+KB = tuple(m for m in MIGRATIONS if m.feature in ("kb"))
 
 FACTS = [
     "Refunds reach your card within 5 to 10 business days.",
@@ -217,7 +221,7 @@ async def test_query_embeddings_are_cached(db: Database, minilm: MiniLMEmbedder)
 
 async def test_in_memory_database_searches_on_its_thread(minilm: MiniLMEmbedder) -> None:
     db = Database(":memory:")
-    db.run_sync(lambda c: migrate(c, ("core", "kb")))
+    db.run_sync(lambda c: migrate(c, WITH_KB))
     db.run_sync(
         lambda c: c.execute(
             "INSERT INTO sites (id, public_key, name, allowed_origins, identity_secret,"
@@ -238,8 +242,8 @@ def old_schema(db: Database, model: str, vectors: npt.NDArray[np.int8]) -> None:
     """A database as release 0001 left it: vectors of ``model`` in ``kb_vec``."""
 
     def build(conn: apsw.Connection) -> None:
-        migrate(conn, ("core",))
-        first = next(m for m in pending(conn, ("kb",)) if m.version == 1)
+        migrate(conn, CORE)
+        first = next(m for m in pending(conn, KB) if m.version == 1)
         conn.execute(first.sql)
         conn.execute(
             "INSERT INTO schema_migrations (feature, version, name) VALUES ('kb', 1, ?)",
@@ -292,7 +296,7 @@ def vector_rows(db: Database) -> list[int]:
 async def test_migration_moves_old_vectors(tmp_path: Path, minilm: MiniLMEmbedder) -> None:
     db = Database(tmp_path / "old.db")
     old_schema(db, minilm.name, index.quantize(minilm.embed(FACTS[:3])))
-    applied = db.run_sync(lambda c: migrate(c, ("core", "kb")))
+    applied = db.run_sync(lambda c: migrate(c, WITH_KB))
     assert [(m.feature, m.version) for m in applied] == [("kb", 2)]
     kb = KnowledgeBase(db, minilm)
     try:
@@ -312,7 +316,7 @@ async def test_migration_keeps_another_models_vectors(
 ) -> None:
     db = Database(tmp_path / "old.db")
     old_schema(db, "openai:small", np.ones((3, 64), dtype=np.int8))
-    db.run_sync(lambda c: migrate(c, ("core", "kb")))
+    db.run_sync(lambda c: migrate(c, WITH_KB))
     kb = KnowledgeBase(db, minilm)
     try:
         assert vector_rows(db) == [3, 1]

@@ -13,6 +13,7 @@ from typing import Any
 
 import apsw
 
+from bpract.features import MIGRATIONS
 from bpract.kb.audit import stale_documents, unanswered_groups
 from bpract.kb.config import embedder_from_env
 from bpract.kb.errors import KnowledgeBaseError, UnknownSiteError
@@ -37,7 +38,7 @@ def _open(args: argparse.Namespace) -> tuple[KnowledgeBase, int | None]:
     from bpract.settings import get_settings
 
     db = Database(getattr(args, "db", None) or get_settings().db)
-    db.run_sync(migrate)
+    db.run_sync(lambda conn: migrate(conn, MIGRATIONS))
     site = getattr(args, "site", None)
     site_id = db.run_sync(lambda c: site_id_for(c, site)) if site else None
     return KnowledgeBase(db, embedder_from_env()), site_id

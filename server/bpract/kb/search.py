@@ -7,7 +7,6 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, TypeVar
 
 import apsw
@@ -18,9 +17,8 @@ from bpract.kb.bitscan import BitScan
 from bpract.kb.confidence import confidence
 from bpract.kb.embed.base import Embedder, Vectors
 from bpract.kb.errors import ModelMismatchError
-from bpract.kb.readers import Readers
 from bpract.kb.types import Passage
-from bpract.store import Database
+from bpract.store import Database, ReaderPool
 
 __all__ = ["Fusion", "KnowledgeBase", "Mode"]
 
@@ -65,7 +63,7 @@ class KnowledgeBase:
         self.fusion = fusion or Fusion()
         self._vectors: OrderedDict[str, Vectors] = OrderedDict()
         self._scan = BitScan()
-        self._readers = Readers(db.path) if isinstance(db.path, Path) else None
+        self._readers = db.readers()
         self._finalizer = weakref.finalize(self, _release, self._readers)
 
     async def _read(self, fn: Callable[[apsw.Connection], T]) -> T:
@@ -145,7 +143,7 @@ class KnowledgeBase:
         return await self._read(fetch)
 
 
-def _release(readers: Readers | None) -> None:
+def _release(readers: ReaderPool[apsw.Connection] | None) -> None:
     if readers is not None:
         readers.close(wait=False)
 

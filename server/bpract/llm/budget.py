@@ -125,7 +125,9 @@ class Budgets:
                 amount_nano=amount_nano,
             )
 
-        return await self.db.transaction(tx)
+        # The write lock is taken before the counters are read: two processes cannot
+        # both see room under a hard limit and both reserve it.
+        return await self.db.transaction(tx, lock=True)
 
     async def settle(self, reservation: Reservation, cost_nano: int) -> list[Alert]:
         """Release the reservation and charge the real cost; returns alerts to send."""

@@ -9,30 +9,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import apsw
 
 from bpract.triggers.decider import Decision
 
-__all__ = ["NewFire", "immediate", "new_outreach_id", "record_fire", "settle"]
-
-T = TypeVar("T")
-
-
-def immediate(conn: apsw.Connection, fn: Callable[[apsw.Connection], T]) -> T:
-    """Run ``fn`` in a ``BEGIN IMMEDIATE`` transaction: the write lock is taken before
-    reading, so two processes cannot both read a count and both pass it."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return result
+__all__ = ["NewFire", "new_outreach_id", "record_fire", "settle"]
 
 
 def new_outreach_id() -> str:
