@@ -11,6 +11,8 @@ from typing import Any
 
 import apsw
 
+from bpract.store import dialect
+
 __all__ = [
     "Answer",
     "Conversation",
@@ -32,6 +34,13 @@ __all__ = [
     "set_summary",
     "visitor_message_id",
 ]
+
+
+# A conversation's last activity only moves forward (turns can be stored out of order).
+_TOUCH = (
+    f"UPDATE conversations SET last_ms = {dialect.greatest('last_ms', '?')}"  # noqa: S608
+    " WHERE id = ? AND site_id = ?"
+)
 
 
 def new_id(prefix: str) -> str:
@@ -161,8 +170,8 @@ def _create(
     )
     if outreach is not None:  # the proactive message is the conversation's first bot turn
         conn.execute(
-            "INSERT OR IGNORE INTO chat_messages (id, site_id, conversation_id, role, text, at_ms)"
-            " VALUES (?, ?, ?, 'outreach', ?, ?)",
+            "INSERT INTO chat_messages (id, site_id, conversation_id, role, text, at_ms)"
+            " VALUES (?, ?, ?, 'outreach', ?, ?) ON CONFLICT (id) DO NOTHING",
             (outreach.id, site_id, conv_id, outreach.message, outreach.sent_ms),
         )
     row = conn.execute(
@@ -208,14 +217,14 @@ def insert_visitor_turn(
 ) -> bool:
     """Store a visitor turn once; False when this frame's turn was already stored."""
     cursor = conn.execute(
-        "INSERT OR IGNORE INTO chat_messages (id, site_id, conversation_id, role, text, at_ms, seq)"
-        " VALUES (?, ?, ?, 'visitor', ?, ?, ?) RETURNING id",
+        "INSERT INTO chat_messages (id, site_id, conversation_id, role, text, at_ms, seq)"
+        " VALUES (?, ?, ?, 'visitor', ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
         (message_id, conversation.site_id, conversation.id, text, at_ms, seq),
     )
     if cursor.fetchone() is None:
         return False
     conn.execute(
-        "UPDATE conversations SET last_ms = max(last_ms, ?) WHERE id = ? AND site_id = ?",
+        _TOUCH,
         (at_ms, conversation.id, conversation.site_id),
     )
     return True
@@ -243,7 +252,7 @@ def insert_answer(conn: apsw.Connection, answer: Answer) -> None:
         ),
     )
     conn.execute(
-        "UPDATE conversations SET last_ms = max(last_ms, ?) WHERE id = ? AND site_id = ?",
+        _TOUCH,
         (answer.at_ms, answer.conversation_id, answer.site_id),
     )
 

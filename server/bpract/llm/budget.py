@@ -17,7 +17,7 @@ import apsw
 import msgspec
 
 from bpract.llm.errors import BudgetExceededError
-from bpract.store import Database
+from bpract.store import Database, dialect, insert_id
 
 __all__ = ["Alert", "Budgets", "Limit", "Pressure", "Reservation", "period_keys"]
 
@@ -81,6 +81,13 @@ class _Scope(msgspec.Struct, frozen=True):
     reserved: int
 
 
+# Settling releases the hold (never below zero) and charges the real cost.
+_CHARGE = (
+    f"UPDATE llm_spend SET reserved_nano = {dialect.greatest('0', 'reserved_nano - ?')},"  # noqa: S608
+    " spent_nano = spent_nano + ? WHERE site_id = ? AND department = ? AND period_key = ?"
+)
+
+
 class Budgets:
     """Budget limits, reservations and settlement for every site, backed by ``db``."""
 
@@ -106,18 +113,19 @@ class Budgets:
             for dept, key in _keys(department, day, month):
                 conn.execute(
                     "INSERT INTO llm_spend (site_id, department, period_key, reserved_nano)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE"
-                    " SET reserved_nano = reserved_nano + excluded.reserved_nano",
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (site_id, department, period_key) DO UPDATE"
+                    " SET reserved_nano = llm_spend.reserved_nano + excluded.reserved_nano",
                     (site_id, dept, key, amount_nano),
                 )
-            conn.execute(
+            reservation_id = insert_id(
+                conn,
                 "INSERT INTO llm_reservations"
                 " (site_id, department, day, month, amount_nano, created_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (site_id, department, day, month, amount_nano, int(now * 1000)),
             )
             return Reservation(
-                id=conn.last_insert_rowid(),
+                id=reservation_id,
                 site_id=site_id,
                 department=department,
                 day=day,
@@ -135,14 +143,12 @@ class Budgets:
 
     def settle_in(self, conn: apsw.Connection, r: Reservation, cost_nano: int) -> list[Alert]:
         """:meth:`settle` inside a caller's transaction (on the database thread)."""
-        conn.execute("DELETE FROM llm_reservations WHERE id = ?", (r.id,))
-        if not conn.changes():
+        gone = conn.execute("DELETE FROM llm_reservations WHERE id = ? RETURNING id", (r.id,))
+        if not gone.fetchall():
             return []  # already settled or released as stale
         for dept, key in _keys(r.department, r.day, r.month):
             conn.execute(
-                "UPDATE llm_spend SET reserved_nano = MAX(0, reserved_nano - ?),"
-                " spent_nano = spent_nano + ? WHERE site_id = ? AND department = ?"
-                " AND period_key = ?",
+                _CHARGE,
                 (r.amount_nano, cost_nano, r.site_id, dept, key),
             )
         if cost_nano == 0:
@@ -172,7 +178,7 @@ class Budgets:
         await self.db.run(
             lambda c: c.execute(
                 "INSERT INTO llm_budgets (site_id, department, period, soft_nano, hard_nano)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (site_id, department, period) DO UPDATE"
                 " SET soft_nano = excluded.soft_nano, hard_nano = excluded.hard_nano",
                 (site_id, limit.department, limit.period, limit.soft_nano, limit.hard_nano),
             )
@@ -197,7 +203,8 @@ class Budgets:
         await self.db.run(
             lambda c: c.execute(
                 "INSERT INTO llm_alert_hooks (site_id, url, thresholds) VALUES (?, ?, ?)"
-                " ON CONFLICT DO UPDATE SET url = excluded.url, thresholds = excluded.thresholds",
+                " ON CONFLICT (site_id) DO UPDATE"
+                " SET url = excluded.url, thresholds = excluded.thresholds",
                 (site_id, url, marks),
             )
         )
@@ -258,12 +265,13 @@ def _new_alerts(conn: apsw.Connection, r: Reservation, now_ms: int) -> list[Aler
         if s.soft is not None and s.spent >= s.soft:
             crossed.append(("soft", s.soft))
         for threshold, limit in crossed:
-            conn.execute(
-                "INSERT OR IGNORE INTO llm_alerts"
-                " (site_id, department, period_key, threshold, at_ms) VALUES (?, ?, ?, ?, ?)",
+            first = conn.execute(
+                "INSERT INTO llm_alerts (site_id, department, period_key, threshold, at_ms)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (site_id, department, period_key, threshold)"
+                " DO NOTHING RETURNING threshold",
                 (r.site_id, s.department, s.key, threshold, now_ms),
-            )
-            if conn.changes():
+            ).fetchall()
+            if first:
                 alerts.append(
                     Alert(
                         site_id=r.site_id,

@@ -12,7 +12,7 @@ import msgspec
 
 from bpract.llm.budget import period_keys
 from bpract.llm.types import Usage
-from bpract.store import Database
+from bpract.store import Database, insert_id
 
 __all__ = ["GROUPS", "Decision", "Group", "Ledger", "UsageRecord", "UsageRow"]
 
@@ -90,11 +90,12 @@ class Ledger:
     def record_in(self, conn: apsw.Connection, r: UsageRecord) -> int:
         now = self.clock()
         u = r.usage
-        conn.execute(
+        return insert_id(
+            conn,
             "INSERT INTO llm_usage (at_ms, day, site_id, department, rule, conversation, task,"
             " provider, model, streamed, input_tokens, output_tokens, cache_read_tokens,"
             " cache_write_tokens, cost_nano, saved_nano, price_version, priced)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 int(now * 1000), period_keys(now)[0], r.site_id, r.department, r.rule,
                 r.conversation, r.task, r.provider, r.model, int(r.streamed), u.input, u.output,
@@ -102,20 +103,19 @@ class Ledger:
                 int(r.priced),
             ),
         )  # fmt: skip
-        return conn.last_insert_rowid()
 
     def decide_in(self, conn: apsw.Connection, d: Decision) -> int:
-        conn.execute(
+        return insert_id(
+            conn,
             "INSERT INTO llm_decisions (at_ms, site_id, department, rule, conversation, task,"
             " tier, provider, model, outcome, reason, attempts, usage_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 int(self.clock() * 1000), d.site_id, d.department, d.rule, d.conversation,
                 d.task, d.tier, d.provider, d.model, d.outcome, d.reason,
                 json.dumps(d.attempts), d.usage_id,
             ),
         )  # fmt: skip
-        return conn.last_insert_rowid()
 
     async def summary(
         self,

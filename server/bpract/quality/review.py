@@ -186,9 +186,9 @@ def set_verdict(
     """Record a reviewer's verdict; False when the message is not in this site's sample."""
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(sorted(VERDICTS))}")
-    conn.execute(
+    updated = conn.execute(
         "UPDATE reviews SET verdict = ?, reviewer = ?, note = ?, verdict_ms = ?"
-        " WHERE message_id = ? AND site_id = ?",
+        " WHERE message_id = ? AND site_id = ? RETURNING message_id",
         (verdict, reviewer, note, now_ms, message_id, site_id),
-    )
-    return conn.changes() > 0
+    ).fetchall()
+    return bool(updated)

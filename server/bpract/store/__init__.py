@@ -14,6 +14,7 @@ from bpract.store.sqlite import (
     SQLiteDatabase,
     SQLiteReaders,
     connect,
+    insert_id,
     transaction,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "Readers",
     "connect",
     "dialect",
+    "insert_id",
     "migrate",
     "pending",
     "set_default_sources",

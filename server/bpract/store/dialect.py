@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-import apsw
-
-__all__ = ["changed", "greatest", "id_list", "id_list_value", "least"]
+__all__ = ["greatest", "id_list", "id_list_value", "least"]
 
 
 def greatest(*terms: str) -> str:
@@ -32,8 +30,3 @@ def id_list(param: str = "?") -> str:
 def id_list_value(ids: Iterable[int]) -> str:
     """The value to bind for :func:`id_list`: one parameter, however many ids."""
     return json.dumps([int(i) for i in ids])
-
-
-def changed(conn: apsw.Connection) -> int:
-    """Rows the last INSERT, UPDATE or DELETE on ``conn`` touched."""
-    return int(conn.changes())

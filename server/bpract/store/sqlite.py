@@ -29,6 +29,7 @@ __all__ = [
     "SQLiteDatabase",
     "SQLiteReaders",
     "connect",
+    "insert_id",
     "transaction",
 ]
 
@@ -78,6 +79,15 @@ def transaction(conn: apsw.Connection, *, lock: bool = False) -> Iterator[apsw.C
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def insert_id(conn: apsw.Connection, sql: str, params: tuple[object, ...]) -> int:
+    """Run ``INSERT … RETURNING id`` (the portable form of ``last_insert_rowid``); the id."""
+    rows = conn.execute(sql, params).fetchall()
+    value = rows[0][0]
+    if not isinstance(value, int):
+        raise TypeError(f"RETURNING gave {value!r}, not an integer id")
+    return value
 
 
 class SQLiteDatabase(Database[apsw.Connection]):

@@ -14,6 +14,7 @@ from typing import Any
 
 import apsw
 
+from bpract.store import insert_id
 from bpract.triggers.decider import Decision
 
 __all__ = ["NewFire", "new_outreach_id", "record_fire", "settle"]
@@ -36,9 +37,11 @@ class NewFire:
 
 
 def record_fire(conn: apsw.Connection, fire: NewFire, status: str, reason: str) -> int:
-    conn.execute(
+    return insert_id(
+        conn,
         "INSERT INTO fires (site_id, visitor, session, rule_id, rule_version, at_ms,"
-        " received_ms, status, reason, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " received_ms, status, reason, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
         (
             fire.site_id,
             fire.visitor,
@@ -52,7 +55,6 @@ def record_fire(conn: apsw.Connection, fire: NewFire, status: str, reason: str) 
             json.dumps(fire.context, separators=(",", ":")),
         ),
     )
-    return int(conn.last_insert_rowid())
 
 
 def _cta_json(decision: Decision) -> str | None:
