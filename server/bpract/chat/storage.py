@@ -12,6 +12,7 @@ from typing import Any
 import apsw
 
 from bpract.store import dialect
+from bpract.triggers.fires import SentOutreach, sent_outreach
 
 __all__ = [
     "Answer",
@@ -79,12 +80,8 @@ class Turn:
     citations: list[dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class OutreachRow:
-    id: str
-    rule_id: str
-    message: str
-    sent_ms: int
+#: The outreach a conversation answers: the triggers feature stores it.
+OutreachRow = SentOutreach
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +147,7 @@ def outreach_row(
     conn: apsw.Connection, site_id: int, visitor: str, outreach_id: str
 ) -> OutreachRow | None:
     """An outreach sent to this visitor on this site (None for anyone else's)."""
-    row = conn.execute(
-        "SELECT id, rule_id, message, sent_ms FROM outreach WHERE id = ? AND site_id = ?"
-        " AND visitor = ?",
-        (outreach_id, site_id, visitor),
-    ).fetchone()
-    return OutreachRow(str(row[0]), str(row[1]), str(row[2]), int(row[3])) if row else None
+    return sent_outreach(conn, site_id, visitor, outreach_id)
 
 
 def _create(

@@ -26,6 +26,7 @@ __all__ = [
     "delete_documents",
     "ensure_model",
     "fts_query",
+    "has_chunks",
     "indexed_model",
     "knn",
     "pending_chunks",
@@ -117,6 +118,15 @@ class ChunkRow:
     title: str
     section: str
     text: str
+
+
+def has_chunks(conn: apsw.Connection, site_id: int) -> bool:
+    """True when the site's knowledge base holds anything (False without the kb tables)."""
+    try:
+        row = conn.execute("SELECT 1 FROM kb_chunks WHERE site_id = ? LIMIT 1", (site_id,))
+        return row.fetchone() is not None
+    except apsw.SQLError:  # a database without the knowledge-base tables
+        return False
 
 
 def indexed_model(conn: apsw.Connection) -> tuple[str, int] | None:

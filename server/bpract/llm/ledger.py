@@ -14,7 +14,7 @@ from bpract.llm.budget import period_keys
 from bpract.llm.types import Usage
 from bpract.store import Database, insert_id
 
-__all__ = ["GROUPS", "Decision", "Group", "Ledger", "UsageRecord", "UsageRow"]
+__all__ = ["GROUPS", "Decision", "Group", "Ledger", "UsageRecord", "UsageRow", "cost_by_rule"]
 
 Group = Literal["day", "site_id", "department", "rule", "conversation", "model", "provider", "task"]
 #: Columns a usage summary may be grouped by.
@@ -180,3 +180,15 @@ def _filters(site_id: int | None, since: str | None, until: str | None) -> tuple
             clauses.append(clause)
             args.append(value)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def cost_by_rule(
+    conn: apsw.Connection, site_id: int, since_ms: int, *, task: str
+) -> dict[str, int]:
+    """What the model calls of ``task`` cost per rule since ``since_ms`` (nano-dollars)."""
+    rows = conn.execute(
+        "SELECT rule, SUM(cost_nano) FROM llm_usage WHERE site_id = ? AND at_ms >= ?"
+        " AND task = ? GROUP BY rule",
+        (site_id, since_ms, task),
+    )
+    return {str(rule): int(nano) for rule, nano in rows}

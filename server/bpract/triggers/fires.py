@@ -17,7 +17,7 @@ import apsw
 from bpract.store import insert_id
 from bpract.triggers.decider import Decision
 
-__all__ = ["NewFire", "new_outreach_id", "record_fire", "settle"]
+__all__ = ["NewFire", "SentOutreach", "new_outreach_id", "record_fire", "sent_outreach", "settle"]
 
 
 def new_outreach_id() -> str:
@@ -55,6 +55,29 @@ def record_fire(conn: apsw.Connection, fire: NewFire, status: str, reason: str) 
             json.dumps(fire.context, separators=(",", ":")),
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SentOutreach:
+    id: str
+    rule_id: str
+    message: str
+    sent_ms: int
+
+
+def sent_outreach(
+    conn: apsw.Connection, site_id: int, visitor: str, outreach_id: str
+) -> SentOutreach | None:
+    """An outreach sent to this visitor on this site (None for anyone else's)."""
+    row = conn.execute(
+        "SELECT id, rule_id, message, sent_ms FROM outreach WHERE id = ? AND site_id = ?"
+        " AND visitor = ?",
+        (outreach_id, site_id, visitor),
+    ).fetchone()
+    if row is None:
+        return None
+    sent_id, rule_id, message, sent_ms = row
+    return SentOutreach(str(sent_id), str(rule_id), str(message), int(sent_ms))
 
 
 def _cta_json(decision: Decision) -> str | None:
