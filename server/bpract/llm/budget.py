@@ -195,6 +195,11 @@ class Budgets:
         keys = ("department", "period", "soft_nano", "hard_nano")
         return [msgspec.convert(dict(zip(keys, row, strict=True)), Limit) for row in rows]
 
+    async def spending(self, site_id: int) -> tuple[list[tuple[str, str, int, int]], str | None]:
+        """Today's and this month's ``(department, period_key, spent, reserved)``; the hook URL."""
+        day, month = period_keys(self.clock())
+        return await self.db.run(lambda c: _spending(c, site_id, day, month))
+
     async def set_hook(
         self, site_id: int, url: str, thresholds: Iterable[float] = DEFAULT_THRESHOLDS
     ) -> None:
@@ -208,6 +213,21 @@ class Budgets:
                 (site_id, url, marks),
             )
         )
+
+
+def _spending(
+    conn: apsw.Connection, site_id: int, day: str, month: str
+) -> tuple[list[tuple[str, str, int, int]], str | None]:
+    spend = [
+        (str(d), str(k), int(s), int(r))
+        for d, k, s, r in conn.execute(
+            "SELECT department, period_key, spent_nano, reserved_nano FROM llm_spend"
+            " WHERE site_id = ? AND period_key IN (?, ?) ORDER BY department, period_key",
+            (site_id, day, month),
+        )
+    ]
+    hook = conn.execute("SELECT url FROM llm_alert_hooks WHERE site_id = ?", (site_id,)).fetchone()
+    return spend, None if hook is None else str(hook[0])
 
 
 def _keys(department: str, day: str, month: str) -> list[tuple[str, str]]:
