@@ -29,4 +29,4 @@ def id_list(param: str = "?") -> str:
 
 def id_list_value(ids: Iterable[int]) -> str:
     """The value to bind for :func:`id_list`: one parameter, however many ids."""
-    return json.dumps([int(i) for i in ids])
+    return json.dumps(list(ids))
