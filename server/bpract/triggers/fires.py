@@ -17,7 +17,55 @@ import apsw
 from bpract.store import insert_id
 from bpract.triggers.decider import Decision
 
-__all__ = ["NewFire", "SentOutreach", "new_outreach_id", "record_fire", "sent_outreach", "settle"]
+__all__ = [
+    "NewFire",
+    "SentOutreach",
+    "new_outreach_id",
+    "record_fire",
+    "rule_messages",
+    "sent_outreach",
+    "settle",
+    "visitor_messages",
+]
+
+#: Fires that count as messages: sent, or reserved by a fire still being decided.
+_COUNTED = "(status = 'sent' OR (status = 'pending' AND received_ms >= ?))"
+_RULE_MESSAGES = (
+    "SELECT COUNT(*), MAX(received_ms) FROM fires WHERE site_id = ? AND rule_id = ?"  # noqa: S608
+    f" AND visitor = ? AND received_ms > ? AND {_COUNTED}"
+)
+_VISITOR_MESSAGES = (
+    "SELECT COUNT(*) FROM fires WHERE site_id = ? AND visitor = ?"  # noqa: S608
+    f" AND received_ms > ? AND {_COUNTED}"
+)
+
+
+def rule_messages(
+    conn: apsw.Connection,
+    site_id: int,
+    rule_id: str,
+    visitor: str,
+    *,
+    since_ms: int,
+    pending_since_ms: int,
+) -> tuple[int, int | None]:
+    """Messages of one rule to one visitor received after ``since_ms``: count and latest time.
+
+    Pending fires count when received at or after ``pending_since_ms``."""
+    row = conn.execute(
+        _RULE_MESSAGES, (site_id, rule_id, visitor, since_ms, pending_since_ms)
+    ).fetchone()
+    assert row is not None  # an aggregate always yields a row
+    return int(str(row[0])), None if row[1] is None else int(str(row[1]))
+
+
+def visitor_messages(
+    conn: apsw.Connection, site_id: int, visitor: str, since_ms: int, pending_since_ms: int
+) -> int:
+    """Messages of every rule to one visitor received after ``since_ms`` (pending as above)."""
+    row = conn.execute(_VISITOR_MESSAGES, (site_id, visitor, since_ms, pending_since_ms)).fetchone()
+    assert row is not None
+    return int(str(row[0]))
 
 
 def new_outreach_id() -> str:

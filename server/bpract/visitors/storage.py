@@ -9,6 +9,7 @@ from typing import Any
 import apsw
 
 from bpract.sites import Site, SiteNotFoundError, get_site_by_key, origin_allowed, verify_identity
+from bpract.store import transaction
 from bpract.visitors.protocol import CloseCode, Hello
 
 __all__ = [
@@ -110,7 +111,7 @@ def open_visitor(
             identity = (ident.user_id, traits)
         else:
             rejected = True
-    with conn:
+    with transaction(conn):
         _upsert_visitor(conn, site.id, hello.visitor, now_ms, identity)
     return Opened(site, stored_seq(conn, site.id, hello.visitor, hello.stream), rejected)
 
