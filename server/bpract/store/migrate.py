@@ -59,7 +59,7 @@ def _sources(sources: Sequence[Migrations] | None) -> Sequence[Migrations]:
     if sources is not None:
         return sources
     if not _defaults:
-        raise LookupError("no migration sources: pass bpract.features.MIGRATIONS")
+        raise LookupError("no migration sources given, and none set with set_default_sources()")
     return _defaults
 
 
