@@ -25,6 +25,7 @@ import apsw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from bpract.features import MIGRATIONS
 from bpract.llm.gateway import Gateway, estimate_input_tokens
 from bpract.llm.policy import Policies, load_policy
 from bpract.llm.prices import PriceTable, usd
@@ -81,7 +82,7 @@ def seed(db: Database) -> None:
                 (n, data),
             )
 
-    db.run_sync(migrate)
+    db.run_sync(lambda c: migrate(c, MIGRATIONS))
     db.run_sync(lambda conn: db_tx(conn, tx))
 
 

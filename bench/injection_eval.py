@@ -38,6 +38,7 @@ from _support import REPO, Row, machine, print_table
 sys.path.insert(0, str(REPO / "tests"))
 
 from _giskard import DATA, MissingDataError, load
+from bpract.features import MIGRATIONS
 from bpract.kb import KnowledgeBase, MiniLMEmbedder, ingest
 from bpract.store import Database, migrate
 from bpract.wire import MAX_MESSAGE_CHARS
@@ -63,7 +64,7 @@ def build(root: Path, planted: list[Attack] | None) -> tuple[Path, dict[int, str
     titles = plant(root / "planted", planted) if planted else {}
     db = Database(path)
     try:
-        db.run_sync(migrate)
+        db.run_sync(lambda c: migrate(c, MIGRATIONS))
         kb = KnowledgeBase(db, MiniLMEmbedder())
         for folder in ["help"] + (["planted"] if planted else []):
             report = asyncio.run(ingest(kb, 1, str(root / folder)))

@@ -35,6 +35,7 @@ from typing import NamedTuple
 import apsw
 import numpy as np
 
+from bpract.features import MIGRATIONS
 from bpract.kb import Fusion, KnowledgeBase, MiniLMEmbedder
 from bpract.kb.embed import Vectors
 from bpract.kb.index import ChunkRow, ensure_model, store_vectors
@@ -204,7 +205,7 @@ async def main() -> None:
         path: Path = args.keep or Path(tmp) / "kb.db"
         fresh = not path.exists()  # noqa: ASYNC240
         db = Database(path)
-        db.run_sync(migrate)
+        db.run_sync(lambda c: migrate(c, MIGRATIONS))
         if fresh:
             t0 = time.perf_counter()
             cache = path.with_suffix(".sentences.npy")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bpract.features import MIGRATIONS
 from bpract.kb import (
     Document,
     Fusion,
@@ -65,7 +66,7 @@ def load(path: Path) -> list[dict[str, str]]:
 async def build(db_path: Path, corpus: list[dict[str, str]], embedder: Memo) -> KnowledgeBase:
     fresh = not db_path.exists()  # noqa: ASYNC240
     db = Database(db_path)
-    db.run_sync(migrate)
+    db.run_sync(lambda c: migrate(c, MIGRATIONS))
     kb = KnowledgeBase(db, embedder)
     if not fresh:  # an index kept by --keep from an earlier run
         return kb

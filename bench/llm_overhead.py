@@ -22,6 +22,7 @@ from pathlib import Path
 
 import anthropic
 
+from bpract.features import MIGRATIONS
 from bpract.llm.gateway import Gateway
 from bpract.llm.policy import load_policy
 from bpract.llm.providers.registry import ProviderPool
@@ -43,7 +44,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 def site(db: Database) -> None:
-    db.run_sync(lambda c: migrate(c, ("core", "llm")))
+    db.run_sync(
+        lambda c: migrate(
+            c, tuple(m for m in MIGRATIONS if m.feature in ("sites", "visitors", "llm"))
+        )
+    )
     db.run_sync(
         lambda c: c.execute(
             "INSERT INTO sites (id, public_key, name, allowed_origins, identity_secret, created_at)"

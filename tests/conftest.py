@@ -31,6 +31,7 @@ from support.server import ServerProcess
 from support.sites import make_site, make_token
 
 DEFAULT_ORIGIN = "http://127.0.0.1:8765"
+
 REPO = Path(__file__).resolve().parents[1]
 
 

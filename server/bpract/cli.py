@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from bpract import features
-from bpract.auth import create_token
 from bpract.command import database_path, open_db
 from bpract.features import MIGRATIONS
 from bpract.settings import ServerSettings, describe, get_settings
 from bpract.sites import Site, create_site, list_sites
-from bpract.store import Database, migrate
+from bpract.sites.auth import create_token
+from bpract.store import Database, migrate, transaction
 
 __all__ = ["main"]
 
@@ -59,7 +59,8 @@ def _migrate(args: argparse.Namespace) -> int:
     finally:
         db.close()
     for m in applied:
-        print(f"applied {m.feature} {m.version:04d}_{m.name}")
+        done = "recorded" if m.covered_by else "applied"  # covered: the tables exist already
+        print(f"{done} {m.feature} {m.version:04d}_{m.name}")
     if not applied:
         print("up to date")
     return 0
@@ -115,7 +116,7 @@ def _tokens_create(args: argparse.Namespace) -> int:
 
 
 def _in_tx(conn: Any, fn: Callable[[], Any]) -> Any:
-    with conn:
+    with transaction(conn):
         return fn()
 
 

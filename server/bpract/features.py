@@ -1,16 +1,20 @@
-"""The server's features in dependency order, and what each adds: migrations, routes, commands.
+"""The server's features in dependency order, and what each adds: migrations, routes,
+commands and settings.
 
-A feature is a folder under ``bpract/``.  It is listed here once; its routes
-and commands are named as ``module:attribute`` strings and imported only when
-the app or the command line is built, so ``bpract db migrate`` loads no SDK.
+A feature is a folder under ``bpract/``.  It is listed here once; its routes,
+commands and settings are named as ``module:attribute`` strings and imported
+only when the app or the command line is built, so ``bpract db migrate`` loads
+no SDK.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+from bpract.store.migrate import Migrations
 
 __all__ = ["FEATURES", "MIGRATIONS", "Feature", "load", "routes", "sections"]
 
@@ -18,7 +22,11 @@ __all__ = ["FEATURES", "MIGRATIONS", "Feature", "load", "routes", "sections"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Feature:
     name: str
-    """The folder under ``bpract/``; its ``migrations/`` hold ``NNNN_name.sql`` files."""
+    """The folder under ``bpract/``."""
+    migrations: bool = True
+    """Whether it owns tables: ``bpract/<name>/migrations/NNNN_name.sql``."""
+    replaces: Mapping[int, tuple[str, int]] = field(default_factory=dict)
+    """A version of its own already made by an older release's recorded migration."""
     routes: str | None = None
     """``module:attribute`` of a sequence of Litestar route handlers."""
     cli: str | None = None
@@ -27,15 +35,18 @@ class Feature:
     """``module:Class`` of its settings section (``bpract settings`` lists every field)."""
 
 
+#: Dependencies first: every table refers to ``sites``.  ``replaces`` names the records of
+#: release 0.1.0 that already made a version's tables (its ``core`` feature held those of
+#: sites and visitors; chat's first migration held quality's grounding columns).
 FEATURES: tuple[Feature, ...] = (
-    Feature(name="core", settings="bpract.settings:ServerSettings"),
-    Feature(name="sites", routes="bpract.sites.api:route_handlers"),
+    Feature(name="sites", replaces={1: ("core", 1)}, routes="bpract.sites.api:route_handlers"),
     Feature(
         name="visitors",
+        replaces={1: ("core", 1)},
         routes="bpract.visitors.socket:route_handlers",
         settings="bpract.visitors.settings:VisitorSettings",
     ),
-    Feature(name="assets", routes="bpract.assets.routes:route_handlers"),
+    Feature(name="assets", migrations=False, routes="bpract.assets.routes:route_handlers"),
     Feature(
         name="triggers",
         routes="bpract.triggers.api:route_handlers",
@@ -52,14 +63,19 @@ FEATURES: tuple[Feature, ...] = (
     Feature(name="chat", settings="bpract.chat.config:ChatConfig"),
     Feature(
         name="quality",
+        replaces={2: ("chat", 1)},
         routes="bpract.quality.api:route_handlers",
         cli="bpract.quality.cli",
         settings="bpract.quality.settings:QualitySettings",
     ),
 )
 
-#: Features whose tables the store migrates, in order.
-MIGRATIONS: tuple[str, ...] = ("core", "triggers", "llm", "kb", "chat", "quality")
+#: What the store migrates, in order.
+MIGRATIONS: tuple[Migrations, ...] = tuple(
+    Migrations(feature=f.name, package=f"bpract.{f.name}", replaces=f.replaces)
+    for f in FEATURES
+    if f.migrations
+)
 
 
 def load(ref: str) -> Any:
@@ -70,8 +86,10 @@ def load(ref: str) -> Any:
 
 
 def sections() -> list[type]:
-    """Every feature's settings section, in feature order."""
-    return [load(f.settings) for f in FEATURES if f.settings]
+    """The server's own settings section, then every feature's, in feature order."""
+    from bpract.settings import ServerSettings
+
+    return [ServerSettings, *(load(f.settings) for f in FEATURES if f.settings)]
 
 
 def routes() -> Sequence[Any]:

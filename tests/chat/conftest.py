@@ -22,6 +22,7 @@ import apsw
 import pytest
 
 from bpract.demo import stage_help_articles
+from bpract.features import MIGRATIONS
 from bpract.kb import KnowledgeBase, MiniLMEmbedder, ingest
 from bpract.sites import Site
 from bpract.store import Database, migrate
@@ -53,7 +54,7 @@ def help_template(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPath
     make_site(building, name="Northwind", origins=[ORIGIN])
     db = Database(building)
     try:
-        db.run_sync(migrate)
+        db.run_sync(lambda c: migrate(c, MIGRATIONS))
         kb = KnowledgeBase(db, MiniLMEmbedder())
         report = asyncio.run(ingest(kb, 1, str(root / "help")))
         assert report.added == 11 and not report.failed, report

@@ -9,6 +9,7 @@ from pathlib import Path
 import apsw
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.store import Database, migrate
 from bpract.triggers.journey import MAX_JOURNEY_CHARS, RECENT_SIGNALS, build_journey, load_journey
 
@@ -18,7 +19,7 @@ HASH = "ab" * 32
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(tmp_path / "journey.db")
-    database.run_sync(migrate)
+    database.run_sync(lambda c: migrate(c, MIGRATIONS))
     yield database
     database.close()
 

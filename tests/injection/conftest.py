@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.kb import KnowledgeBase, MiniLMEmbedder, ingest
 from bpract.store import Database, migrate
 from chat.conftest import (  # the chat's own fixtures: one indexed help centre per session
@@ -66,7 +67,9 @@ def planted_template(
     titles = plant(root / "articles", planted_attacks())
     db = Database(path)
     try:
-        db.run_sync(migrate)  # the cached template may predate a knowledge-base migration
+        db.run_sync(
+            lambda conn: migrate(conn, MIGRATIONS)
+        )  # the cached template may predate a knowledge-base migration
         report = asyncio.run(ingest(KnowledgeBase(db, MiniLMEmbedder()), 1, str(root / "articles")))
         assert not report.failed and report.added == len(titles) + 1, report
         db.run_sync(lambda c: c.execute("PRAGMA wal_checkpoint(TRUNCATE)"))

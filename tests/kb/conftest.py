@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.kb import KnowledgeBase, MiniLMEmbedder
 from bpract.store import Database, migrate
 
@@ -25,7 +26,11 @@ def minilm() -> MiniLMEmbedder:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(tmp_path / "kb.db")
-    database.run_sync(lambda c: migrate(c, ("core", "kb")))
+    database.run_sync(
+        lambda c: migrate(
+            c, tuple(m for m in MIGRATIONS if m.feature in ("sites", "visitors", "kb"))
+        )
+    )
     for site_id in (1, 2):
         database.run_sync(
             lambda c, i=site_id: c.execute(

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.kb import (
     Document,
     Fusion,
@@ -23,11 +24,16 @@ from bpract.kb import (
     embed_pending,
     index,
 )
-from bpract.kb.bitscan import BitScan
 from bpract.kb.embed import Vectors
-from bpract.kb.readers import Readers
-from bpract.store import Database, migrate
+from bpract.kb.textindex import sqlite as textindex
+from bpract.kb.vectors import sqlite as vectors
+from bpract.kb.vectors.bitscan import BitScan
+from bpract.store import Database, Readers, migrate
 from bpract.store.migrate import pending
+
+CORE = tuple(m for m in MIGRATIONS if m.feature in ("sites", "visitors"))
+WITH_KB = tuple(m for m in MIGRATIONS if m.feature in ("sites", "visitors", "kb"))
+KB = tuple(m for m in MIGRATIONS if m.feature in ("kb"))
 
 FACTS = [
     "Refunds reach your card within 5 to 10 business days.",
@@ -102,7 +108,7 @@ async def test_prefilter_with_a_wide_shortlist_is_exact(
     await seed(kb)
     for question in QUESTIONS:
         v = minilm.embed([question])[0]
-        got = kb.db.run_sync(lambda c, v=v: index.knn(c, 1, v, 5, scan=BitScan()))
+        got = kb.db.run_sync(lambda c, v=v: vectors.knn(c, 1, v, 5, scan=BitScan()))
         assert ids(got) == kb.db.run_sync(lambda c, v=v: exact(c, 1, v, 5)), question
         assert all(-1.0 <= s <= 1.0 for _, s in got)
         assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
@@ -118,7 +124,7 @@ async def test_a_narrow_shortlist_stays_close_to_exact(
         truth = kb.db.run_sync(lambda c, v=v: exact(c, 1, v, 3))
         # 10 of 24 chunks by Hamming distance, then re-scored: the best three survive.
         got = ids(
-            kb.db.run_sync(lambda c, v=v: index.knn(c, 1, v, 3, scan=BitScan(), shortlist=10))
+            kb.db.run_sync(lambda c, v=v: vectors.knn(c, 1, v, 3, scan=BitScan(), shortlist=10))
         )
         assert got[0] == truth[0], question
         found += len(set(got) & set(truth))
@@ -129,20 +135,20 @@ async def test_prefilter_keeps_tenants_apart(kb: KnowledgeBase, minilm: MiniLMEm
     await seed(kb)
     v = minilm.embed(["partner refunds finance"])[0]
     scan = BitScan()
-    two = kb.db.run_sync(lambda c: index.knn(c, 2, v, 10, scan=scan, shortlist=1000))
+    two = kb.db.run_sync(lambda c: vectors.knn(c, 2, v, 10, scan=scan, shortlist=1000))
     assert len(two) == 1
-    one = kb.db.run_sync(lambda c: index.knn(c, 1, v, 100, scan=scan, shortlist=1000))
+    one = kb.db.run_sync(lambda c: vectors.knn(c, 1, v, 100, scan=scan, shortlist=1000))
     assert len(one) == len(FACTS) and ids(two)[0] not in ids(one)
-    assert kb.db.run_sync(lambda c: index.knn(c, 3, v, 5, scan=scan)) == []
+    assert kb.db.run_sync(lambda c: vectors.knn(c, 3, v, 5, scan=scan)) == []
 
 
 async def test_bit_scan_reloads_after_an_ingest(kb: KnowledgeBase, minilm: MiniLMEmbedder) -> None:
     await seed(kb)
     scan = BitScan()
     v = minilm.embed(["can I pay with bitcoin"])[0]
-    before = kb.db.run_sync(lambda c: index.knn(c, 1, v, 1, scan=scan))
+    before = kb.db.run_sync(lambda c: vectors.knn(c, 1, v, 1, scan=scan))
     await add_documents(kb, 1, "more", [doc(50, "We accept payment in bitcoin and ether.")])
-    after = kb.db.run_sync(lambda c: index.knn(c, 1, v, 1, scan=scan))
+    after = kb.db.run_sync(lambda c: vectors.knn(c, 1, v, 1, scan=scan))
     assert before != after and after[0][1] > before[0][1]
     text = kb.db.run_sync(
         lambda c: c.execute("SELECT text FROM kb_chunks WHERE id = ?", (after[0][0],)).fetchone()
@@ -152,12 +158,12 @@ async def test_bit_scan_reloads_after_an_ingest(kb: KnowledgeBase, minilm: MiniL
 
 def test_sign_bits_match_sqlite_vec(db: Database) -> None:
     v = np.random.default_rng(3).standard_normal(384).astype(np.float32)
-    q = index.quantize(v.reshape(1, -1))[0]
+    q = vectors.quantize(v.reshape(1, -1))[0]
     theirs = db.run_sync(
         lambda c: c.execute("SELECT vec_quantize_binary(vec_int8(?))", (q.tobytes(),)).fetchone()
     )
-    assert index.sign_bits(q) == theirs[0]
-    assert len(index.sign_bits(np.ones(60, dtype=np.float32))) == 8  # padded to whole bytes
+    assert vectors.sign_bits(q) == theirs[0]
+    assert len(vectors.sign_bits(np.ones(60, dtype=np.float32))) == 8  # padded to whole bytes
 
 
 async def test_readers_see_commits_and_refuse_writes(db: Database) -> None:
@@ -217,7 +223,7 @@ async def test_query_embeddings_are_cached(db: Database, minilm: MiniLMEmbedder)
 
 async def test_in_memory_database_searches_on_its_thread(minilm: MiniLMEmbedder) -> None:
     db = Database(":memory:")
-    db.run_sync(lambda c: migrate(c, ("core", "kb")))
+    db.run_sync(lambda c: migrate(c, WITH_KB))
     db.run_sync(
         lambda c: c.execute(
             "INSERT INTO sites (id, public_key, name, allowed_origins, identity_secret,"
@@ -238,8 +244,8 @@ def old_schema(db: Database, model: str, vectors: npt.NDArray[np.int8]) -> None:
     """A database as release 0001 left it: vectors of ``model`` in ``kb_vec``."""
 
     def build(conn: apsw.Connection) -> None:
-        migrate(conn, ("core",))
-        first = next(m for m in pending(conn, ("kb",)) if m.version == 1)
+        migrate(conn, CORE)
+        first = next(m for m in pending(conn, KB) if m.version == 1)
         conn.execute(first.sql)
         conn.execute(
             "INSERT INTO schema_migrations (feature, version, name) VALUES ('kb', 1, ?)",
@@ -291,8 +297,8 @@ def vector_rows(db: Database) -> list[int]:
 
 async def test_migration_moves_old_vectors(tmp_path: Path, minilm: MiniLMEmbedder) -> None:
     db = Database(tmp_path / "old.db")
-    old_schema(db, minilm.name, index.quantize(minilm.embed(FACTS[:3])))
-    applied = db.run_sync(lambda c: migrate(c, ("core", "kb")))
+    old_schema(db, minilm.name, vectors.quantize(minilm.embed(FACTS[:3])))
+    applied = db.run_sync(lambda c: migrate(c, WITH_KB))
     assert [(m.feature, m.version) for m in applied] == [("kb", 2)]
     kb = KnowledgeBase(db, minilm)
     try:
@@ -312,7 +318,7 @@ async def test_migration_keeps_another_models_vectors(
 ) -> None:
     db = Database(tmp_path / "old.db")
     old_schema(db, "openai:small", np.ones((3, 64), dtype=np.int8))
-    db.run_sync(lambda c: migrate(c, ("core", "kb")))
+    db.run_sync(lambda c: migrate(c, WITH_KB))
     kb = KnowledgeBase(db, minilm)
     try:
         assert vector_rows(db) == [3, 1]
@@ -335,12 +341,12 @@ async def test_rarest_words_fit_the_postings_budget(kb: KnowledgeBase) -> None:
     words = ["delivery", "bitcoin", "gift"]  # in 4 chunks (stemmed), none, 1
 
     def rarest(postings: int) -> list[str]:
-        return kb.db.run_sync(lambda c: index.rarest_words(c, words, postings))
+        return kb.db.run_sync(lambda c: textindex.rarest_words(c, words, postings))
 
     assert rarest(100) == ["bitcoin", "gift", "delivery"]
     assert rarest(1) == ["bitcoin", "gift"]
     assert rarest(0) == ["bitcoin"]
-    assert kb.db.run_sync(lambda c: index.rarest_words(c, ["Deliveries"], 0)) == ["Deliveries"]
+    assert kb.db.run_sync(lambda c: textindex.rarest_words(c, ["Deliveries"], 0)) == ["Deliveries"]
 
 
 async def test_hybrid_bm25_leaves_common_words_to_vectors(

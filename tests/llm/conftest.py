@@ -10,6 +10,7 @@ from typing import Any
 import apsw
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.llm.gateway import Gateway
 from bpract.llm.policy import Policy, load_policy
 from bpract.llm.providers.registry import ProviderPool
@@ -39,7 +40,11 @@ def add_site(conn: apsw.Connection, site_id: int) -> None:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(tmp_path / "llm.db")
-    database.run_sync(lambda c: migrate(c, ("core", "llm")))
+    database.run_sync(
+        lambda c: migrate(
+            c, tuple(m for m in MIGRATIONS if m.feature in ("sites", "visitors", "llm"))
+        )
+    )
     database.run_sync(lambda c: [add_site(c, n) for n in (1, 2)])
     yield database
     database.close()

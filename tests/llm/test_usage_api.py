@@ -12,11 +12,11 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.testing import AsyncTestClient
 
-from bpract.auth import create_token
 from bpract.llm import cli as usage_cli
 from bpract.llm.api import route_handlers
 from bpract.llm.ledger import Ledger, UsageRecord
 from bpract.llm.types import Usage
+from bpract.sites.auth import create_token
 from bpract.store import Database
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z

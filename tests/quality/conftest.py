@@ -11,6 +11,7 @@ from typing import Any
 import apsw
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.store import Database, migrate
 
 WEEK = "2026-W48"
@@ -98,7 +99,7 @@ class Chat:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(tmp_path / "quality.db")
-    database.run_sync(migrate)
+    database.run_sync(lambda c: migrate(c, MIGRATIONS))
     database.run_sync(add_sites)
     yield database
     database.close()

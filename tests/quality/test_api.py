@@ -10,9 +10,9 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.testing import AsyncTestClient
 
-from bpract.auth import create_token
 from bpract.quality.api import route_handlers
 from bpract.quality.weeks import week_of
+from bpract.sites.auth import create_token
 from bpract.store import Database
 from quality.conftest import MONDAY_MS, WEEK, Chat
 

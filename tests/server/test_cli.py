@@ -36,7 +36,7 @@ def bpract(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
 def test_migrate_sites_and_tokens(tmp_path: Path, bpract: Callable[..., Run]) -> None:
     db = str(tmp_path / "cli.db")
     first = bpract("db", "migrate", "--db", db)
-    assert first.returncode == 0 and "applied core 0001_init" in first.stdout
+    assert first.returncode == 0 and "applied sites 0001_init" in first.stdout
     assert bpract("--db", db, "db", "migrate").stdout.strip() == "up to date"
 
     added = bpract(

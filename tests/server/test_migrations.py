@@ -1,4 +1,4 @@
-"""The core schema: created from scratch, and an older one upgraded in place with its data."""
+"""The sites and visitor tables: created from scratch, and an older schema upgraded in place."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import apsw
 import pytest
 
-from bpract.store import FEATURES, connect, migrate
+from bpract.features import MIGRATIONS
+from bpract.store import connect, migrate
 from bpract.store.migrate import pending
 
 
@@ -17,7 +18,7 @@ def tables(conn: apsw.Connection) -> set[str]:
 
 def test_core_tables_exist_with_their_keys(tmp_path: Path) -> None:
     conn = connect(tmp_path / "new.db")
-    migrate(conn)
+    migrate(conn, MIGRATIONS)
     assert {
         "sites",
         "admin_tokens",
@@ -48,25 +49,26 @@ def test_core_tables_exist_with_their_keys(tmp_path: Path) -> None:
 def test_a_database_at_an_older_schema_upgrades_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     conn = connect(path)
-    applied = migrate(conn, ("core",))  # a release that had only the core tables
-    assert [m.feature for m in applied] == ["core"]
+    core = MIGRATIONS[:2]  # a release that had only the sites and visitor tables
+    applied = migrate(conn, core)
+    assert [m.feature for m in applied] == ["sites", "visitors"]
     with conn:
         conn.execute("INSERT INTO sites VALUES (1, 'pk_old', 'Old', '[]', 'sk_x', '2026-01-01')")
         conn.execute(
             "INSERT INTO frames VALUES (1, 'v_1', 's_1', 1, 'signal', 5, 6, '{\"t\":\"signal\"}')"
         )
         conn.execute("INSERT INTO visitors VALUES (1, 'v_1', 1, 2, '42', NULL)")
-    assert pending(conn)  # the newer features' migrations are waiting
+    assert pending(conn, MIGRATIONS)  # the newer features' migrations are waiting
     conn.close()
 
     conn = connect(path)
-    later = migrate(conn)
-    assert {m.feature for m in later} == set(FEATURES) - {"core"}
-    assert pending(conn) == []
+    later = migrate(conn, MIGRATIONS)
+    assert {m.feature for m in later} == {m.feature for m in MIGRATIONS[2:]}
+    assert pending(conn, MIGRATIONS) == []
     assert conn.execute("SELECT public_key, name FROM sites").fetchall() == [("pk_old", "Old")]
     assert conn.execute("SELECT visitor, seq, body FROM frames").fetchall() == [
         ("v_1", 1, '{"t":"signal"}')
     ]
     assert conn.execute("SELECT user_id FROM visitors").fetchall() == [("42",)]
-    assert migrate(conn) == []  # idempotent
+    assert migrate(conn, MIGRATIONS) == []  # idempotent
     conn.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 import apsw
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.sites import (
     SiteNotFoundError,
     create_site,
@@ -27,7 +28,7 @@ from bpract.visitors.storage import stored_seq
 @pytest.fixture
 def conn(tmp_path: Path) -> apsw.Connection:
     c = connect(tmp_path / "sites.db")
-    migrate(c, ("core",))
+    migrate(c, tuple(m for m in MIGRATIONS if m.feature in ("sites", "visitors")))
     return c
 
 

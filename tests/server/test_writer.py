@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.sites import create_site
 from bpract.store import Database, migrate
 from bpract.visitors.writer import WAL_AUTOCHECKPOINT_PAGES, FrameRow, FrameWriter, SignalRow
@@ -16,7 +17,7 @@ from bpract.visitors.writer import WAL_AUTOCHECKPOINT_PAGES, FrameRow, FrameWrit
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(tmp_path / "w.db")
-    database.run_sync(migrate)
+    database.run_sync(lambda c: migrate(c, MIGRATIONS))
 
     def site(conn: object) -> None:
         with conn:  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bpract.features import MIGRATIONS
 from bpract.store import Database, migrate
 from bpract.triggers.service import TriggerService
 from triggers.support import FakeClock, add_site
@@ -20,7 +21,7 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def db(db_path: Path) -> Iterator[Database]:
     database = Database(db_path)
-    database.run_sync(migrate)
+    database.run_sync(lambda c: migrate(c, MIGRATIONS))
     yield database
     database.close()
 

@@ -11,6 +11,9 @@ from typing import Any
 
 import apsw
 
+from bpract.store import dialect
+from bpract.triggers.fires import SentOutreach, sent_outreach
+
 __all__ = [
     "Answer",
     "Conversation",
@@ -32,6 +35,13 @@ __all__ = [
     "set_summary",
     "visitor_message_id",
 ]
+
+
+# A conversation's last activity only moves forward (turns can be stored out of order).
+_TOUCH = (
+    f"UPDATE conversations SET last_ms = {dialect.greatest('last_ms', '?')}"  # noqa: S608
+    " WHERE id = ? AND site_id = ?"
+)
 
 
 def new_id(prefix: str) -> str:
@@ -70,12 +80,8 @@ class Turn:
     citations: list[dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class OutreachRow:
-    id: str
-    rule_id: str
-    message: str
-    sent_ms: int
+#: The outreach a conversation answers: the triggers feature stores it.
+OutreachRow = SentOutreach
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +147,7 @@ def outreach_row(
     conn: apsw.Connection, site_id: int, visitor: str, outreach_id: str
 ) -> OutreachRow | None:
     """An outreach sent to this visitor on this site (None for anyone else's)."""
-    row = conn.execute(
-        "SELECT id, rule_id, message, sent_ms FROM outreach WHERE id = ? AND site_id = ?"
-        " AND visitor = ?",
-        (outreach_id, site_id, visitor),
-    ).fetchone()
-    return OutreachRow(str(row[0]), str(row[1]), str(row[2]), int(row[3])) if row else None
+    return sent_outreach(conn, site_id, visitor, outreach_id)
 
 
 def _create(
@@ -161,8 +162,8 @@ def _create(
     )
     if outreach is not None:  # the proactive message is the conversation's first bot turn
         conn.execute(
-            "INSERT OR IGNORE INTO chat_messages (id, site_id, conversation_id, role, text, at_ms)"
-            " VALUES (?, ?, ?, 'outreach', ?, ?)",
+            "INSERT INTO chat_messages (id, site_id, conversation_id, role, text, at_ms)"
+            " VALUES (?, ?, ?, 'outreach', ?, ?) ON CONFLICT (id) DO NOTHING",
             (outreach.id, site_id, conv_id, outreach.message, outreach.sent_ms),
         )
     row = conn.execute(
@@ -208,14 +209,14 @@ def insert_visitor_turn(
 ) -> bool:
     """Store a visitor turn once; False when this frame's turn was already stored."""
     cursor = conn.execute(
-        "INSERT OR IGNORE INTO chat_messages (id, site_id, conversation_id, role, text, at_ms, seq)"
-        " VALUES (?, ?, ?, 'visitor', ?, ?, ?) RETURNING id",
+        "INSERT INTO chat_messages (id, site_id, conversation_id, role, text, at_ms, seq)"
+        " VALUES (?, ?, ?, 'visitor', ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
         (message_id, conversation.site_id, conversation.id, text, at_ms, seq),
     )
     if cursor.fetchone() is None:
         return False
     conn.execute(
-        "UPDATE conversations SET last_ms = max(last_ms, ?) WHERE id = ? AND site_id = ?",
+        _TOUCH,
         (at_ms, conversation.id, conversation.site_id),
     )
     return True
@@ -243,7 +244,7 @@ def insert_answer(conn: apsw.Connection, answer: Answer) -> None:
         ),
     )
     conn.execute(
-        "UPDATE conversations SET last_ms = max(last_ms, ?) WHERE id = ? AND site_id = ?",
+        _TOUCH,
         (answer.at_ms, answer.conversation_id, answer.site_id),
     )
 

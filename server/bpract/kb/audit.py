@@ -6,10 +6,10 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
-import apsw
 import numpy as np
 
 from bpract.clock import now_ms
+from bpract.kb import index
 from bpract.kb.embed.base import Embedder
 from bpract.store import Database
 
@@ -50,16 +50,7 @@ async def record_unanswered(
     at = asked_ms if asked_ms is not None else now_ms()
     text = " ".join(question.split())[:2000]
 
-    def insert(conn: apsw.Connection) -> int:
-        row = conn.execute(
-            "INSERT INTO kb_unanswered (site_id, question, asked_ms, best_score) "
-            "VALUES (?, ?, ?, ?) RETURNING id",
-            (site_id, text, at, best_score),
-        ).fetchone()
-        assert row is not None  # RETURNING always yields the row
-        return int(row[0])
-
-    return await db.run(insert)
+    return await db.run(lambda conn: index.insert_unanswered(conn, site_id, text, at, best_score))
 
 
 async def stale_documents(
@@ -68,16 +59,8 @@ async def stale_documents(
     """Documents last updated more than ``days`` days ago (or undated), oldest first."""
     cutoff = ((today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=days)).isoformat()
 
-    def query(conn: apsw.Connection) -> list[StaleDocument]:
-        rows = conn.execute(
-            "SELECT id, title, source, updated_at FROM kb_documents WHERE site_id = ? "
-            "AND (updated_at IS NULL OR updated_at < ?) ORDER BY updated_at IS NOT NULL, "
-            "updated_at, title",
-            (site_id, cutoff),
-        )
-        return [StaleDocument(int(i), str(t), str(s), u) for i, t, s, u in rows]
-
-    return await db.run(query)
+    rows = await db.run(lambda conn: index.stale_rows(conn, site_id, cutoff))
+    return [StaleDocument(*row) for row in rows]
 
 
 def _cluster(vectors: np.ndarray, threshold: float) -> list[list[int]]:
@@ -109,15 +92,7 @@ async def unanswered_groups(
 ) -> list[QuestionGroup]:
     """The site's unanswered questions grouped by meaning, biggest group first."""
 
-    def load(conn: apsw.Connection) -> list[tuple[str, int, float | None]]:
-        rows = conn.execute(
-            "SELECT question, asked_ms, best_score FROM kb_unanswered WHERE site_id = ? "
-            "AND asked_ms >= ? ORDER BY asked_ms DESC LIMIT ?",
-            (site_id, since_ms, limit),
-        )
-        return [(str(q), int(a), b) for q, a, b in rows]
-
-    rows = await db.run(load)
+    rows = await db.run(lambda conn: index.recent_unanswered(conn, site_id, since_ms, limit))
     if not rows:
         return []
     vectors = await asyncio.to_thread(embedder.embed, [q for q, _, _ in rows])

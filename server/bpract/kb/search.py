@@ -7,20 +7,19 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, TypeVar
 
 import apsw
 import numpy as np
 
 from bpract.kb import index
-from bpract.kb.bitscan import BitScan
+from bpract.kb.backends import TEXT_INDEX, vector_index
 from bpract.kb.confidence import confidence
 from bpract.kb.embed.base import Embedder, Vectors
 from bpract.kb.errors import ModelMismatchError
-from bpract.kb.readers import Readers
 from bpract.kb.types import Passage
-from bpract.store import Database
+from bpract.kb.vectors.sqlite import SHORTLIST
+from bpract.store import Database, ReaderPool
 
 __all__ = ["Fusion", "KnowledgeBase", "Mode"]
 
@@ -43,7 +42,7 @@ class Fusion:
     """How many candidates each retriever contributes before fusing."""
     bm25_postings: int = index.POSTINGS
     """Chunk postings BM25 may score, in hybrid mode, before it drops the commonest words."""
-    shortlist: int = index.SHORTLIST
+    shortlist: int = SHORTLIST
     """Chunks the sign-bit scan passes to exact re-scoring."""
 
 
@@ -64,8 +63,9 @@ class KnowledgeBase:
         self.embedder = embedder
         self.fusion = fusion or Fusion()
         self._vectors: OrderedDict[str, Vectors] = OrderedDict()
-        self._scan = BitScan()
-        self._readers = Readers(db.path) if isinstance(db.path, Path) else None
+        self._text = TEXT_INDEX
+        self._index = vector_index()
+        self._readers = db.readers()
         self._finalizer = weakref.finalize(self, _release, self._readers)
 
     async def _read(self, fn: Callable[[apsw.Connection], T]) -> T:
@@ -117,7 +117,9 @@ class KnowledgeBase:
                 return []
             # Only beside vectors may BM25 leave common words out: they cover them.
             budget = f.bm25_postings if mode == "hybrid" and usable else None
-            return await self._read(lambda c: index.bm25(c, site_id, query, n, postings=budget))
+            return await self._read(
+                lambda c: self._text.search(c, site_id, query, n, postings=budget)
+            )
 
         async def semantic() -> tuple[Vectors | None, list[tuple[int, float]]]:
             # The query is embedded while BM25 runs; the vector is needed in bm25 mode
@@ -126,7 +128,7 @@ class KnowledgeBase:
             if vector is None or mode == "bm25":
                 return vector, []
             return vector, await self._read(
-                lambda c: index.knn(c, site_id, vector, n, scan=self._scan, shortlist=f.shortlist)
+                lambda c: self._index.nearest(c, site_id, vector, n, shortlist=f.shortlist)
             )
 
         lex, (vector, sem) = await asyncio.gather(lexical(), semantic())
@@ -136,7 +138,7 @@ class KnowledgeBase:
 
         def fetch(conn: apsw.Connection) -> list[Passage]:
             if vector is not None and missing:
-                for chunk_id, v in index.vectors_of(conn, site_id, missing).items():
+                for chunk_id, v in self._index.vectors_of(conn, site_id, missing).items():
                     sims[chunk_id] = float(np.dot(v, vector))
             return _passages(
                 conn, site_id, top, scores=scores, b_rank=b_rank, v_rank=v_rank, sims=sims
@@ -145,7 +147,7 @@ class KnowledgeBase:
         return await self._read(fetch)
 
 
-def _release(readers: Readers | None) -> None:
+def _release(readers: ReaderPool[apsw.Connection] | None) -> None:
     if readers is not None:
         readers.close(wait=False)
 
@@ -174,13 +176,9 @@ def _passages(
     sims: dict[int, float],
 ) -> list[Passage]:
     out = []
+    rows = index.passage_rows(conn, site_id, top)
     for chunk_id in top:
-        row = conn.execute(
-            "SELECT c.doc_id, d.title, d.url, c.section, c.text, d.updated_at, d.source "
-            "FROM kb_chunks c JOIN kb_documents d ON d.id = c.doc_id "
-            "WHERE c.id = ? AND c.site_id = ?",
-            (chunk_id, site_id),
-        ).fetchone()
+        row = rows.get(chunk_id)
         if row is None:
             continue
         doc_id, title, url, section, text, updated_at, source = row

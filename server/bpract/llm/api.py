@@ -10,12 +10,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from bpract.auth import admin_guard
 from bpract.di import from_state
-from bpract.llm.budget import Budgets, Limit, period_keys
+from bpract.llm.budget import Budgets, Limit
 from bpract.llm.ledger import GROUPS, Decision, Group, Ledger, UsageRow
 from bpract.llm.prices import usd
 from bpract.sites.api import site_id_from_path
+from bpract.sites.auth import admin_guard
 from bpract.store import Database
 
 __all__ = ["BudgetsOut", "HookIn", "LLMController", "UsageOut", "route_handlers"]
@@ -87,25 +87,12 @@ class LLMController(Controller):
     ) -> BudgetsOut:
         """Limits, this day's and month's spend and reservations, and the alert webhook."""
         budgets = Budgets(db)
-        day, month = period_keys(budgets.clock())
-
-        def read(c: Any) -> tuple[list[Any], Any]:
-            spend = c.execute(
-                "SELECT department, period_key, spent_nano, reserved_nano FROM llm_spend"
-                " WHERE site_id = ? AND period_key IN (?, ?) ORDER BY department, period_key",
-                (site_id, day, month),
-            ).fetchall()
-            hook = c.execute(
-                "SELECT url FROM llm_alert_hooks WHERE site_id = ?", (site_id,)
-            ).fetchone()
-            return spend, hook
-
-        spend, hook = await db.run(read)
+        spend, hook_url = await budgets.spending(site_id)
         keys = ("department", "period_key", "spent_nano", "reserved_nano")
         return BudgetsOut(
             limits=await budgets.limits(site_id),
             spend=[msgspec.convert(dict(zip(keys, r, strict=True)), Spend) for r in spend],
-            hook_url=hook[0] if hook else None,
+            hook_url=hook_url,
         )
 
     @put("/budgets")

@@ -16,6 +16,7 @@ from typing import Literal
 import apsw
 import msgspec
 
+from bpract.llm import spend
 from bpract.llm.errors import BudgetExceededError
 from bpract.store import Database
 
@@ -104,20 +105,17 @@ class Budgets:
                     where = f"{s.department or 'site'} {s.period} {s.key}"
                     raise BudgetExceededError(f"hard budget reached ({where})", where)
             for dept, key in _keys(department, day, month):
-                conn.execute(
-                    "INSERT INTO llm_spend (site_id, department, period_key, reserved_nano)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE"
-                    " SET reserved_nano = reserved_nano + excluded.reserved_nano",
-                    (site_id, dept, key, amount_nano),
-                )
-            conn.execute(
-                "INSERT INTO llm_reservations"
-                " (site_id, department, day, month, amount_nano, created_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (site_id, department, day, month, amount_nano, int(now * 1000)),
+                spend.hold(conn, site_id, dept, key, amount_nano)
+            reservation_id = spend.insert_reservation(
+                conn,
+                site_id,
+                department,
+                (day, month),
+                amount=amount_nano,
+                created_ms=int(now * 1000),
             )
             return Reservation(
-                id=conn.last_insert_rowid(),
+                id=reservation_id,
                 site_id=site_id,
                 department=department,
                 day=day,
@@ -125,7 +123,9 @@ class Budgets:
                 amount_nano=amount_nano,
             )
 
-        return await self.db.transaction(tx)
+        # The write lock is taken before the counters are read: two processes cannot
+        # both see room under a hard limit and both reserve it.
+        return await self.db.transaction(tx, lock=True)
 
     async def settle(self, reservation: Reservation, cost_nano: int) -> list[Alert]:
         """Release the reservation and charge the real cost; returns alerts to send."""
@@ -133,16 +133,10 @@ class Budgets:
 
     def settle_in(self, conn: apsw.Connection, r: Reservation, cost_nano: int) -> list[Alert]:
         """:meth:`settle` inside a caller's transaction (on the database thread)."""
-        conn.execute("DELETE FROM llm_reservations WHERE id = ?", (r.id,))
-        if not conn.changes():
+        if not spend.delete_reservation(conn, r.id):
             return []  # already settled or released as stale
         for dept, key in _keys(r.department, r.day, r.month):
-            conn.execute(
-                "UPDATE llm_spend SET reserved_nano = MAX(0, reserved_nano - ?),"
-                " spent_nano = spent_nano + ? WHERE site_id = ? AND department = ?"
-                " AND period_key = ?",
-                (r.amount_nano, cost_nano, r.site_id, dept, key),
-            )
+            spend.charge(conn, r.site_id, dept, key, held=r.amount_nano, cost=cost_nano)
         if cost_nano == 0:
             return []
         return _new_alerts(conn, r, int(self.clock() * 1000))
@@ -152,11 +146,7 @@ class Budgets:
         cutoff = int((self.clock() - max_age_s) * 1000)
 
         def tx(conn: apsw.Connection) -> int:
-            rows = conn.execute(
-                "SELECT id, site_id, department, day, month, amount_nano"
-                " FROM llm_reservations WHERE created_ms < ?",
-                (cutoff,),
-            ).fetchall()
+            rows = spend.stale_reservations(conn, cutoff)
             for row in rows:
                 keys = ("id", "site_id", "department", "day", "month", "amount_nano")
                 self.settle_in(
@@ -168,37 +158,32 @@ class Budgets:
 
     async def set_limit(self, site_id: int, limit: Limit) -> None:
         await self.db.run(
-            lambda c: c.execute(
-                "INSERT INTO llm_budgets (site_id, department, period, soft_nano, hard_nano)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
-                " SET soft_nano = excluded.soft_nano, hard_nano = excluded.hard_nano",
-                (site_id, limit.department, limit.period, limit.soft_nano, limit.hard_nano),
+            lambda c: spend.upsert_limit(
+                c,
+                site_id,
+                limit.department,
+                limit.period,
+                soft=limit.soft_nano,
+                hard=limit.hard_nano,
             )
         )
 
     async def limits(self, site_id: int) -> list[Limit]:
-        rows = await self.db.run(
-            lambda c: c.execute(
-                "SELECT department, period, soft_nano, hard_nano FROM llm_budgets"
-                " WHERE site_id = ? ORDER BY department, period",
-                (site_id,),
-            ).fetchall()
-        )
+        rows = await self.db.run(lambda c: spend.limit_rows(c, site_id))
         keys = ("department", "period", "soft_nano", "hard_nano")
         return [msgspec.convert(dict(zip(keys, row, strict=True)), Limit) for row in rows]
+
+    async def spending(self, site_id: int) -> tuple[list[tuple[str, str, int, int]], str | None]:
+        """Today's and this month's ``(department, period_key, spent, reserved)``; the hook URL."""
+        day, month = period_keys(self.clock())
+        return await self.db.run(lambda c: spend.spending(c, site_id, day, month))
 
     async def set_hook(
         self, site_id: int, url: str, thresholds: Iterable[float] = DEFAULT_THRESHOLDS
     ) -> None:
         """Send alerts for ``site_id`` to ``url`` when spend crosses these fractions."""
         marks = json.dumps(sorted({float(t) for t in thresholds}))
-        await self.db.run(
-            lambda c: c.execute(
-                "INSERT INTO llm_alert_hooks (site_id, url, thresholds) VALUES (?, ?, ?)"
-                " ON CONFLICT DO UPDATE SET url = excluded.url, thresholds = excluded.thresholds",
-                (site_id, url, marks),
-            )
-        )
+        await self.db.run(lambda c: spend.upsert_hook(c, site_id, url, marks))
 
 
 def _keys(department: str, day: str, month: str) -> list[tuple[str, str]]:
@@ -209,27 +194,12 @@ def _keys(department: str, day: str, month: str) -> list[tuple[str, str]]:
 def _scopes(
     conn: apsw.Connection, site_id: int, department: str, day: str, month: str
 ) -> list[_Scope]:
-    limits = {
-        (d, p): (s, h)
-        for d, p, s, h in conn.execute(
-            "SELECT department, period, soft_nano, hard_nano FROM llm_budgets"
-            " WHERE site_id = ? AND department IN ('', ?)",
-            (site_id, department),
-        )
-    }
-    spend = {
-        (d, k): (s, r)
-        for d, k, s, r in conn.execute(
-            "SELECT department, period_key, spent_nano, reserved_nano FROM llm_spend"
-            " WHERE site_id = ? AND department IN ('', ?) AND period_key IN (?, ?)",
-            (site_id, department, day, month),
-        )
-    }
+    limits, counters = spend.scope_rows(conn, site_id, department, day, month)
     out = []
     for dept, key in _keys(department, day, month):
         period: Period = "day" if key == day else "month"
         soft, hard = limits.get((dept, period), (None, None))
-        spent, reserved = spend.get((dept, key), (0, 0))
+        spent, reserved = counters.get((dept, key), (0, 0))
         out.append(_Scope(dept, period, key, soft, hard, spent, reserved))
     return out
 
@@ -246,9 +216,7 @@ def _pressure(scopes: list[_Scope]) -> Pressure:
 
 
 def _new_alerts(conn: apsw.Connection, r: Reservation, now_ms: int) -> list[Alert]:
-    hook = conn.execute(
-        "SELECT url, thresholds FROM llm_alert_hooks WHERE site_id = ?", (r.site_id,)
-    ).fetchone()
+    hook = spend.alert_hook(conn, r.site_id)
     url, marks = (hook[0], json.loads(hook[1])) if hook else (None, list(DEFAULT_THRESHOLDS))
     alerts = []
     for s in _scopes(conn, r.site_id, r.department, r.day, r.month):
@@ -256,12 +224,9 @@ def _new_alerts(conn: apsw.Connection, r: Reservation, now_ms: int) -> list[Aler
         if s.soft is not None and s.spent >= s.soft:
             crossed.append(("soft", s.soft))
         for threshold, limit in crossed:
-            conn.execute(
-                "INSERT OR IGNORE INTO llm_alerts"
-                " (site_id, department, period_key, threshold, at_ms) VALUES (?, ?, ?, ?, ?)",
-                (r.site_id, s.department, s.key, threshold, now_ms),
-            )
-            if conn.changes():
+            if spend.first_alert(
+                conn, r.site_id, s.department, s.key, threshold=threshold, at_ms=now_ms
+            ):
                 alerts.append(
                     Alert(
                         site_id=r.site_id,

@@ -12,9 +12,9 @@ import msgspec
 
 from bpract.llm.budget import period_keys
 from bpract.llm.types import Usage
-from bpract.store import Database
+from bpract.store import Database, insert_id
 
-__all__ = ["GROUPS", "Decision", "Group", "Ledger", "UsageRecord", "UsageRow"]
+__all__ = ["GROUPS", "Decision", "Group", "Ledger", "UsageRecord", "UsageRow", "cost_by_rule"]
 
 Group = Literal["day", "site_id", "department", "rule", "conversation", "model", "provider", "task"]
 #: Columns a usage summary may be grouped by.
@@ -90,11 +90,12 @@ class Ledger:
     def record_in(self, conn: apsw.Connection, r: UsageRecord) -> int:
         now = self.clock()
         u = r.usage
-        conn.execute(
+        return insert_id(
+            conn,
             "INSERT INTO llm_usage (at_ms, day, site_id, department, rule, conversation, task,"
             " provider, model, streamed, input_tokens, output_tokens, cache_read_tokens,"
             " cache_write_tokens, cost_nano, saved_nano, price_version, priced)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 int(now * 1000), period_keys(now)[0], r.site_id, r.department, r.rule,
                 r.conversation, r.task, r.provider, r.model, int(r.streamed), u.input, u.output,
@@ -102,20 +103,19 @@ class Ledger:
                 int(r.priced),
             ),
         )  # fmt: skip
-        return conn.last_insert_rowid()
 
     def decide_in(self, conn: apsw.Connection, d: Decision) -> int:
-        conn.execute(
+        return insert_id(
+            conn,
             "INSERT INTO llm_decisions (at_ms, site_id, department, rule, conversation, task,"
             " tier, provider, model, outcome, reason, attempts, usage_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 int(self.clock() * 1000), d.site_id, d.department, d.rule, d.conversation,
                 d.task, d.tier, d.provider, d.model, d.outcome, d.reason,
                 json.dumps(d.attempts), d.usage_id,
             ),
         )  # fmt: skip
-        return conn.last_insert_rowid()
 
     async def summary(
         self,
@@ -180,3 +180,15 @@ def _filters(site_id: int | None, since: str | None, until: str | None) -> tuple
             clauses.append(clause)
             args.append(value)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def cost_by_rule(
+    conn: apsw.Connection, site_id: int, since_ms: int, *, task: str
+) -> dict[str, int]:
+    """What the model calls of ``task`` cost per rule since ``since_ms`` (nano-dollars)."""
+    rows = conn.execute(
+        "SELECT rule, SUM(cost_nano) FROM llm_usage WHERE site_id = ? AND at_ms >= ?"
+        " AND task = ? GROUP BY rule",
+        (site_id, since_ms, task),
+    )
+    return {str(rule): int(nano) for rule, nano in rows}

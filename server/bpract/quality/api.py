@@ -11,7 +11,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from bpract.auth import admin_guard
 from bpract.clock import now_ms
 from bpract.di import from_state
 from bpract.quality.report import RATE_NOTE, WeekFigures, week_figures
@@ -25,6 +24,7 @@ from bpract.quality.review import (
 )
 from bpract.quality.weeks import last_weeks, week_bounds, week_of
 from bpract.sites.api import site_id_from_path
+from bpract.sites.auth import admin_guard
 from bpract.store import Database
 
 __all__ = ["HallucinationReport", "QualityController", "SampleOut", "VerdictIn", "route_handlers"]

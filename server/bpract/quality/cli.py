@@ -15,6 +15,7 @@ from bpract.quality.report import RATE_NOTE, WeekFigures, week_figures
 from bpract.quality.review import DEFAULT_SAMPLE, review_items, sample_week
 from bpract.quality.weeks import last_weeks, week_bounds, week_of
 from bpract.sites import SiteNotFoundError, site_id_for_ref
+from bpract.store import transaction
 
 __all__ = ["register"]
 
@@ -33,7 +34,7 @@ def _sample(args: argparse.Namespace) -> int:
     try:
 
         def draw(conn: Any) -> tuple[int, int]:
-            with conn:
+            with transaction(conn):
                 site_id = _site(conn, args.site)
                 added = sample_week(conn, site_id, week, n=args.n, now_ms=now_ms())
                 return added, len(review_items(conn, site_id, week=week))

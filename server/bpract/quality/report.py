@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import apsw
 import msgspec
 
+from bpract.chat.answers import answer_figures
 from bpract.quality.weeks import week_bounds
 
 __all__ = ["RATE_NOTE", "WeekFigures", "week_figures", "weighted_share"]
@@ -59,15 +60,7 @@ def weighted_share(reviewed: Sequence[tuple[str, float]], verdict: str) -> float
 def week_figures(conn: apsw.Connection, site_id: int, week: str) -> WeekFigures:
     """The figures of ``week`` for ``site_id``."""
     start, end = week_bounds(week)
-    answers, graded, avg, ratings, downs = conn.execute(
-        "SELECT COUNT(*), COUNT(m.grounding), AVG(m.grounding), COUNT(r.rating),"
-        " COALESCE(SUM(r.rating = 'down'), 0)"
-        " FROM chat_messages m LEFT JOIN chat_ratings r"
-        "   ON r.message_id = m.id AND r.site_id = m.site_id"
-        " WHERE m.site_id = ? AND m.role = 'bot' AND m.kind = 'answer'"
-        "   AND m.at_ms >= ? AND m.at_ms < ?",
-        (site_id, start, end),
-    ).fetchone() or (0, 0, None, 0, 0)
+    answers, graded, avg, ratings, downs = answer_figures(conn, site_id, start, end)
     verdicts = conn.execute(
         "SELECT verdict, inclusion FROM reviews WHERE site_id = ? AND week = ?", (site_id, week)
     ).fetchall()

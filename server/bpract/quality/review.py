@@ -8,6 +8,7 @@ from typing import Any, Literal
 import apsw
 import msgspec
 
+from bpract.chat.answers import answers_between, answers_by_id
 from bpract.quality.risk import RiskWeights, risk_of
 from bpract.quality.sampling import inclusion_probabilities, sample_keys
 from bpract.quality.weeks import week_bounds
@@ -62,25 +63,14 @@ class ReviewItem(msgspec.Struct, frozen=True, kw_only=True):
     verdict_ms: int | None
 
 
-_ANSWERS = """
-SELECT m.id, m.text, m.grounding, m.actions,
-  (SELECT v.text FROM chat_messages v WHERE v.site_id = m.site_id
-     AND v.conversation_id = m.conversation_id AND v.role = 'visitor' AND v.at_ms <= m.at_ms
-     ORDER BY v.at_ms DESC, v.rowid DESC LIMIT 1),
-  (SELECT r.rating FROM chat_ratings r WHERE r.message_id = m.id AND r.site_id = m.site_id)
-FROM chat_messages m
-WHERE m.site_id = ? AND m.role = 'bot' AND m.kind = 'answer' AND m.at_ms >= ? AND m.at_ms < ?
-"""
-
-
 def candidates(
     conn: apsw.Connection, site_id: int, week: str, weights: RiskWeights | None = None
 ) -> list[Candidate]:
     """The week's answers (``unknown`` and ``handoff`` replies are not answers) with their risk."""
     start, end = week_bounds(week)
     out = []
-    for mid, text, grounding, actions, question, rating in conn.execute(
-        _ANSWERS, (site_id, start, end)
+    for mid, text, grounding, actions, question, rating in answers_between(
+        conn, site_id, start, end
     ):
         risk = risk_of(
             grounding=None if grounding is None else float(str(grounding)),
@@ -133,18 +123,10 @@ def sample_week(
     return len(picked)
 
 
-_ITEMS = """
-SELECT r.message_id, m.conversation_id, r.week, m.at_ms,
-  (SELECT v.text FROM chat_messages v WHERE v.site_id = m.site_id
-     AND v.conversation_id = m.conversation_id AND v.role = 'visitor' AND v.at_ms <= m.at_ms
-     ORDER BY v.at_ms DESC, v.rowid DESC LIMIT 1),
-  m.text, m.citations, m.passages, m.grounding, m.grounding_method, t.rating, t.comment,
-  r.weight, r.inclusion, r.reasons, r.verdict, r.reviewer, r.note, r.verdict_ms
-FROM reviews r
-JOIN chat_messages m ON m.id = r.message_id AND m.site_id = r.site_id
-LEFT JOIN chat_ratings t ON t.message_id = r.message_id AND t.site_id = r.site_id
-WHERE r.site_id = ?
-"""
+_REVIEWS = (
+    "SELECT message_id, week, weight, inclusion, reasons, verdict, reviewer, note, verdict_ms"
+    " FROM reviews WHERE site_id = ?"
+)
 _FIELDS = (
     "message_id", "conversation_id", "week", "at_ms", "question", "answer", "citations",
     "passages", "grounding", "grounding_method", "rating", "rating_comment", "weight",
@@ -164,13 +146,20 @@ def review_items(
     conn: apsw.Connection, site_id: int, *, week: str | None = None, message_id: str | None = None
 ) -> list[ReviewItem]:
     """The sampled answers of ``site_id`` (of one week, or one message), riskiest first."""
-    sql, args = _ITEMS, list[int | str]([site_id])
+    sql, args = _REVIEWS, list[int | str]([site_id])
     for column, value in (("week", week), ("message_id", message_id)):
         if value is not None:
-            sql += f" AND r.{column} = ?"
+            sql += f" AND {column} = ?"
             args.append(value)
-    sql += " ORDER BY r.weight DESC, r.message_id"
-    return [_item(row) for row in conn.execute(sql, args)]
+    sql += " ORDER BY weight DESC, message_id"
+    reviews = conn.execute(sql, args).fetchall()
+    # A sampled answer whose message is gone (deleted with its conversation) is left out.
+    answers = answers_by_id(conn, site_id, [str(r[0]) for r in reviews])
+    return [
+        _item((mid, a[0], wk, a[1], *a[2:], *rest))
+        for mid, wk, *rest in reviews
+        if (a := answers.get(str(mid))) is not None
+    ]
 
 
 def set_verdict(
@@ -186,9 +175,9 @@ def set_verdict(
     """Record a reviewer's verdict; False when the message is not in this site's sample."""
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(sorted(VERDICTS))}")
-    conn.execute(
+    updated = conn.execute(
         "UPDATE reviews SET verdict = ?, reviewer = ?, note = ?, verdict_ms = ?"
-        " WHERE message_id = ? AND site_id = ?",
+        " WHERE message_id = ? AND site_id = ? RETURNING message_id",
         (verdict, reviewer, note, now_ms, message_id, site_id),
-    )
-    return conn.changes() > 0
+    ).fetchall()
+    return bool(updated)

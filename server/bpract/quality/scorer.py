@@ -12,6 +12,7 @@ from typing import Any
 import apsw
 import msgspec
 
+from bpract.chat.answers import set_grounding, ungraded_answers
 from bpract.quality.grounding import Grounder, Grounding
 from bpract.store import Database
 
@@ -31,12 +32,7 @@ class Pending:
 
 
 def _pending(conn: apsw.Connection, limit: int, skip: frozenset[str]) -> list[Pending]:
-    rows = conn.execute(
-        "SELECT id, site_id, text, passages FROM chat_messages"
-        " WHERE role = 'bot' AND kind = 'answer' AND grounding IS NULL"
-        " ORDER BY at_ms LIMIT ?",
-        (limit + len(skip),),
-    ).fetchall()
+    rows = ungraded_answers(conn, limit + len(skip))
     out = []
     for mid, site_id, text, raw in rows:
         if mid in skip:
@@ -50,12 +46,7 @@ def _pending(conn: apsw.Connection, limit: int, skip: frozenset[str]) -> list[Pe
 
 
 def _write(conn: apsw.Connection, item: Pending, g: Grounding) -> None:
-    # ``grounding IS NULL``: a score written meanwhile (another process) is kept.
-    conn.execute(
-        "UPDATE chat_messages SET grounding = ?, grounding_method = ?"
-        " WHERE id = ? AND site_id = ? AND grounding IS NULL",
-        (g.score, g.method, item.id, item.site_id),
-    )
+    set_grounding(conn, item.site_id, item.id, g.score, g.method)
 
 
 def _writer(item: Pending, g: Grounding) -> Callable[[apsw.Connection], None]:

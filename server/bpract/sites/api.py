@@ -10,8 +10,8 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody
 
-from bpract.auth import admin_guard
 from bpract.di import from_state
+from bpract.sites.auth import admin_guard
 from bpract.sites.store import (
     Site,
     SiteNotFoundError,

@@ -11,6 +11,7 @@ import apsw
 
 from bpract.errors import BpractError
 from bpract.sites.origins import normalize_origin
+from bpract.store import insert_id
 
 __all__ = [
     "Site",
@@ -65,13 +66,14 @@ def create_site(conn: apsw.Connection, *, name: str, origins: list[str]) -> Site
     allowed = sorted({normalize_origin(o) for o in origins})
     created = datetime.now(UTC).isoformat(timespec="seconds")
     key, secret = new_public_key(), "sk_" + secrets.token_urlsafe(32)
-    conn.execute(
+    site_id = insert_id(
+        conn,
         "INSERT INTO sites (public_key, name, allowed_origins, identity_secret, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?) RETURNING id",
         (key, name.strip(), json.dumps(allowed), secret, created),
     )
     return Site(
-        id=conn.last_insert_rowid(),
+        id=site_id,
         public_key=key,
         name=name.strip(),
         allowed_origins=allowed,

@@ -22,7 +22,16 @@ from typing import TypeVar
 import apsw
 import sqlite_vec
 
-__all__ = ["Database", "ExtensionUnavailableError", "connect"]
+from bpract.store.base import Database, ReaderPool
+
+__all__ = [
+    "ExtensionUnavailableError",
+    "SQLiteDatabase",
+    "SQLiteReaders",
+    "connect",
+    "insert_id",
+    "transaction",
+]
 
 T = TypeVar("T")
 
@@ -51,7 +60,37 @@ def connect(path: str | Path) -> apsw.Connection:
     return conn
 
 
-class Database:
+@contextlib.contextmanager
+def transaction(conn: apsw.Connection, *, lock: bool = False) -> Iterator[apsw.Connection]:
+    """One transaction on ``conn``: committed when the block ends, rolled back on error.
+
+    ``lock=True`` is ``BEGIN IMMEDIATE``: the write lock is taken before the block
+    reads, so two processes cannot both read a count and both pass it.  Without it
+    the block is a savepoint (apsw's ``with conn``), which nests.
+    """
+    if not lock:
+        with conn:
+            yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def insert_id(conn: apsw.Connection, sql: str, params: tuple[object, ...]) -> int:
+    """Run ``INSERT … RETURNING id`` (the portable form of ``last_insert_rowid``); the id."""
+    rows = conn.execute(sql, params).fetchall()
+    value = rows[0][0]
+    if not isinstance(value, int):
+        raise TypeError(f"RETURNING gave {value!r}, not an integer id")
+    return value
+
+
+class SQLiteDatabase(Database[apsw.Connection]):
     """An SQLite file served by one thread; ``await db.run(fn)`` calls ``fn(conn)`` there."""
 
     def __init__(self, path: str | Path) -> None:
@@ -71,15 +110,11 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(self._conn()))
 
-    async def ping(self) -> bool:
-        """Whether the database answers a trivial query."""
-        return await self.run(lambda conn: conn.execute("SELECT 1").fetchone() == (1,))
-
-    async def transaction(self, fn: Callable[[apsw.Connection], T]) -> T:
-        """Like :meth:`run`, inside one transaction (committed, or rolled back on error)."""
+    async def transaction(self, fn: Callable[[apsw.Connection], T], *, lock: bool = False) -> T:
+        """Like :meth:`run`, inside one :func:`transaction` (``lock=True``: write lock first)."""
 
         def in_tx(conn: apsw.Connection) -> T:
-            with conn:
+            with transaction(conn, lock=lock):
                 result = fn(conn)
             return result
 
@@ -98,6 +133,13 @@ class Database:
         finally:
             conn.close()
 
+    def readers(self, size: int = 2) -> SQLiteReaders | None:
+        """Read-only connections to the file; None for ``:memory:``, which they cannot share."""
+        return SQLiteReaders(self.path, size) if isinstance(self.path, Path) else None
+
+    async def ping(self) -> bool:
+        return await self.run(lambda conn: conn.execute("SELECT 1").fetchone() == (1,))
+
     def close(self) -> None:
         def _close(_: apsw.Connection) -> None:
             conn = getattr(self._local, "conn", None)
@@ -108,3 +150,51 @@ class Database:
         with contextlib.suppress(RuntimeError):
             self._executor.submit(lambda: _close(self._conn())).result()
         self._executor.shutdown(wait=True)
+
+
+#: Memory-map the file (reads skip a copy into SQLite's cache) and keep a larger cache.
+_READER_PRAGMAS = (
+    "PRAGMA query_only = ON",
+    "PRAGMA mmap_size = 1073741824",
+    "PRAGMA cache_size = -32768",
+)
+
+
+class SQLiteReaders(ReaderPool[apsw.Connection]):
+    """``size`` connections to ``path`` that only read; ``await readers.run(fn)`` like a database.
+
+    WAL lets them read while the database thread writes; each read sees the
+    last committed transaction.  SQLite releases the GIL while it works, so
+    two reads (say the two halves of one search) use two cores.
+    """
+
+    def __init__(self, path: Path, size: int = 2) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="bpract-read")
+        self._local = threading.local()
+        self._opened: list[apsw.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> apsw.Connection:
+        conn: apsw.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            for pragma in _READER_PRAGMAS:
+                conn.execute(pragma)
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    async def run(self, fn: Callable[[apsw.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self._conn()))
+
+    def close(self, *, wait: bool = True) -> None:
+        # ``wait=False`` is for a finalizer, which may run on one of these threads
+        # (the last reference to the owner can die there) and so cannot join it.
+        self._executor.shutdown(wait=wait)
+        with self._lock:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()

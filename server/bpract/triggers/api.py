@@ -12,8 +12,8 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, RawBody
 
-from bpract.auth import admin_guard, verify_token
 from bpract.di import from_state
+from bpract.sites.auth import admin_guard, verify_token
 from bpract.store import Database
 from bpract.triggers import edits
 from bpract.triggers.errors import (

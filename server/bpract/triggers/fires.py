@@ -9,30 +9,63 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import apsw
 
+from bpract.store import insert_id
 from bpract.triggers.decider import Decision
 
-__all__ = ["NewFire", "immediate", "new_outreach_id", "record_fire", "settle"]
+__all__ = [
+    "NewFire",
+    "SentOutreach",
+    "new_outreach_id",
+    "record_fire",
+    "rule_messages",
+    "sent_outreach",
+    "settle",
+    "visitor_messages",
+]
 
-T = TypeVar("T")
+#: Fires that count as messages: sent, or reserved by a fire still being decided.
+_COUNTED = "(status = 'sent' OR (status = 'pending' AND received_ms >= ?))"
+_RULE_MESSAGES = (
+    "SELECT COUNT(*), MAX(received_ms) FROM fires WHERE site_id = ? AND rule_id = ?"  # noqa: S608
+    f" AND visitor = ? AND received_ms > ? AND {_COUNTED}"
+)
+_VISITOR_MESSAGES = (
+    "SELECT COUNT(*) FROM fires WHERE site_id = ? AND visitor = ?"  # noqa: S608
+    f" AND received_ms > ? AND {_COUNTED}"
+)
 
 
-def immediate(conn: apsw.Connection, fn: Callable[[apsw.Connection], T]) -> T:
-    """Run ``fn`` in a ``BEGIN IMMEDIATE`` transaction: the write lock is taken before
-    reading, so two processes cannot both read a count and both pass it."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return result
+def rule_messages(
+    conn: apsw.Connection,
+    site_id: int,
+    rule_id: str,
+    visitor: str,
+    *,
+    since_ms: int,
+    pending_since_ms: int,
+) -> tuple[int, int | None]:
+    """Messages of one rule to one visitor received after ``since_ms``: count and latest time.
+
+    Pending fires count when received at or after ``pending_since_ms``."""
+    row = conn.execute(
+        _RULE_MESSAGES, (site_id, rule_id, visitor, since_ms, pending_since_ms)
+    ).fetchone()
+    assert row is not None  # an aggregate always yields a row
+    return int(str(row[0])), None if row[1] is None else int(str(row[1]))
+
+
+def visitor_messages(
+    conn: apsw.Connection, site_id: int, visitor: str, since_ms: int, pending_since_ms: int
+) -> int:
+    """Messages of every rule to one visitor received after ``since_ms`` (pending as above)."""
+    row = conn.execute(_VISITOR_MESSAGES, (site_id, visitor, since_ms, pending_since_ms)).fetchone()
+    assert row is not None
+    return int(str(row[0]))
 
 
 def new_outreach_id() -> str:
@@ -52,9 +85,11 @@ class NewFire:
 
 
 def record_fire(conn: apsw.Connection, fire: NewFire, status: str, reason: str) -> int:
-    conn.execute(
+    return insert_id(
+        conn,
         "INSERT INTO fires (site_id, visitor, session, rule_id, rule_version, at_ms,"
-        " received_ms, status, reason, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " received_ms, status, reason, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
         (
             fire.site_id,
             fire.visitor,
@@ -68,7 +103,29 @@ def record_fire(conn: apsw.Connection, fire: NewFire, status: str, reason: str) 
             json.dumps(fire.context, separators=(",", ":")),
         ),
     )
-    return int(conn.last_insert_rowid())
+
+
+@dataclass(frozen=True, slots=True)
+class SentOutreach:
+    id: str
+    rule_id: str
+    message: str
+    sent_ms: int
+
+
+def sent_outreach(
+    conn: apsw.Connection, site_id: int, visitor: str, outreach_id: str
+) -> SentOutreach | None:
+    """An outreach sent to this visitor on this site (None for anyone else's)."""
+    row = conn.execute(
+        "SELECT id, rule_id, message, sent_ms FROM outreach WHERE id = ? AND site_id = ?"
+        " AND visitor = ?",
+        (outreach_id, site_id, visitor),
+    ).fetchone()
+    if row is None:
+        return None
+    sent_id, rule_id, message, sent_ms = row
+    return SentOutreach(str(sent_id), str(rule_id), str(message), int(sent_ms))
 
 
 def _cta_json(decision: Decision) -> str | None:

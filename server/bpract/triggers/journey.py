@@ -14,6 +14,8 @@ from typing import Any
 
 import apsw
 
+from bpract.visitors.storage import recent_signals, visitor_traits
+
 __all__ = ["MAX_JOURNEY_CHARS", "RECENT_SIGNALS", "build_journey", "load_journey"]
 
 #: Most signal rows read from the database for one decision.
@@ -93,15 +95,9 @@ def load_journey(
     conn: apsw.Connection, site_id: int, visitor: str, context: dict[str, Any]
 ) -> dict[str, Any]:
     """:func:`build_journey` with the visitor's recent signals and traits from the database."""
-    rows = conn.execute(
-        "SELECT name, data FROM signals WHERE site_id = ? AND visitor = ?"
-        " ORDER BY at_ms DESC, id DESC LIMIT ?",
-        (site_id, visitor, RECENT_SIGNALS),
-    ).fetchall()
-    recent = [{"name": name, "data": _loads(data)} for name, data in reversed(rows)]
-    who = conn.execute(
-        "SELECT user_id, traits FROM visitors WHERE site_id = ? AND id = ?", (site_id, visitor)
-    ).fetchone()
+    rows = recent_signals(conn, site_id, visitor, RECENT_SIGNALS)
+    recent = [{"name": name, "data": _loads(data)} for name, data in rows]
+    who = visitor_traits(conn, site_id, visitor)
     identified = bool(who and who[0] is not None)
     traits = _loads(who[1]) if identified and who and who[1] else None
     return build_journey(

@@ -129,11 +129,11 @@ class LLMDecider:
 
 
 def _has_knowledge(conn: apsw.Connection, site_id: int) -> bool:
-    try:
-        row = conn.execute("SELECT 1 FROM kb_chunks WHERE site_id = ? LIMIT 1", (site_id,))
-        return row.fetchone() is not None
-    except apsw.SQLError:  # a database without the knowledge-base tables
-        return False
+    # Imported here: only asked when a knowledge base was given, so bpract.kb is loaded
+    # already, and a decider without one does not pay for importing it.
+    from bpract.kb.index import has_chunks
+
+    return has_chunks(conn, site_id)
 
 
 def decider_for(gateway: Gateway, db: Database, *, kb: Passages | None = None) -> Decider:

@@ -22,9 +22,9 @@ def insert_outcome(
     ).fetchone()
     if owned is None:
         return False
-    conn.execute(
-        "INSERT OR IGNORE INTO outcomes (site_id, outreach_id, visitor, kind, at_ms)"
-        " VALUES (?, ?, ?, ?, ?)",
+    inserted = conn.execute(
+        "INSERT INTO outcomes (site_id, outreach_id, visitor, kind, at_ms) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (outreach_id, kind) DO NOTHING RETURNING id",
         (site_id, outreach_id, visitor, kind, at_ms),
-    )
-    return bool(conn.changes() == 1)
+    ).fetchone()
+    return inserted is not None

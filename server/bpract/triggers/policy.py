@@ -14,14 +14,13 @@ from zoneinfo import ZoneInfo
 
 import apsw
 
+from bpract.triggers.fires import rule_messages, visitor_messages
 from bpract_client.rules import Policy, Rule, Schedule
 
 __all__ = ["Refusal", "check_windows", "holdout_bucket", "is_held_out", "schedule_refusal"]
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_MS = 86_400_000
-#: fires that count as messages: sent, or reserved by a fire still being decided
-_COUNTED = "(status = 'sent' OR (status = 'pending' AND received_ms >= ?))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +57,13 @@ def is_held_out(site_id: int, rule: Rule, visitor: str) -> bool:
     return holdout_bucket(site_id, rule.id, visitor) < rule.holdout * 100
 
 
-def _count_and_last(
-    conn: apsw.Connection, sql_filter: str, args: tuple[object, ...]
-) -> tuple[int, int | None]:
-    row = conn.execute(
-        f"SELECT COUNT(*), MAX(received_ms) FROM fires WHERE {sql_filter} AND {_COUNTED}",  # noqa: S608
-        args,
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), row[1]
-
-
 def _cap_and_cooldown(
     conn: apsw.Connection, *, site_id: int, rule: Rule, visitor: str, now_ms: int, pending_ms: int
 ) -> Refusal | None:
-    same_rule = "site_id = ? AND rule_id = ? AND visitor = ? AND received_ms > ?"
     since = now_ms - int(rule.cap.days * _DAY_MS)
-    count, _ = _count_and_last(conn, same_rule, (site_id, rule.id, visitor, since, pending_ms))
+    count, _ = rule_messages(
+        conn, site_id, rule.id, visitor, since_ms=since, pending_since_ms=pending_ms
+    )
     if count >= rule.cap.count:
         return Refusal(
             "capped",
@@ -84,7 +73,9 @@ def _cap_and_cooldown(
     if cooldown_ms <= 0:
         return None
     since = now_ms - cooldown_ms
-    _, last = _count_and_last(conn, same_rule, (site_id, rule.id, visitor, since, pending_ms))
+    _, last = rule_messages(
+        conn, site_id, rule.id, visitor, since_ms=since, pending_since_ms=pending_ms
+    )
     if last is None:
         return None
     ago = (now_ms - last) / 1000
@@ -100,11 +91,7 @@ def _budget(
     now_ms: int,
     pending_ms: int,
 ) -> Refusal | None:
-    count, _ = _count_and_last(
-        conn,
-        "site_id = ? AND visitor = ? AND received_ms > ?",
-        (site_id, visitor, now_ms - _DAY_MS, pending_ms),
-    )
+    count = visitor_messages(conn, site_id, visitor, now_ms - _DAY_MS, pending_ms)
     if count >= policy.interruption_budget:
         return Refusal(
             "budget",

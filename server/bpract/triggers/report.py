@@ -12,6 +12,9 @@ from collections import defaultdict
 import apsw
 import msgspec
 
+from bpract.llm.ledger import cost_by_rule
+from bpract.visitors.storage import latest_signal_ms
+
 __all__ = ["Conversion", "RuleReport", "rule_reports"]
 
 
@@ -35,17 +38,12 @@ class RuleReport(msgspec.Struct, frozen=True, kw_only=True):
     """What the rule's model decisions cost in the period (nano-dollars), refused answers too."""
 
 
-_CONVERSION_SQL = """
-WITH first_fire AS (
-    SELECT rule_id, status, visitor, MIN(at_ms) AS at_ms FROM fires
-    WHERE site_id = :site AND received_ms >= :since AND status IN ('sent', 'held_out')
-    GROUP BY rule_id, status, visitor
+# Each visitor's first sent (or held-out) fire of a rule; converted: a purchase came after.
+_FIRST_FIRES_SQL = (
+    "SELECT rule_id, status, visitor, MIN(at_ms) FROM fires"
+    " WHERE site_id = :site AND received_ms >= :since AND status IN ('sent', 'held_out')"
+    " GROUP BY rule_id, status, visitor"
 )
-SELECT f.rule_id, f.status, COUNT(*), SUM(EXISTS (
-    SELECT 1 FROM signals s WHERE s.site_id = :site AND s.visitor = f.visitor
-    AND s.name = 'purchase' AND s.at_ms > f.at_ms))
-FROM first_fire f GROUP BY f.rule_id, f.status
-"""
 
 _FIRES_SQL = (
     "SELECT rule_id, status, COUNT(*) FROM fires"
@@ -57,11 +55,6 @@ _OUTCOMES_SQL = (
     " WHERE c.site_id = :site AND o.sent_ms >= :since GROUP BY o.rule_id, c.kind"
 )
 
-_COST_SQL = (
-    "SELECT rule, SUM(cost_nano) FROM llm_usage WHERE site_id = :site AND at_ms >= :since"
-    " AND task = 'trigger_decision' GROUP BY rule"
-)
-
 Counts = dict[str, dict[str, int]]
 
 
@@ -70,6 +63,17 @@ def _grouped(conn: apsw.Connection, sql: str, args: dict[str, int]) -> Counts:
     for rule_id, key, count in conn.execute(sql, args):
         counts[rule_id][key] = int(count)
     return counts
+
+
+def _conversions(conn: apsw.Connection, args: dict[str, int]) -> dict[tuple[str, str], Conversion]:
+    """Visitors and conversions per ``(rule, status)``: a purchase after the first fire."""
+    purchased = latest_signal_ms(conn, args["site"], "purchase")
+    seen: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for rule_id, status, visitor, at_ms in conn.execute(_FIRST_FIRES_SQL, args):
+        counts = seen[(str(rule_id), str(status))]
+        counts[0] += 1
+        counts[1] += purchased.get(str(visitor), -1) > int(at_ms)
+    return {key: _conversion(n, converted) for key, (n, converted) in seen.items()}
 
 
 def _conversion(visitors: int, converted: int) -> Conversion:
@@ -91,11 +95,8 @@ def rule_reports(
     args = {"site": site_id, "since": since_ms}
     fires = _grouped(conn, _FIRES_SQL, args)
     outcomes = _grouped(conn, _OUTCOMES_SQL, args)
-    groups: dict[tuple[str, str], Conversion] = {
-        (rule_id, status): _conversion(int(n), int(converted or 0))
-        for rule_id, status, n, converted in conn.execute(_CONVERSION_SQL, args)
-    }
-    costs = {rule: int(nano) for rule, nano in conn.execute(_COST_SQL, args)}
+    groups = _conversions(conn, args)
+    costs = cost_by_rule(conn, site_id, since_ms, task="trigger_decision")
     reports = []
     for rule_id in dict.fromkeys([*rule_ids, *sorted(fires)]):
         sent = groups.get((rule_id, "sent"), _conversion(0, 0))

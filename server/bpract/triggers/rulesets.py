@@ -13,6 +13,7 @@ __all__ = [
     "at_version",
     "insert_version",
     "latest",
+    "latest_versions",
     "list_versions",
 ]
 
@@ -41,6 +42,12 @@ def latest(conn: apsw.Connection, site_id: int) -> StoredRuleset | None:
         (site_id,),
     ).fetchone()
     return None if row is None else _row(row)
+
+
+def latest_versions(conn: apsw.Connection) -> dict[int, int]:
+    """The current version of every site that saved a ruleset."""
+    rows = conn.execute("SELECT site_id, MAX(version) FROM rulesets GROUP BY site_id")
+    return {int(site): int(version) for site, version in rows}
 
 
 def at_version(conn: apsw.Connection, site_id: int, version: int) -> StoredRuleset | None:

@@ -22,7 +22,7 @@ from bpract.triggers.decider import Decider, DecisionRequest, RuleMessageDecider
 from bpract.triggers.decider import decide_or_fall_back as _decide
 from bpract.triggers.decisions import record_decision
 from bpract.triggers.errors import UnknownRuleError, UnknownSiteError
-from bpract.triggers.fires import NewFire, immediate, record_fire, settle
+from bpract.triggers.fires import NewFire, record_fire, settle
 from bpract.triggers.outcomes import insert_outcome
 from bpract.triggers.policy import Refusal, check_windows, is_held_out, schedule_refusal
 from bpract.triggers.report import RuleReport, rule_reports
@@ -125,7 +125,7 @@ class TriggerService:
             rulesets.insert_version(conn, row)
             return ruleset_from_compiled(body), body
 
-        ruleset, body = await self._db.run(lambda conn: immediate(conn, save))
+        ruleset, body = await self._db.transaction(save, lock=True)
         self._cache[site_id] = _Current(ruleset, body, self._now_ms())
         if self._known_versions is not None:
             self._known_versions[site_id] = ruleset.version
@@ -140,14 +140,7 @@ class TriggerService:
     async def publish_outside_changes(self) -> list[int]:
         """Push rulesets saved by another process (``bpract rules load``) to this process's
         visitors; the sites pushed. The first call only records the versions it finds."""
-        latest: dict[int, int] = await self._db.run(
-            lambda conn: {
-                int(site): int(version)
-                for site, version in conn.execute(
-                    "SELECT site_id, MAX(version) FROM rulesets GROUP BY site_id"
-                )
-            }
-        )
+        latest = await self._db.run(rulesets.latest_versions)
         if self._known_versions is None:
             self._known_versions = latest
             return []
@@ -221,7 +214,7 @@ class TriggerService:
             status, reason = (refusal.status, refusal.reason) if refusal else ("pending", "")
             return record_fire(conn, fire, status, reason), refusal
 
-        return await self._db.run(lambda conn: immediate(conn, reserve))
+        return await self._db.transaction(reserve, lock=True)
 
     async def handle_fire(
         self,
@@ -264,7 +257,7 @@ class TriggerService:
             record_decision(conn, fire_id, decision)
             return outreach_id
 
-        outreach_id = await self._db.run(lambda conn: immediate(conn, store))
+        outreach_id = await self._db.transaction(store, lock=True)
         if outreach_id is None:
             return FireResult("declined", decision.reason)
         cta = decision.cta and {"label": decision.cta.label, "url": decision.cta.url}

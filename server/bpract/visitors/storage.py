@@ -9,6 +9,7 @@ from typing import Any
 import apsw
 
 from bpract.sites import Site, SiteNotFoundError, get_site_by_key, origin_allowed, verify_identity
+from bpract.store import transaction
 from bpract.wire.codes import CloseCode
 from bpract.wire.frames import Hello
 
@@ -16,10 +17,13 @@ __all__ = [
     "Opened",
     "Refused",
     "apply_identity",
+    "latest_signal_ms",
     "load_engine_state",
     "open_visitor",
+    "recent_signals",
     "save_engine_state",
     "stored_seq",
+    "visitor_traits",
 ]
 
 
@@ -108,7 +112,7 @@ def open_visitor(
             identity = (ident.user_id, traits)
         else:
             rejected = True
-    with conn:
+    with transaction(conn):
         _upsert_visitor(conn, site.id, hello.visitor, now_ms, identity)
     return Opened(site, stored_seq(conn, site.id, hello.visitor, hello.stream), rejected)
 
@@ -129,3 +133,37 @@ def save_engine_state(
         " updated_ms = excluded.updated_ms",
         (site_id, visitor, json.dumps(state), now_ms),
     )
+
+
+def recent_signals(
+    conn: apsw.Connection, site_id: int, visitor: str, limit: int
+) -> list[tuple[str, str]]:
+    """``(name, data JSON)`` of the visitor's last ``limit`` signals, oldest first."""
+    rows = conn.execute(
+        "SELECT name, data FROM signals WHERE site_id = ? AND visitor = ?"
+        " ORDER BY at_ms DESC, id DESC LIMIT ?",
+        (site_id, visitor, limit),
+    ).fetchall()
+    return [(str(name), str(data)) for name, data in reversed(rows)]
+
+
+def visitor_traits(
+    conn: apsw.Connection, site_id: int, visitor: str
+) -> tuple[str | None, str | None] | None:
+    """``(user_id, traits JSON)`` of a known visitor, None for one never seen."""
+    row = conn.execute(
+        "SELECT user_id, traits FROM visitors WHERE site_id = ? AND id = ?", (site_id, visitor)
+    ).fetchone()
+    if row is None:
+        return None
+    user_id, traits = row
+    return (None if user_id is None else str(user_id), None if traits is None else str(traits))
+
+
+def latest_signal_ms(conn: apsw.Connection, site_id: int, name: str) -> dict[str, int]:
+    """The time (browser clock) of each visitor's latest signal called ``name``."""
+    rows = conn.execute(
+        "SELECT visitor, MAX(at_ms) FROM signals WHERE site_id = ? AND name = ? GROUP BY visitor",
+        (site_id, name),
+    )
+    return {str(visitor): int(at_ms) for visitor, at_ms in rows}

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import apsw
 
-from bpract.store import Database
+from bpract.store import Database, dialect, transaction
 
 __all__ = ["WAL_AUTOCHECKPOINT_PAGES", "FrameRow", "FrameWriter", "SignalRow"]
 
@@ -53,16 +53,19 @@ class _Item:
 
 
 _INSERT_FRAME = (
-    "INSERT OR IGNORE INTO frames (site_id, visitor, stream, seq, t, at_ms, received_ms, body)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING site_id, visitor, stream, seq"
+    "INSERT INTO frames (site_id, visitor, stream, seq, t, at_ms, received_ms, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, visitor, stream, seq) DO NOTHING"
+    " RETURNING site_id, visitor, stream, seq"
 )
 _INSERT_SIGNAL = (
     "INSERT INTO signals (site_id, visitor, session, name, at_ms, data) VALUES (?, ?, ?, ?, ?, ?)"
 )
+# A batch's session row spans its earliest to latest signal, widening the stored one.
 _UPSERT_SESSION = (
-    "INSERT INTO sessions (site_id, id, visitor, started_ms, last_ms) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT (site_id, id) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms),"
-    " started_ms = min(started_ms, excluded.started_ms)"
+    "INSERT INTO sessions (site_id, id, visitor, started_ms, last_ms) VALUES (?, ?, ?, ?, ?)"  # noqa: S608
+    " ON CONFLICT (site_id, id) DO UPDATE"
+    f" SET last_ms = {dialect.greatest('sessions.last_ms', 'excluded.last_ms')},"
+    f" started_ms = {dialect.least('sessions.started_ms', 'excluded.started_ms')}"
 )
 
 #: WAL pages between automatic checkpoints (SQLite's default: 1,000).
@@ -112,7 +115,7 @@ def _write_signals(conn: apsw.Connection, signals: list[SignalRow]) -> None:
 
 
 def _write_batch(conn: apsw.Connection, batch: list[_Item]) -> list[bool]:
-    with conn:
+    with transaction(conn):
         inserted = _new_frames(conn, [i.frame for i in batch if i.frame is not None])
         results = _classify(batch, inserted)
         _write_signals(

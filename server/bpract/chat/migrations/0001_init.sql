@@ -1,4 +1,5 @@
 -- Chat: conversations with the bot, their messages (visitor turns and streamed answers), ratings.
+-- The quality feature adds its grounding columns to chat_messages in its own migrations.
 
 CREATE TABLE conversations (
     id                  TEXT PRIMARY KEY,          -- c_ + 22 url-safe chars
@@ -31,8 +32,6 @@ CREATE TABLE chat_messages (
     cost_nano             INTEGER,
     passages              TEXT,                    -- JSON [{chunk_id, title, url, section, text, score}]
     retrieval_confidence  REAL,
-    grounding             REAL,
-    grounding_method      TEXT,
     actions               INTEGER NOT NULL DEFAULT 0  -- money or actions involved
 );
 CREATE INDEX chat_messages_conversation ON chat_messages (site_id, conversation_id, at_ms);

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import apsw
 from litestar.exceptions import NotAuthorizedException
 
+from bpract.sites.tokens import insert_token, use_token
+
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.handlers.base import BaseRouteHandler
@@ -34,22 +36,13 @@ def create_token(conn: apsw.Connection, name: str) -> str:
     if not name.strip():
         raise ValueError("a token needs a name")
     token = _PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        "INSERT INTO admin_tokens (name, token_hash, created_at) VALUES (?, ?, ?)",
-        (name.strip(), hash_token(token), _now()),
-    )
+    insert_token(conn, name.strip(), hash_token(token), _now())
     return token
 
 
 def verify_token(conn: apsw.Connection, token: str) -> str | None:
     """The name of the admin token ``token``, or None; records its use."""
-    digest = hash_token(token)
-    for (name,) in conn.execute("SELECT name FROM admin_tokens WHERE token_hash = ?", (digest,)):
-        conn.execute(
-            "UPDATE admin_tokens SET last_used_at = ? WHERE token_hash = ?", (_now(), digest)
-        )
-        return str(name)
-    return None
+    return use_token(conn, hash_token(token), _now())
 
 
 async def admin_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # type: ignore[type-arg]

@@ -9,6 +9,8 @@ import apsw
 import numpy as np
 import numpy.typing as npt
 
+from bpract.store import transaction
+
 __all__ = ["BitScan"]
 
 
@@ -45,7 +47,7 @@ class BitScan:
         return [int(i) for i in site.ids[picked]]
 
     def _current(self, conn: apsw.Connection, site_id: int) -> _Site | None:
-        with conn:  # one snapshot: the epoch read matches the rows loaded
+        with transaction(conn):  # one snapshot: the epoch read matches the rows loaded
             row = conn.execute(
                 "SELECT epoch FROM kb_vector_epochs WHERE site_id = ?", (site_id,)
             ).fetchone()

@@ -1,1 +1,0 @@
-"""Core tables: sites, admin tokens, visitors, sessions, the frame inbox, signals, engine states."""

@@ -1,0 +1,1 @@
+"""Vector search of the knowledge base: the interface and its SQLite implementation."""
