@@ -2,83 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import apsw
 
 from bpract.kb.textindex.base import TextIndex
+from bpract.text import content_words as words_of
 
 __all__ = ["Fts5Index", "bm25", "content_words", "fts_query", "rarest_words"]
 
 # BM25 column weights: a word in the title or heading says more than one in the body.
 _BM25 = "bm25(kb_fts, 2.0, 1.5, 1.0, 0.0)"
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset(
-    {
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "this",
-        "to",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    }
-)
-
-
 def content_words(text: str) -> list[str]:
-    """The distinct non-stop words of ``text``, lower-cased, in order (at most 32)."""
-    words: list[str] = []
-    for w in _WORD.findall(text.lower()):
-        if w not in _STOP and w not in words:
-            words.append(w)
-    return words[:32]
+    """The distinct non-stop words of ``text``, lower-cased, in order (at most 32).
+
+    Unfolded: FTS5's porter tokenizer stems them itself.
+    """
+    return list(dict.fromkeys(words_of(text)))[:32]
 
 
 def fts_query(words: Sequence[str]) -> str:
