@@ -162,3 +162,16 @@ def test_the_server_asks_the_judge_model_when_told(
         bodies = [r.body for r in fake.requests]
     assert found[reply] == (round(20 / 35, 4), "judge:openai:gpt-4.1")
     assert any(b.get("response_format", {}).get("type") == "json_schema" for b in bodies)
+
+
+async def test_a_wake_at_the_moment_of_cancelling_still_stops_the_scorer(db: Database) -> None:
+    """On Python 3.11 ``asyncio.wait_for`` can swallow a cancel that meets a wake-up."""
+    for _ in range(50):
+        scorer = GroundingScorer(db, OfflineGrounder(), interval_s=30)
+        task = asyncio.create_task(scorer.run())
+        # asleep between passes: someone waits on its wake-up event
+        await eventually_async(lambda: bool(scorer._wake._waiters))  # type: ignore[attr-defined]
+        scorer.wake()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 2)

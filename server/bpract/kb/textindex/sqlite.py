@@ -13,6 +13,8 @@ __all__ = ["Fts5Index", "bm25", "content_words", "fts_query", "rarest_words"]
 
 # BM25 column weights: a word in the title or heading says more than one in the body.
 _BM25 = "bm25(kb_fts, 2.0, 1.5, 1.0, 0.0)"
+
+
 def content_words(text: str) -> list[str]:
     """The distinct non-stop words of ``text``, lower-cased, in order (at most 32).
 
