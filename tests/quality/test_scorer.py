@@ -170,7 +170,8 @@ async def test_a_wake_at_the_moment_of_cancelling_still_stops_the_scorer(db: Dat
         scorer = GroundingScorer(db, OfflineGrounder(), interval_s=30)
         task = asyncio.create_task(scorer.run())
         # asleep between passes: someone waits on its wake-up event
-        await eventually_async(lambda: bool(scorer._wake._waiters))  # type: ignore[attr-defined]
+        waiters = scorer._wake._waiters  # type: ignore[attr-defined]
+        await eventually_async(lambda w=waiters: bool(w))
         scorer.wake()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
