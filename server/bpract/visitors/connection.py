@@ -15,6 +15,7 @@ from bpract.visitors.limits import ConnectionLimits
 from bpract.visitors.writer import FrameRow, SignalRow
 from bpract.wire.codes import INVALID, MALFORMED, RATE_LIMITED, UNKNOWN_TYPE, CloseCode
 from bpract.wire.frames import Error, Frame, Hello, Ping, Pong, SeqFrame, Signal, ack_text, tag_of
+from bpract.wire.handlers import FrameHandler
 
 if TYPE_CHECKING:
     from bpract.sites import Site
@@ -163,9 +164,11 @@ class Connection:
                     if refusal is not None:
                         await self.error(RATE_LIMITED, refusal, frame.seq)
                         return
-                await self.store(frame, data)
+                await self.store(frame, data, handler)
 
-    async def store(self, frame: SeqFrame, data: str | bytes) -> None:
+    async def store(
+        self, frame: SeqFrame, data: str | bytes, handler: FrameHandler[Any] | None
+    ) -> None:
         """Store ``frame`` once, let its handler see it if new, acknowledge, then follow up."""
         hello = self.hello
         body = data if isinstance(data, str) else data.decode()
@@ -180,7 +183,7 @@ class Connection:
                 self.site.id, hello.visitor, frame.session, frame.name, frame.at, data_json
             )
         new = await self.hub.writer.store(row, signal)
-        follow_up = await self.handle(frame) if new else None
+        follow_up = await handler.handle(self, frame) if new and handler is not None else None
         await self.send_text(ack_text(frame.seq))
         if follow_up is not None:
             await follow_up()
