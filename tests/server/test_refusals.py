@@ -255,3 +255,32 @@ async def test_flood_gets_rate_limited_then_closed_while_others_are_served(
     assert await calm.acks(1) == [1]
     await still_serving(calm)
     await calm.close()
+
+
+NESTED = '{"t": "signal", "seq": 1, "at": 1, "name": "x", "data": {"a": ' + "[" * 1500 + "]" * 1500
+HOSTILE = [
+    pytest.param(NESTED + "}}", "nested too deeply", id="nested"),
+    pytest.param(b'{"t": "signal", "seq": 1, "at": 1, "name": "\xff\xfe"}', "UTF-8", id="not-utf8"),
+]
+
+
+@pytest.mark.parametrize(("payload", "mentions"), HOSTILE)
+async def test_hostile_frames_are_malformed_and_the_connection_keeps_serving(
+    live_server: ServerProcess, live_site: Site, payload: str | bytes, mentions: str
+) -> None:
+    client = await welcomed(live_server, live_site)
+    await client.ws.send(payload)
+    error = await client.recv()
+    assert error["t"] == "error" and error["code"] == "malformed", error
+    assert mentions in error["message"]
+    await still_serving(client)
+    await client.close()
+
+
+@pytest.mark.parametrize(("payload", "mentions"), HOSTILE)
+async def test_a_hostile_first_frame_is_a_bad_hello(
+    live_server: ServerProcess, payload: str | bytes, mentions: str
+) -> None:
+    client = await VisitorClient.open(live_server.ws_url, ORIGIN)
+    await client.ws.send(payload)
+    assert await closed_with(client) == (4400, "bad_hello: not JSON"), mentions

@@ -14,7 +14,18 @@ from bpract.clock import now_ms
 from bpract.visitors.limits import ConnectionLimits
 from bpract.visitors.writer import FrameRow, SignalRow
 from bpract.wire.codes import INVALID, MALFORMED, RATE_LIMITED, UNKNOWN_TYPE, CloseCode
-from bpract.wire.frames import Error, Frame, Hello, Ping, Pong, SeqFrame, Signal, ack_text, tag_of
+from bpract.wire.frames import (
+    Error,
+    Frame,
+    Hello,
+    Ping,
+    Pong,
+    SeqFrame,
+    Signal,
+    ack_text,
+    decode_with,
+    tag_of,
+)  # fmt: skip
 from bpract.wire.handlers import FrameHandler
 
 if TYPE_CHECKING:
@@ -135,7 +146,7 @@ class Connection:
         if verdict == "flood":
             raise Closing(CloseCode.flood)
         try:
-            frame = self.hub.decoder.decode(data)
+            frame = decode_with(self.hub.decoder, data)
         except msgspec.DecodeError as exc:
             if verdict == "ok":
                 await self.error(classify_error(exc), str(exc))

@@ -14,7 +14,9 @@ from bpract.sites import Site
 from bpract.visitors.hub import VisitorHub
 from bpract.visitors.storage import Opened, open_visitor
 from bpract.wire.codes import SUPPORTED_VERSIONS, CloseCode
-from bpract.wire.frames import Hello, decode_client
+from bpract.wire.frames import Hello, decode_client, decode_with
+
+_any_json: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
 
 __all__ = ["Accepted", "Closed", "frame_data", "handshake"]
 
@@ -49,7 +51,7 @@ def _reason(code: CloseCode, detail: str = "") -> str:
 
 def _parse_hello(data: str | bytes) -> Hello | Closed:
     try:
-        raw = msgspec.json.decode(data)
+        raw = decode_with(_any_json, data)
     except msgspec.DecodeError:
         return Closed(CloseCode.bad_hello, _reason(CloseCode.bad_hello, "not JSON"))
     if isinstance(raw, dict) and raw.get("t") == "hello":

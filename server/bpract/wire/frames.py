@@ -43,6 +43,7 @@ __all__ = [
     "Welcome",
     "ack_text",
     "decode_client",
+    "decode_with",
     "encode",
     "tag_of",
 ]
@@ -260,9 +261,25 @@ _decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
 _encoder = msgspec.json.Encoder()
 
 
+def decode_with(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> Any:
+    """``decoder.decode(data)``, every failure a ``msgspec.DecodeError``.
+
+    msgspec raises ``RecursionError`` for JSON nested past Python's recursion
+    limit (a 2 KB frame reaches it) and ``UnicodeDecodeError`` for a binary
+    frame that is not UTF-8; both are malformed frames, not server errors.
+    """
+    try:
+        return decoder.decode(data)
+    except RecursionError:
+        raise msgspec.DecodeError("JSON is malformed: nested too deeply") from None
+    except UnicodeDecodeError:
+        raise msgspec.DecodeError("JSON is malformed: not UTF-8") from None
+
+
 def decode_client(data: str | bytes) -> ClientFrame:
     """Decode one client frame; raises ``msgspec.DecodeError`` / ``msgspec.ValidationError``."""
-    return _decoder.decode(data)
+    frame: ClientFrame = decode_with(_decoder, data)
+    return frame
 
 
 def encode(frame: ServerFrame) -> bytes:
