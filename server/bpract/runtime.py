@@ -3,7 +3,7 @@
 One database, one channels plugin, one LLM gateway, one knowledge base, and
 the features' services on top of them.  Features add their frame handlers to
 the one registry the visitor connections dispatch through; handlers and
-routes receive the services by dependency injection (:func:`dependencies`).
+routes receive the services by dependency injection (:func:`bpract.di.from_state`).
 """
 
 from __future__ import annotations
@@ -84,13 +84,14 @@ class Runtime:
             gateway = build_gateway(db, environ, llm)
             stack.push_async_callback(gateway.aclose)
             kb = KnowledgeBase(db, embedder_for(settings.of(KBSettings), environ))
+            stack.callback(kb.close)
             decider = decider_for(gateway, db, kb=kb)
             if isinstance(decider, LLMDecider):
                 stack.push_async_callback(decider.aclose)
+            trigger_settings = settings.of(TriggerSettings)
             triggers = TriggerService(
-                db, channels, decider,
-                decider_timeout_s=settings.of(TriggerSettings).decider_timeout,
-            )  # fmt: skip
+                db, channels, decider, decider_timeout_s=trigger_settings.decider_timeout
+            )
             chat = ChatService(
                 db, kb, gateway, channels, rules=triggers, config=settings.of(ChatConfig)
             )
@@ -112,9 +113,7 @@ class Runtime:
             jobs = [
                 asyncio.create_task(release_stale_forever(gateway)),
                 asyncio.create_task(
-                    triggers.watch_outside_changes(
-                        settings.of(TriggerSettings).outside_changes_interval
-                    )
+                    triggers.watch_outside_changes(trigger_settings.outside_changes_interval)
                 ),
             ]
             if isinstance(decider, LLMDecider):

@@ -17,7 +17,6 @@ from bpract.kb.errors import (
     KnowledgeBaseError,
     ModelMismatchError,
     SourceError,
-    UnknownSiteError,
 )
 from bpract.kb.ingest import IngestReport, add_documents, embed_pending, ingest
 from bpract.kb.search import Fusion, KnowledgeBase, Mode
@@ -41,7 +40,6 @@ __all__ = [
     "Section",
     "SourceError",
     "StaleDocument",
-    "UnknownSiteError",
     "add_documents",
     "confidence",
     "embed_pending",

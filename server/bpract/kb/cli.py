@@ -11,40 +11,35 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import apsw
-
 from bpract.command import open_db
+from bpract.command import site_id as site_id_named
+from bpract.errors import BpractError
 from bpract.kb.audit import stale_documents, unanswered_groups
 from bpract.kb.config import embedder_from_env
-from bpract.kb.errors import KnowledgeBaseError, UnknownSiteError
+from bpract.kb.errors import KnowledgeBaseError
 from bpract.kb.ingest import embed_pending, ingest
 from bpract.kb.progress import Progress
 from bpract.kb.search import KnowledgeBase
-from bpract.sites.store import site_id_for_ref
 
-__all__ = ["register", "site_id_for"]
-
-
-def site_id_for(conn: apsw.Connection, site: str) -> int:
-    """The id of the site with public key ``site`` (a numeric id is accepted too)."""
-    site_id = site_id_for_ref(conn, site)
-    if site_id is None:
-        raise UnknownSiteError(f"no site {site!r} (see `bpract sites list`)")
-    return site_id
+__all__ = ["register"]
 
 
 def _open(args: argparse.Namespace) -> tuple[KnowledgeBase, int | None]:
     db = open_db(args)
     site = getattr(args, "site", None)
-    site_id = db.run_sync(lambda c: site_id_for(c, site)) if site else None
-    return KnowledgeBase(db, embedder_from_env()), site_id
+    try:
+        site_id = site_id_named(db, site) if site else None
+        return KnowledgeBase(db, embedder_from_env()), site_id
+    except BpractError:
+        db.close()
+        raise
 
 
 def _run(args: argparse.Namespace, body: Any) -> int:
     """Open the knowledge base, run ``body(kb, site_id)``, turn our errors into exit code 1."""
     try:
         kb, site_id = _open(args)
-    except KnowledgeBaseError as exc:
+    except BpractError as exc:  # an unknown site, or an embedder that cannot load
         print(f"bpract kb: {exc.detail}", file=sys.stderr)
         return 1
     try:

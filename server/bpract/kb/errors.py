@@ -3,8 +3,7 @@
 KnowledgeBaseError
 ├── EmbeddingError          the embedder could not be loaded or called
 ├── ModelMismatchError      the index was built by another embedding model
-├── SourceError             a file, URL or sitemap could not be read
-└── UnknownSiteError        no site with that id or public key
+└── SourceError             a file, URL or sitemap could not be read
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ __all__ = [
     "KnowledgeBaseError",
     "ModelMismatchError",
     "SourceError",
-    "UnknownSiteError",
 ]
 
 
@@ -34,7 +32,3 @@ class ModelMismatchError(KnowledgeBaseError):
 
 class SourceError(KnowledgeBaseError):
     """A file, URL or sitemap could not be read."""
-
-
-class UnknownSiteError(KnowledgeBaseError):
-    """No site with that id or public key."""

@@ -11,9 +11,10 @@ from typing import Any
 import msgspec
 
 from bpract.command import open_db
+from bpract.command import site_id as site_id_named
 from bpract.llm.ledger import GROUPS, Group, Ledger, UsageRow
 from bpract.llm.prices import usd
-from bpract.sites.store import site_id_for_ref
+from bpract.sites import SiteNotFoundError
 
 __all__ = ["format_table", "register"]
 
@@ -43,15 +44,15 @@ def _usage(args: argparse.Namespace) -> int:
         return 2
     db = open_db(args)
     try:
-        site_id = _site_id(db, args.site) if args.site else None
-        if args.site and site_id is None:
-            print(f"no site {args.site!r}", file=sys.stderr)
-            return 1
+        site_id = site_id_named(db, args.site) if args.site else None
         by: list[Group] = [g for g in GROUPS if g in groups]
         by.sort(key=groups.index)
         rows = asyncio.run(
             Ledger(db).summary(site_id=site_id, since=args.since, until=args.until, by=by)
         )
+    except SiteNotFoundError as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
     finally:
         db.close()
     if args.json:
@@ -59,11 +60,6 @@ def _usage(args: argparse.Namespace) -> int:
     else:
         print(format_table(list(by), rows))
     return 0
-
-
-def _site_id(db: Any, site: str) -> int | None:
-    site_id: int | None = db.run_sync(lambda c: site_id_for_ref(c, site))
-    return site_id
 
 
 def format_table(by: list[str], rows: list[UsageRow]) -> str:

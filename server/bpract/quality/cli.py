@@ -11,20 +11,14 @@ import msgspec
 
 from bpract.clock import now_ms
 from bpract.command import open_db
+from bpract.command import site_id as site_id_named
 from bpract.quality.report import RATE_NOTE, WeekFigures, week_figures
 from bpract.quality.review import DEFAULT_SAMPLE, review_items, sample_week
 from bpract.quality.weeks import last_weeks, week_bounds, week_of
-from bpract.sites import SiteNotFoundError, site_id_for_ref
+from bpract.sites import SiteNotFoundError
 from bpract.store import transaction
 
 __all__ = ["register"]
-
-
-def _site(conn: Any, site: str) -> int:
-    found = site_id_for_ref(conn, site)
-    if found is None:
-        raise SiteNotFoundError(f"no site {site!r} (see `bpract sites list`)")
-    return found
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -32,10 +26,10 @@ def _sample(args: argparse.Namespace) -> int:
     week_bounds(week)
     db = open_db(args)
     try:
+        site_id = site_id_named(db, args.site)
 
         def draw(conn: Any) -> tuple[int, int]:
             with transaction(conn):
-                site_id = _site(conn, args.site)
                 added = sample_week(conn, site_id, week, n=args.n, now_ms=now_ms())
                 return added, len(review_items(conn, site_id, week=week))
 
@@ -62,7 +56,8 @@ def _report(args: argparse.Namespace) -> int:
     db = open_db(args)
     try:
         weeks = last_weeks(now_ms(), args.weeks)
-        figures = db.run_sync(lambda c: [week_figures(c, _site(c, args.site), w) for w in weeks])
+        site_id = site_id_named(db, args.site)
+        figures = db.run_sync(lambda c: [week_figures(c, site_id, w) for w in weeks])
     finally:
         db.close()
     if args.json:

@@ -112,5 +112,6 @@ class FrameHandlers:
 
     def decoder(self, always: Iterable[type[Frame]]) -> msgspec.json.Decoder[Any]:
         """One decoder for ``always`` and every handled frame type; others are unknown types."""
-        types = (*always, *(t for t in self._by_type if t not in set(always)))
+        first = tuple(always)
+        types = (*first, *(t for t in self._by_type if t not in first))
         return msgspec.json.Decoder(Union[types])  # noqa: UP007 - a union built at run time
