@@ -71,10 +71,11 @@ def test_migrate_sites_and_tokens(tmp_path: Path, bpract: Callable[..., Run]) ->
     listed = json.loads(bpract("sites", "list", "--db", db, "--json").stdout)
     assert [s["public_key"] for s in listed] == [fields["public_key"], as_json["public_key"]]
     assert listed[0]["allowed_origins"] == ["http://localhost:3000", "https://shop.example"]
+    assert all("identity_secret" not in s for s in listed)  # shown when made, never listed
     plain = bpract("sites", "list", "--db", db).stdout.splitlines()
     assert plain[0].split("\t")[1:3] == [fields["public_key"], "Shop"]
 
-    token = bpract("tokens", "create", "--db", db, "--name", "ci").stdout.strip()
+    token = bpract("tokens", "create", "ci", "--db", db, "--role", "owner").stdout.strip()
     assert token.startswith("bpa_") and len(token) > 40
     conn = apsw.Connection(db)
     stored = conn.execute("SELECT name, token_hash FROM admin_tokens").fetchall()
@@ -89,7 +90,10 @@ def test_refusals_exit_non_zero_with_a_message(tmp_path: Path, bpract: Callable[
     assert bad.returncode == 2 and "error:" in bad.stderr and "origin" in bad.stderr
     missing = bpract("sites", "add", "--db", db, "--name", "X")
     assert missing.returncode == 2 and "--origin" in missing.stderr
-    assert bpract("tokens", "create", "--db", db, "--name", " ").returncode == 2
+    assert bpract("tokens", "create", " ", "--db", db, "--role", "owner").returncode == 2
+    assert bpract("tokens", "create", "x", "--db", db).returncode == 2  # a role is required
+    bad_role = bpract("tokens", "create", "x", "--db", db, "--role", "admin")
+    assert bad_role.returncode == 2 and "role" in bad_role.stderr
     assert bpract("nonsense").returncode == 2
 
 
@@ -102,5 +106,5 @@ def test_entry_point_lists_every_command() -> None:
         check=False,
     )
     assert result.returncode == 0
-    for command in ("serve", "db", "sites", "tokens", "rules"):
+    for command in ("serve", "db", "orgs", "sites", "tokens", "rules"):
         assert command in result.stdout
