@@ -152,6 +152,8 @@ def get_site_by_key(conn: apsw.Connection, public_key: str) -> Site:
 
 def site_owner(conn: apsw.Connection, ref: str | int) -> tuple[int, int | None] | None:
     """``(site id, organisation id)`` of the site with public key (str) or id (int) ``ref``."""
-    column = "id" if isinstance(ref, int) else "public_key"
-    row = conn.execute(f"SELECT id, org_id FROM sites WHERE {column} = ?", (ref,)).fetchone()  # noqa: S608 - a fixed column name
+    if isinstance(ref, int):
+        row = conn.execute("SELECT id, org_id FROM sites WHERE id = ?", (ref,)).fetchone()
+    else:
+        row = conn.execute("SELECT id, org_id FROM sites WHERE public_key = ?", (ref,)).fetchone()
     return None if row is None else (int(row[0]), None if row[1] is None else int(row[1]))
