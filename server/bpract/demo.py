@@ -18,6 +18,8 @@ __all__ = ["register", "stage_help_articles"]
 
 _REPO = Path(__file__).resolve().parents[2]
 _SITE_NAME = "Northwind Threads (demo)"
+_ORG_NAME = "Northwind Threads"
+_TOKEN_NAME = "demo owner"  # noqa: S105 - the token's label, not a secret
 _HELP = _REPO / "demo_site" / "site" / "help"
 
 
@@ -66,17 +68,52 @@ def _bpract(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def _demo_site(env: dict[str, str], origins: list[str]) -> dict[str, Any]:
-    """The demo's site row, created on first run."""
+def _private(path: Path, text: str) -> None:
+    """Write a secret for the demo's own use, readable by this user only."""
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text, encoding="utf-8")
+
+
+def _demo_site(env: dict[str, str], origins: list[str], data: Path) -> dict[str, Any]:
+    """The demo's site (its organisation made first) with its identity secret.
+
+    The secret is printed only when a site is made or its secret rotated, so the demo keeps
+    it in the data directory; a site found without that file gets a new secret.
+    """
+    saved = data / "site.json"
     sites = json.loads(_bpract("sites", "list", "--json", env=env))
     for site in sites:
         if site["name"] == _SITE_NAME:
-            return dict(site)
+            known = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
+            if known.get("public_key") != site["public_key"]:
+                rotated = json.loads(
+                    _bpract("sites", "rotate-secret", site["public_key"], "--json", env=env)
+                )
+                known = {**site, "identity_secret": rotated["identity_secret"]}
+                _private(saved, json.dumps(known))
+            return {**site, "identity_secret": known["identity_secret"]}
+    orgs = json.loads(_bpract("orgs", "list", "--json", env=env))
+    if _ORG_NAME not in [o["name"] for o in orgs]:
+        _bpract("orgs", "add", _ORG_NAME, env=env)
     flags = [arg for origin in origins for arg in ("--origin", origin)]
     created: dict[str, Any] = json.loads(
-        _bpract("sites", "add", "--name", _SITE_NAME, *flags, "--json", env=env)
+        _bpract("sites", "add", "--name", _SITE_NAME, "--org", _ORG_NAME, *flags, "--json", env=env)
     )
+    _private(saved, json.dumps(created))
     return created
+
+
+def _demo_token(env: dict[str, str], site: dict[str, Any], data: Path) -> Path:
+    """An owner token of the demo's organisation for the admin API, kept in the data directory."""
+    saved = data / "admin-token"
+    tokens = json.loads(_bpract("tokens", "list", "--json", env=env))
+    live = {t["name"] for t in tokens if t["revoked_at"] is None}
+    if not saved.exists() or _TOKEN_NAME not in live:
+        org = str(site["org_id"])
+        token = _bpract("tokens", "create", _TOKEN_NAME, "--org", org, "--role", "owner", env=env)
+        _private(saved, token.strip() + "\n")
+    return saved
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
@@ -106,7 +143,8 @@ def _run(args: argparse.Namespace) -> int:
         "BPRACT_TIME_SCALE": str(args.time_scale),
     }
     _bpract("db", "migrate", env=env)
-    site = _demo_site(env, [site_url, f"http://localhost:{args.site_port}"])
+    site = _demo_site(env, [site_url, f"http://localhost:{args.site_port}"], data)
+    token_file = _demo_token(env, site, data)
     _bpract(
         "rules",
         "load",
@@ -134,6 +172,7 @@ def _run(args: argparse.Namespace) -> int:
             f"\n  BPract Agents demo\n"
             f"  open   {site_url}   (the store; the widget loads from {api_url})\n"
             f"  api    {api_url}/schema   site key {site['public_key']}\n"
+            f"         owner token in {token_file} (Authorization: Bearer …)\n"
             f"  data   {data}\n  Ctrl-C stops both.\n",
             flush=True,
         )

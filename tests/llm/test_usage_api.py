@@ -16,8 +16,8 @@ from bpract.llm import cli as usage_cli
 from bpract.llm.api import route_handlers
 from bpract.llm.ledger import Ledger, UsageRecord
 from bpract.llm.types import Usage
-from bpract.sites.auth import create_token
 from bpract.store import Database
+from support.sites import token_on
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -72,7 +72,7 @@ async def client(filled: Database) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 @pytest.fixture
 def auth(filled: Database) -> dict[str, str]:
-    token = filled.run_sync(lambda c: create_token(c, "ops"))
+    token = filled.run_sync(lambda c: token_on(c, "ops"))
     return {"Authorization": f"Bearer {token}"}
 
 

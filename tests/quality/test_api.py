@@ -12,9 +12,9 @@ from litestar.testing import AsyncTestClient
 
 from bpract.quality.api import route_handlers
 from bpract.quality.weeks import week_of
-from bpract.sites.auth import create_token
 from bpract.store import Database
 from quality.conftest import MONDAY_MS, WEEK, Chat
+from support.sites import token_on
 
 Client = AsyncTestClient[Litestar]
 
@@ -28,7 +28,7 @@ async def client(db: Database) -> AsyncIterator[Client]:
 
 @pytest.fixture
 def auth(db: Database) -> dict[str, str]:
-    token = db.run_sync(lambda c: create_token(c, "reviewers"))
+    token = db.run_sync(lambda c: token_on(c, "reviewers"))
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -49,6 +49,7 @@ def test_sites_list_create_get(live_server: ServerProcess, live_site: Site, toke
     listed = httpx.get(f"{live_server.url}/api/sites", headers=auth)
     assert listed.status_code == 200
     assert live_site.public_key in [s["public_key"] for s in listed.json()]
+    assert all("identity_secret" not in s for s in listed.json())
     created = httpx.post(
         f"{live_server.url}/api/sites",
         headers=auth,
@@ -63,7 +64,9 @@ def test_sites_list_create_get(live_server: ServerProcess, live_site: Site, toke
     assert body["identity_secret"].startswith("sk_")
     assert body["allowed_origins"] == ["http://localhost:3000", "https://shop.example"]
     fetched = httpx.get(f"{live_server.url}/api/sites/{body['id']}", headers=auth)
-    assert fetched.json() == body
+    shown_once = body.pop("identity_secret")
+    assert fetched.json() == body  # never the secret again
+    assert shown_once not in httpx.get(f"{live_server.url}/api/sites", headers=auth).text
     assert httpx.get(f"{live_server.url}/api/sites/99999", headers=auth).status_code == 404
 
 

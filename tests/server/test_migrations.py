@@ -21,7 +21,9 @@ def test_core_tables_exist_with_their_keys(tmp_path: Path) -> None:
     migrate(conn, MIGRATIONS)
     assert {
         "sites",
+        "organisations",
         "admin_tokens",
+        "admin_token_sites",
         "visitors",
         "sessions",
         "frames",
@@ -37,7 +39,7 @@ def test_core_tables_exist_with_their_keys(tmp_path: Path) -> None:
     assert {"signals_visitor", "signals_name"} <= indexes
     (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'frames'").fetchone()
     assert "WITHOUT ROWID" in sql
-    conn.execute("INSERT INTO sites VALUES (1, 'pk_a', 'A', '[]', 'sk_a', 'now')")
+    conn.execute("INSERT INTO sites VALUES (1, 'pk_a', 'A', '[]', 'sk_a', 'now', NULL)")
     conn.execute("INSERT INTO frames VALUES (1, 'v', 's', 1, 'signal', 1, 1, '{}')")
     with pytest.raises(apsw.ConstraintError):
         conn.execute("INSERT INTO frames VALUES (1, 'v', 's', 1, 'signal', 2, 2, '{}')")
@@ -51,9 +53,11 @@ def test_a_database_at_an_older_schema_upgrades_in_place(tmp_path: Path) -> None
     conn = connect(path)
     core = MIGRATIONS[:2]  # a release that had only the sites and visitor tables
     applied = migrate(conn, core)
-    assert [m.feature for m in applied] == ["sites", "visitors"]
+    assert [m.feature for m in applied] == ["sites", "sites", "visitors"]
     with conn:
-        conn.execute("INSERT INTO sites VALUES (1, 'pk_old', 'Old', '[]', 'sk_x', '2026-01-01')")
+        conn.execute(
+            "INSERT INTO sites VALUES (1, 'pk_old', 'Old', '[]', 'sk_x', '2026-01-01', NULL)"
+        )
         conn.execute(
             "INSERT INTO frames VALUES (1, 'v_1', 's_1', 1, 'signal', 5, 6, '{\"t\":\"signal\"}')"
         )

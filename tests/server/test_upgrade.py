@@ -7,6 +7,7 @@ from pathlib import Path
 import apsw
 
 from bpract.features import MIGRATIONS
+from bpract.sites.auth import Role, hash_token, verify_token
 from bpract.store import connect, migrate, pending
 
 FIXTURE = Path(__file__).parent / "fixtures" / "release_0_1_0.sql"
@@ -38,21 +39,37 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
     conn = old_database(tmp_path / "old.db")
     before = {
         t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
-        for t in ("sites", "frames", "fires", "outreach", "kb_chunks", "kb_vectors", "reviews")
+        for t in ("frames", "fires", "outreach", "kb_chunks", "kb_vectors", "reviews")
     }
+    site_columns = "SELECT id, public_key, name, allowed_origins, identity_secret, created_at"
+    sites = conn.execute(f"{site_columns} FROM sites ORDER BY id").fetchall()
+    # The fixture's token, given a hash we can present: it must keep working, as an owner.
+    with conn:
+        conn.execute("UPDATE admin_tokens SET token_hash = ?", (hash_token("bpa_old"),))
     grounding = "SELECT grounding, grounding_method FROM chat_messages WHERE id = 'r_1'"
     assert conn.execute(grounding).fetchall() == [(0.9, "overlap")]
 
     recorded = migrate(conn, MIGRATIONS)
-    # Nothing runs: every new version is covered by what release 0.1.0 recorded.
+    # Only what release 0.1.0 never had runs (organisations); the rest is recorded.
     assert [(m.feature, m.version, m.covered_by) for m in recorded] == [
         ("sites", 1, ("core", 1)),
+        ("sites", 2, None),
         ("visitors", 1, ("core", 1)),
         ("quality", 2, ("chat", 1)),
     ]
     assert pending(conn, MIGRATIONS) == []
     for table, rows in before.items():
         assert conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() == rows
+    assert conn.execute(f"{site_columns} FROM sites ORDER BY id").fetchall() == sites
+    # Its sites and tokens now belong to a "default" organisation; the tokens are owners.
+    assert conn.execute("SELECT id, name, created_at FROM organisations").fetchall() == [
+        (1, "default", "2026-01-01T00:00:00+00:00")
+    ]
+    assert conn.execute("SELECT DISTINCT org_id FROM sites").fetchall() == [(1,)]
+    principal = verify_token(conn, "bpa_old")
+    assert principal is not None
+    assert (principal.name, principal.org_id, principal.role) == ("ops", 1, Role.OWNER)
+    assert principal.sites is None and principal.reaches(1, 1)
     assert conn.execute(grounding).fetchall() == [(0.9, "overlap")]
     hits = "SELECT rowid FROM kb_fts WHERE kb_fts MATCH 'refunds'"
     assert conn.execute(hits).fetchall() == [(1,)]
@@ -70,7 +87,7 @@ def test_the_upgraded_database_takes_new_writes(tmp_path: Path) -> None:
     conn = old_database(tmp_path / "old.db")
     migrate(conn, MIGRATIONS)
     with conn:
-        conn.execute("INSERT INTO sites VALUES (2, 'pk_new', 'New', '[]', 'sk_new', 'now')")
+        conn.execute("INSERT INTO sites VALUES (2, 'pk_new', 'New', '[]', 'sk_new', 'now', 1)")
         conn.execute("INSERT INTO frames VALUES (2, 'v', 's', 1, 'signal', 1, 1, '{}')")
         conn.execute(
             "UPDATE chat_messages SET grounding = 0.5, grounding_method = 'nli' WHERE id = 'r_1'"

@@ -6,16 +6,15 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, put
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from bpract.di import from_state
 from bpract.llm.budget import Budgets, Limit
 from bpract.llm.ledger import GROUPS, Decision, Group, Ledger, UsageRow
 from bpract.llm.prices import usd
-from bpract.sites.api import site_id_from_path
-from bpract.sites.auth import admin_guard
+from bpract.sites.api import admin_dependencies
+from bpract.sites.auth import BUDGETS_WRITE, SITE_READ, admin_guard, requires
 from bpract.store import Database
 
 __all__ = ["BudgetsOut", "HookIn", "LLMController", "UsageOut", "route_handlers"]
@@ -52,11 +51,11 @@ class HookIn(msgspec.Struct, frozen=True, kw_only=True):
 
 class LLMController(Controller):
     path = "/api/sites/{site_key:str}/llm"
-    dependencies = {**from_state("db"), "site_id": Provide(site_id_from_path)}  # noqa: RUF012
+    dependencies = admin_dependencies("db")
     guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
     tags = ["llm"]  # noqa: RUF012
 
-    @get("/usage")
+    @get("/usage", opt=requires(SITE_READ))
     async def usage(
         self,
         db: NamedDependency[Database],
@@ -81,7 +80,7 @@ class LLMController(Controller):
             total_saved_usd=usd(sum(r.saved_nano for r in rows)),
         )
 
-    @get("/budgets")
+    @get("/budgets", opt=requires(SITE_READ))
     async def budgets(
         self, db: NamedDependency[Database], site_id: NamedDependency[int]
     ) -> BudgetsOut:
@@ -95,7 +94,7 @@ class LLMController(Controller):
             hook_url=hook_url,
         )
 
-    @put("/budgets")
+    @put("/budgets", opt=requires(BUDGETS_WRITE))
     async def set_budget(
         self, db: NamedDependency[Database], site_id: NamedDependency[int], data: JSONBody[Limit]
     ) -> Limit:
@@ -105,7 +104,7 @@ class LLMController(Controller):
         await Budgets(db).set_limit(site_id, data)
         return data
 
-    @put("/budgets/hook")
+    @put("/budgets/hook", opt=requires(BUDGETS_WRITE))
     async def set_hook(
         self, db: NamedDependency[Database], site_id: NamedDependency[int], data: JSONBody[HookIn]
     ) -> HookIn:
@@ -115,7 +114,7 @@ class LLMController(Controller):
         await Budgets(db).set_hook(site_id, data.url, data.thresholds)
         return data
 
-    @get("/decisions/{conversation:str}")
+    @get("/decisions/{conversation:str}", opt=requires(SITE_READ))
     async def decisions(
         self,
         db: NamedDependency[Database],

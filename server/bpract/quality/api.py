@@ -7,12 +7,11 @@ from typing import Any
 import apsw
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from bpract.clock import now_ms
-from bpract.di import from_state
 from bpract.quality.report import RATE_NOTE, WeekFigures, week_figures
 from bpract.quality.review import (
     DEFAULT_SAMPLE,
@@ -23,8 +22,8 @@ from bpract.quality.review import (
     set_verdict,
 )
 from bpract.quality.weeks import last_weeks, week_bounds, week_of
-from bpract.sites.api import site_id_from_path
-from bpract.sites.auth import admin_guard
+from bpract.sites.api import admin_dependencies
+from bpract.sites.auth import REVIEWS_WRITE, SITE_READ, admin_guard, requires
 from bpract.store import Database
 
 __all__ = ["HallucinationReport", "QualityController", "SampleOut", "VerdictIn", "route_handlers"]
@@ -62,11 +61,11 @@ def _week(week: str | None) -> str:
 
 class QualityController(Controller):
     path = "/api/sites/{site_key:str}/quality"
-    dependencies = {**from_state("db"), "site_id": Provide(site_id_from_path)}  # noqa: RUF012
+    dependencies = admin_dependencies("db")
     guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
     tags = ["quality"]  # noqa: RUF012
 
-    @post("/reviews/sample")
+    @post("/reviews/sample", opt=requires(REVIEWS_WRITE))
     async def sample(
         self,
         db: NamedDependency[Database],
@@ -86,7 +85,7 @@ class QualityController(Controller):
         added, items = await db.transaction(draw)
         return SampleOut(week=chosen, added=added, items=items)
 
-    @get("/reviews")
+    @get("/reviews", opt=requires(SITE_READ))
     async def reviews(
         self,
         db: NamedDependency[Database],
@@ -97,7 +96,7 @@ class QualityController(Controller):
         chosen = _week(week)
         return await db.run(lambda c: review_items(c, site_id, week=chosen))
 
-    @put("/reviews/{message_id:str}")
+    @put("/reviews/{message_id:str}", opt=requires(REVIEWS_WRITE))
     async def verdict(
         self,
         db: NamedDependency[Database],
@@ -121,7 +120,7 @@ class QualityController(Controller):
             raise NotFoundException(detail=f"{message_id!r} is not in this site's review sample")
         return found[0]
 
-    @get("/hallucination")
+    @get("/hallucination", opt=requires(SITE_READ))
     async def hallucination(
         self,
         db: NamedDependency[Database],

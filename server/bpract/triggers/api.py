@@ -12,9 +12,8 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, RawBody
 
-from bpract.di import from_state
-from bpract.sites.auth import admin_guard, verify_token
-from bpract.store import Database
+from bpract.sites.api import admin_dependencies
+from bpract.sites.auth import RULES_WRITE, SITE_READ, Principal, admin_guard, requires
 from bpract.triggers import edits
 from bpract.triggers.errors import (
     DuplicateRuleError,
@@ -55,12 +54,6 @@ def _error_response(_: AnyRequest, exc: Exception) -> Response[ErrorOut]:
     return Response(
         ErrorOut(status_code=status, detail=exc.detail, errors=errors), status_code=status
     )
-
-
-async def _author(request: AnyRequest, db: Database) -> str:
-    """The name of the admin token that made the request (the guard has checked it)."""
-    token = request.headers.get("authorization", "").partition(" ")[2].strip()
-    return await db.run(lambda conn: verify_token(conn, token)) or "admin"
 
 
 def _text(body: bytes) -> str:
@@ -106,60 +99,61 @@ class RulesController(Controller):
     guards = [admin_guard]  # noqa: RUF012 - Litestar reads it from the class
     tags = ["rules"]  # noqa: RUF012
     exception_handlers = {TriggersError: _error_response}  # noqa: RUF012
-    dependencies = from_state("db", "triggers")
+    dependencies = admin_dependencies("triggers")
 
-    @get("/")
+    @get("/", opt=requires(SITE_READ))
     async def get_ruleset(
         self,
         request: AnyRequest,
         triggers: NamedDependency[TriggerService],
+        site_id: NamedDependency[int],
         site_key: FromPath[str],
     ) -> RulesetOut:
         """The current compiled ruleset and its version."""
-        return await _ruleset_out(triggers, site_key, await triggers.site_id(site_key))
+        return await _ruleset_out(triggers, site_key, site_id)
 
-    @put("/")
+    @put("/", opt=requires(RULES_WRITE))
     async def put_ruleset(
         self,
-        request: AnyRequest,
         triggers: NamedDependency[TriggerService],
-        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
+        principal: NamedDependency[Principal],
         site_key: FromPath[str],
         body: RawBody,
     ) -> RulesetOut:
         """Replace the whole ruleset with a YAML or JSON document: a new version."""
-        site_id = await triggers.site_id(site_key)
         source = _text(body)
         ruleset = load_ruleset(source)
-        author = await _author(request, db)
+        author = principal.name
         await triggers.save_ruleset(site_id, ruleset, source=source, author=author)
         return await _ruleset_out(triggers, site_key, site_id)
 
-    @post("/validate", status_code=200)
+    @post("/validate", status_code=200, opt=requires(RULES_WRITE))
     async def validate(
         self,
         request: AnyRequest,
         triggers: NamedDependency[TriggerService],
+        site_id: NamedDependency[int],
         site_key: FromPath[str],
         body: RawBody,
     ) -> ValidationOut:
         """Check a ruleset document without saving it."""
-        await triggers.site_id(site_key)
         try:
             ruleset = load_ruleset(_text(body))
         except RulesetInvalidError as exc:
             return ValidationOut(ok=False, errors=exc.errors, rules=0)
         return ValidationOut(ok=True, errors=[], rules=len(ruleset.rules))
 
-    @get("/versions")
+    @get("/versions", opt=requires(SITE_READ))
     async def versions(
         self,
         request: AnyRequest,
         triggers: NamedDependency[TriggerService],
+        site_id: NamedDependency[int],
         site_key: FromPath[str],
     ) -> list[VersionOut]:
         """Every saved version, newest first."""
-        stored = await triggers.versions(await triggers.site_id(site_key))
+        stored = await triggers.versions(site_id)
         return [
             VersionOut(
                 version=v.version,
@@ -171,74 +165,74 @@ class RulesController(Controller):
             for v in stored
         ]
 
-    @get("/report")
+    @get("/report", opt=requires(SITE_READ))
     async def report(
         self,
         request: AnyRequest,
         triggers: NamedDependency[TriggerService],
+        site_id: NamedDependency[int],
         site_key: FromPath[str],
         days: Annotated[float, QueryParameter(gt=0, le=366)] = 30,
     ) -> ReportOut:
         """Per rule: fires by outcome, outreach outcomes, conversion of sent vs held out."""
-        rules = await triggers.report(await triggers.site_id(site_key), days)
+        rules = await triggers.report(site_id, days)
         return ReportOut(site=site_key, days=days, rules=rules)
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, opt=requires(RULES_WRITE))
     async def add_rule(
         self,
-        request: AnyRequest,
         triggers: NamedDependency[TriggerService],
-        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
+        principal: NamedDependency[Principal],
         site_key: FromPath[str],
         body: RawBody,
     ) -> RuleOut:
         """Add one rule (YAML or JSON): a new version."""
-        site_id = await triggers.site_id(site_key)
         rule, source = _rule_body(body)
-        author = await _author(request, db)
+        author = principal.name
         await triggers.edit_ruleset(site_id, edits.add_rule(rule), source=source, author=author)
         return await _rule_out(triggers, site_id, rule.id)
 
-    @get("/{rule_id:str}")
+    @get("/{rule_id:str}", opt=requires(SITE_READ))
     async def get_rule(
         self,
         request: AnyRequest,
         triggers: NamedDependency[TriggerService],
+        site_id: NamedDependency[int],
         site_key: FromPath[str],
         rule_id: FromPath[str],
     ) -> RuleOut:
-        return await _rule_out(triggers, await triggers.site_id(site_key), rule_id)
+        return await _rule_out(triggers, site_id, rule_id)
 
-    @put("/{rule_id:str}")
+    @put("/{rule_id:str}", opt=requires(RULES_WRITE))
     async def replace_rule(
         self,
         *,
         request: AnyRequest,
         triggers: NamedDependency[TriggerService],
-        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
+        principal: NamedDependency[Principal],
         site_key: FromPath[str],
         rule_id: FromPath[str],
         body: RawBody,
     ) -> RuleOut:
         """Replace one rule: a new version."""
-        site_id = await triggers.site_id(site_key)
         rule, source = _rule_body(body, rule_id)
-        author = await _author(request, db)
+        author = principal.name
         await triggers.edit_ruleset(site_id, edits.replace_rule(rule), source=source, author=author)
         return await _rule_out(triggers, site_id, rule.id)
 
-    @delete("/{rule_id:str}", status_code=200)
+    @delete("/{rule_id:str}", status_code=200, opt=requires(RULES_WRITE))
     async def delete_rule(
         self,
-        request: AnyRequest,
         triggers: NamedDependency[TriggerService],
-        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
+        principal: NamedDependency[Principal],
         site_key: FromPath[str],
         rule_id: FromPath[str],
     ) -> RulesetOut:
         """Remove one rule: a new version (returned)."""
-        site_id = await triggers.site_id(site_key)
-        author = await _author(request, db)
+        author = principal.name
         edit = edits.remove_rule(rule_id)
         await triggers.edit_ruleset(site_id, edit, source=f"delete {rule_id}", author=author)
         return await _ruleset_out(triggers, site_key, site_id)
