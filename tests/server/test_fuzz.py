@@ -101,7 +101,23 @@ def _payloads() -> st.SearchStrategy[str | bytes]:
         st.tuples(shaped, st.integers(0, 300)).map(lambda p: p[0][: p[1]]),  # truncated
         st.tuples(shaped, st.binary(min_size=1, max_size=4)).map(lambda p: p[0].encode() + p[1]),
         st.integers(1, 3000).map(_deep),
+        st.tuples(st.sampled_from(_VALID), st.binary(min_size=1, max_size=4)).map(_in_a_string),
     )
+
+
+_VALID: list[dict[str, Any]] = [
+    {"t": "signal", "seq": 1, "at": 1, "name": "x", "data": {"a": "MARK"}},
+    {"t": "event", "seq": 2, "at": 1, "event": {"k": "page", "at": 5, "url": "MARK"}},
+    {"t": "identify", "seq": 3, "at": 1, "user_id": "1", "user_hash": "MARK"},
+    {"t": "ping", "zz": "MARK"},  # a field the decoder skips
+    {"t": "signal", "seq": 4, "at": 1, "name": "x", "zz": ["MARK"]},
+]
+
+
+def _in_a_string(p: tuple[dict[str, Any], bytes]) -> bytes:
+    """Any bytes inside a string of a valid frame, known field or skipped one."""
+    frame, raw = p
+    return json.dumps(frame).encode().replace(b"MARK", raw)
 
 
 def _bounded(value: object) -> bool:
@@ -129,6 +145,8 @@ def test_decoding_returns_a_bounded_frame_or_a_documented_error(payload: str | b
         assert seq is None or 1 <= seq <= MAX_SAFE_INT
         return
     assert isinstance(frame, Frame)
+    if isinstance(payload, bytes):
+        payload.decode()  # a frame is stored as text: a binary one must be UTF-8 throughout
     assert _bounded(frame)
     if isinstance(frame, SeqFrame):
         assert 1 <= frame.seq <= MAX_SAFE_INT and 0 <= frame.at <= MAX_SAFE_INT

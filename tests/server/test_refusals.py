@@ -395,3 +395,15 @@ async def test_values_out_of_bounds_are_invalid_with_their_seq(
     assert rows(
         live_server.db, "SELECT count(*) FROM frames WHERE visitor = ?", client.visitor
     ) == [(0,)]
+
+
+async def test_a_binary_frame_not_utf8_in_a_field_the_server_skips_is_malformed(
+    live_server: ServerProcess, live_site: Site
+) -> None:
+    """msgspec skips unknown fields' strings unchecked; storing the frame as text then raised."""
+    client = await welcomed(live_server, live_site)
+    await client.ws.send(b'{"t": "signal", "seq": 1, "at": 1, "name": "x", "other": "\xf8"}')
+    error = await client.recv()
+    assert (error["t"], error["code"]) == ("error", "malformed"), error
+    await still_serving(client)
+    await client.close()

@@ -286,8 +286,12 @@ def decode_with(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> Any:
     msgspec raises ``RecursionError`` for JSON nested past Python's recursion
     limit (a 2 KB frame reaches it) and ``UnicodeDecodeError`` for a binary
     frame that is not UTF-8; both are malformed frames, not server errors.
+    A binary frame is checked whole first: msgspec skips the strings of fields
+    it does not know without checking them, and the frame is stored as text.
     """
     try:
+        if not isinstance(data, str):
+            data = bytes(data).decode()
         return decoder.decode(data)
     except RecursionError:
         raise msgspec.DecodeError("JSON is malformed: nested too deeply") from None
