@@ -10,8 +10,9 @@ from websockets.exceptions import ConnectionClosed
 
 from bpract.sites import Site, user_hash
 from server.conftest import ORIGIN, rows
+from support.eventually import eventually
 from support.server import ServerProcess
-from support.visitor import VisitorClient, hello_frame
+from support.visitor import VisitorClient, hello_frame, new_id
 
 
 @pytest.fixture(scope="module")
@@ -407,3 +408,32 @@ async def test_a_binary_frame_not_utf8_in_a_field_the_server_skips_is_malformed(
     assert (error["t"], error["code"]) == ("error", "malformed"), error
     await still_serving(client)
     await client.close()
+
+
+async def test_refusals_are_logged_once_without_content_or_traceback(
+    live_server: ServerProcess, live_site: Site
+) -> None:
+    client = await VisitorClient.open(live_server.ws_url, ORIGIN)
+    await client.hello(live_site.public_key, engine="server")
+    marker = "zq" + new_id("")
+    seqs = [7_770_001, 7_770_002, 7_770_003]
+    hostile = [
+        _signal(seq=seqs[0], name=marker * 4),
+        _signal(seq=seqs[1], data={marker: 1e20}),
+        {"t": "event", "seq": seqs[2], "at": 1, "event": {"k": marker, "at": 1e20}},
+    ]
+    for frame in hostile:
+        await client.send(frame)
+    await client.send('{"t": "signal", "name": "' + marker)  # malformed
+    for _ in range(len(hostile) + 1):
+        await client.recv_until("error")
+    await still_serving(client)
+    await client.close()
+
+    def logged() -> list[int]:
+        lines = live_server.log().splitlines()
+        return [sum(f"seq {seq})" in line for line in lines) for seq in seqs]
+
+    eventually(logged, equals=[1, 1, 1], what="one log line per refusal")  # the log is a pipe
+    assert marker not in live_server.log()
+    assert "Traceback" not in live_server.log()
