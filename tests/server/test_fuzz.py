@@ -20,7 +20,14 @@ from bpract.store import Database, migrate
 from bpract.visitors.connection import classify_error
 from bpract.visitors.writer import FrameRow, FrameWriter, RowRefused, SignalRow
 from bpract.wire.bounds import check_free
-from bpract.wire.codes import ALL_ERRORS, MAX_SAFE_INT
+from bpract.wire.codes import (
+    ALL_ERRORS,
+    MAX_FREE_DEPTH,
+    MAX_FREE_KEY_CHARS,
+    MAX_FREE_TEXT_CHARS,
+    MAX_FREE_VALUES,
+    MAX_SAFE_INT,
+)
 from bpract.wire.frames import CLIENT_FRAMES, Frame, SeqFrame, decode_client, seq_of, tag_of
 
 FUZZ = settings(
@@ -150,6 +157,40 @@ def test_decoding_returns_a_bounded_frame_or_a_documented_error(payload: str | b
     assert _bounded(frame)
     if isinstance(frame, SeqFrame):
         assert 1 <= frame.seq <= MAX_SAFE_INT and 0 <= frame.at <= MAX_SAFE_INT
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (_nested(MAX_FREE_DEPTH), True),
+        (_nested(MAX_FREE_DEPTH + 1), False),
+        ({str(n): n for n in range(MAX_FREE_VALUES)}, True),
+        ({"a": list(range(MAX_FREE_VALUES))}, False),  # 1001 values: the list and its items
+        ({"k" * MAX_FREE_KEY_CHARS: 1}, True),
+        ({"k" * (MAX_FREE_KEY_CHARS + 1): 1}, False),
+        ({"s": "x" * MAX_FREE_TEXT_CHARS}, True),
+        ({"s": "x" * (MAX_FREE_TEXT_CHARS + 1)}, False),
+        ({"n": MAX_SAFE_INT, "m": -MAX_SAFE_INT, "f": 1.5, "b": True, "z": None}, True),
+        ({"n": [MAX_SAFE_INT + 1]}, False),
+        ({"t": (1, float("nan"))}, False),
+        ({1: 2}, False),
+        ({"o": object()}, False),
+        (None, True),
+    ],
+)
+def test_free_form_bounds_at_their_edges(value: object, ok: bool) -> None:
+    if ok:
+        check_free("data", value)
+    else:
+        with pytest.raises(ValueError, match="`data` holds"):
+            check_free("data", value)
 
 
 # -- the writer ---------------------------------------------------------------------------

@@ -97,11 +97,15 @@ async def engine_output(conn: Connection, frames: list[dict[str, Any]]) -> None:
             )  # fmt: skip
             await conn.hub.writer.store(None, row)
         elif out.get("t") == "fire":
-            fire = Fire(
-                seq=ENGINE_SEQ, at=int(out["at"]), session=out.get("session"),
-                rule=str(out["rule"]), rule_version=int(out["rule_version"]),
-                context=dict(out.get("context") or {}),
-            )  # fmt: skip
+            try:
+                fire = Fire(
+                    seq=ENGINE_SEQ, at=int(out["at"]), session=out.get("session"),
+                    rule=str(out["rule"]), rule_version=int(out["rule_version"]),
+                    context=dict(out.get("context") or {}),
+                )  # fmt: skip
+            except ValueError as exc:  # the wire's bounds hold for the server's engine too
+                log.warning("server engine fire dropped: %s (site %d)", exc, conn.site.id)
+                continue
             follow_up = await conn.handle(fire)
             if follow_up is not None:
                 await follow_up()

@@ -28,41 +28,46 @@ def unsafe_number(value: object) -> bool:
     return abs(value) > MAX_SAFE_INT or not math.isfinite(value)  # abs first: 10**400 has no float
 
 
+_CONTAINERS = (dict, list, tuple)
+
+
 def _scalar_problem(value: object) -> str | None:
-    if isinstance(value, str):
-        too_long = len(value) > MAX_FREE_TEXT_CHARS
+    kind = type(value)
+    if kind is str:
+        too_long = len(value) > MAX_FREE_TEXT_CHARS  # type: ignore[arg-type]
         return f"a string over {MAX_FREE_TEXT_CHARS} characters" if too_long else None
-    if unsafe_number(value):
-        return "a number beyond ±2**53 or not finite"
-    if value is None or isinstance(value, bool | int | float):
+    if kind is int or kind is float:
+        return "a number beyond ±2**53 or not finite" if unsafe_number(value) else None
+    if value is None or kind is bool:
         return None
-    return f"a value of type {type(value).__name__}"
+    return f"a value of type {kind.__name__}"
 
 
 def _problem(value: object) -> str | None:
-    """What is wrong with one free-form value, or None."""
-    stack: list[tuple[object, int]] = [(value, 1)]
+    """What is wrong with one free-form value, or None (a loop, not recursion: no depth limit)."""
+    if type(value) not in _CONTAINERS:
+        return _scalar_problem(value)
+    stack: list[tuple[Any, int]] = [(value, 1)]
     count = 0
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-            for key in item:
-                if not isinstance(key, str) or len(key) > MAX_FREE_KEY_CHARS:
-                    return f"a key that is not a string of at most {MAX_FREE_KEY_CHARS} characters"
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            problem = _scalar_problem(item)
-            if problem is not None:
-                return problem
-            continue
         if depth > MAX_FREE_DEPTH:
             return f"objects or arrays nested more than {MAX_FREE_DEPTH} deep"
-        count += len(children)
+        count += len(item)
         if count > MAX_FREE_VALUES:
             return f"more than {MAX_FREE_VALUES} values"
-        stack.extend((child, depth + 1) for child in children)
+        if type(item) is dict:
+            for key in item:
+                if type(key) is not str or len(key) > MAX_FREE_KEY_CHARS:
+                    return f"a key that is not a string of at most {MAX_FREE_KEY_CHARS} characters"
+            children = item.values()
+        else:
+            children = item
+        for child in children:
+            if type(child) in _CONTAINERS:
+                stack.append((child, depth + 1))
+            elif (problem := _scalar_problem(child)) is not None:
+                return problem
     return None
 
 
