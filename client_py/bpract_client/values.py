@@ -12,13 +12,18 @@ Scalar = str | int | float | bool | None
 _KEYS_KEEP = 30
 _KEY_CHARS = 64
 _TEXT_CHARS = 256
+#: Largest magnitude of a number read (JavaScript's safe integers): an int beyond it would not
+#: fit the server's 64-bit columns, and a time beyond it is hostile, not a clock.
+_NUM_LIMIT = 2**53
 
 
 def as_num(value: Any) -> float | None:
-    """A finite number (not a bool), else ``None``."""
+    """A finite number (not a bool) within ``±2**53``, else ``None``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    if abs(value) > _NUM_LIMIT or not math.isfinite(value):  # abs first: a huge int has no float
+        return None
+    return float(value)
 
 
 def as_int(value: Any) -> int | None:
@@ -39,9 +44,9 @@ def _scalar(value: Any) -> tuple[bool, Scalar]:
         return True, value
     if isinstance(value, str):
         return True, value[:_TEXT_CHARS]
-    if isinstance(value, int):
-        return True, value
     number = as_num(value)
+    if isinstance(value, int) and number is not None:
+        return True, value
     return number is not None, number
 
 

@@ -11,7 +11,13 @@ import pytest
 from bpract.features import MIGRATIONS
 from bpract.sites import create_site
 from bpract.store import Database, migrate
-from bpract.visitors.writer import WAL_AUTOCHECKPOINT_PAGES, FrameRow, FrameWriter, SignalRow
+from bpract.visitors.writer import (
+    WAL_AUTOCHECKPOINT_PAGES,
+    FrameRow,
+    FrameWriter,
+    RowRefused,
+    SignalRow,
+)
 
 
 @pytest.fixture
@@ -62,16 +68,49 @@ async def test_concurrent_frames_share_transactions_and_duplicates_are_flagged(
     assert counts == (1001, 1001)
 
 
-async def test_a_failed_batch_fails_its_futures(db: Database) -> None:
+async def test_a_refused_row_fails_only_its_own_submission(db: Database) -> None:
     writer = FrameWriter(db)
     writer.start()
     try:
         bad = FrameRow(99, "v", "s", 1, "signal", 1, 1, "{}")  # no site 99: foreign key
-        with pytest.raises(Exception, match="FOREIGN KEY"):
+        with pytest.raises(RowRefused, match="FOREIGN KEY"):
             await writer.store(bad)
         assert await writer.store(frame(1)) is True  # the writer keeps going
     finally:
         await writer.stop()
+
+
+async def test_a_row_out_of_range_shares_a_batch_and_the_others_are_stored_once(
+    db: Database,
+) -> None:
+    """A fallback engine's signal at 1e20 ms once failed every frame of its batch."""
+    writer = FrameWriter(db)
+    writer.start()
+    try:
+        first = await asyncio.gather(writer.store(frame(1, "v_a")), writer.store(frame(1, "v_b")))
+        assert list(first) == [True, True]
+        # Queued together before the writer runs again: one batch.
+        good = [writer.store(frame(n, f"v_{n % 3}"), signal(n, f"v_{n % 3}")) for n in range(2, 40)]
+        hostile = writer.store(None, SignalRow(1, "v_x", "n_x", "dwell", 10**20, "{}"))
+        also_bad = writer.store(FrameRow(1, "v_y", "s_1", 1, "event", 1, 1, "{}"),
+                                SignalRow(1, "v_y", None, "dwell", 2**63, "{}"))  # fmt: skip
+        dup = writer.store(frame(1, "v_a"))
+        again = writer.store(frame(2, "v_2"), signal(2, "v_2"))  # a resend in the same batch
+        results = await asyncio.gather(*good, hostile, also_bad, dup, again, return_exceptions=True)
+    finally:
+        await writer.stop()
+    *stored, refused, refused_too, duplicate, resend = results
+    assert stored == [True] * len(good)
+    assert isinstance(refused, RowRefused) and isinstance(refused_too, RowRefused)
+    assert "int too big" in str(refused)
+    assert (duplicate, resend) == (False, False)
+    counts = await db.run(
+        lambda c: c.execute(
+            "SELECT (SELECT count(*) FROM frames), (SELECT count(*) FROM signals),"
+            " (SELECT count(*) FROM frames WHERE visitor = 'v_y')"
+        ).fetchone()
+    )
+    assert counts == (2 + len(good), len(good), 0)  # the refused frame's row went with its signal
 
 
 async def test_a_key_twice_in_one_batch_is_new_once_and_bodies_are_stored_verbatim(

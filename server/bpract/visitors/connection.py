@@ -12,7 +12,7 @@ from litestar import WebSocket
 
 from bpract.clock import now_ms
 from bpract.visitors.limits import ConnectionLimits
-from bpract.visitors.writer import FrameRow, SignalRow
+from bpract.visitors.writer import FrameRow, RowRefused, SignalRow
 from bpract.wire.codes import INVALID, MALFORMED, RATE_LIMITED, UNKNOWN_TYPE, CloseCode
 from bpract.wire.frames import (
     Error,
@@ -24,6 +24,7 @@ from bpract.wire.frames import (
     Signal,
     ack_text,
     decode_with,
+    seq_of,
     tag_of,
 )  # fmt: skip
 from bpract.wire.handlers import FrameHandler
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from bpract.visitors.fallback import ServerEngine
     from bpract.visitors.hub import VisitorHub
 
-__all__ = ["Closing", "Connection", "classify_error"]
+__all__ = ["Closing", "Connection", "classify_error", "error_path"]
 
 log = logging.getLogger("bpract.visitors")
 _encoder = msgspec.json.Encoder()
@@ -49,6 +50,12 @@ def classify_error(exc: msgspec.DecodeError) -> str:
     if text.endswith("- at `$.t`") or text == "Object missing required field `t`":
         return UNKNOWN_TYPE if text.startswith("Invalid value") else INVALID
     return INVALID
+
+
+def error_path(exc: msgspec.DecodeError) -> str:
+    """Where in the frame ``exc`` happened (``$.data``…), for logs that never quote a frame."""
+    _, at, path = str(exc).rpartition(" - at `")
+    return path.rstrip("`") if at else "$"
 
 
 class Closing(Exception):
@@ -149,7 +156,7 @@ class Connection:
             frame = decode_with(self.hub.decoder, data)
         except msgspec.DecodeError as exc:
             if verdict == "ok":
-                await self.error(classify_error(exc), str(exc))
+                await self.refuse(exc, data)
             else:
                 await self.error(RATE_LIMITED, "too many frames: slow down and resend")
             return
@@ -161,6 +168,16 @@ class Connection:
             await self.error(RATE_LIMITED, "this site is sending too many frames", seq)
             return
         await self.dispatch(frame, data)
+
+    async def refuse(self, exc: msgspec.DecodeError, data: str | bytes) -> None:
+        """Answer a frame that did not decode or validate; logged once, without its content."""
+        code = classify_error(exc)
+        seq = seq_of(data) if code == INVALID else None
+        log.info(
+            "visitor frame refused: %s at %s (site %d, seq %s)",
+            code, error_path(exc), self.site.id, seq,
+        )  # fmt: skip
+        await self.error(code, str(exc), seq)
 
     async def dispatch(self, frame: Frame, data: str | bytes) -> None:
         match frame:
@@ -193,11 +210,22 @@ class Connection:
             signal = SignalRow(
                 self.site.id, hello.visitor, frame.session, frame.name, frame.at, data_json
             )
-        new = await self.hub.writer.store(row, signal)
+        try:
+            new = await self.hub.writer.store(row, signal)
+        except RowRefused as exc:
+            await self.storage_refused(exc, frame.seq)
+            return
         follow_up = await handler.handle(self, frame) if new and handler is not None else None
         await self.send_text(ack_text(frame.seq))
         if follow_up is not None:
             await follow_up()
+
+    async def storage_refused(self, exc: RowRefused, seq: int) -> None:
+        """The database refused what frame ``seq`` made: ``invalid`` for it, no one else touched."""
+        log.warning(
+            "visitor frame not stored: %s (site %d, seq %d)", exc, self.site.id, seq
+        )  # a bound the wire types should have enforced is missing
+        await self.error(INVALID, "the frame holds a value the server cannot store", seq)
 
     async def handle(self, frame: SeqFrame) -> Any:
         """Run the handler of a frame stored (or made by the server-side engine) just now."""

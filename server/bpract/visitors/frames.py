@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from bpract.clock import now_ms
@@ -11,13 +12,14 @@ from bpract.sites import verify_identity
 from bpract.visitors.connection import Connection
 from bpract.visitors.fallback import ServerEngine
 from bpract.visitors.storage import apply_identity
-from bpract.visitors.writer import SignalRow
+from bpract.visitors.writer import RowRefused, SignalRow
 from bpract.wire.codes import IDENTITY_REJECTED
 from bpract.wire.frames import Event, Fire, Identify, Signal
 from bpract.wire.handlers import ENGINE_SEQ, FollowUp, FrameHandlers, Visit
 
 __all__ = ["engine_output", "register", "tick_forever"]
 
+log = logging.getLogger("bpract.visitors")
 _REJECTED = "user_hash does not sign user_id"
 
 
@@ -61,7 +63,10 @@ async def _event(visit: Visit, frame: Event) -> FollowUp | None:
             else:
                 await conn.error(IDENTITY_REJECTED, _REJECTED, frame.seq)
             return
-        await engine_output(conn, engine.handle(event))
+        try:
+            await engine_output(conn, engine.handle(event))
+        except RowRefused as exc:  # what this event made: refused for this visitor only
+            await conn.storage_refused(exc, frame.seq)
 
     return feed
 
@@ -92,11 +97,15 @@ async def engine_output(conn: Connection, frames: list[dict[str, Any]]) -> None:
             )  # fmt: skip
             await conn.hub.writer.store(None, row)
         elif out.get("t") == "fire":
-            fire = Fire(
-                seq=ENGINE_SEQ, at=int(out["at"]), session=out.get("session"),
-                rule=str(out["rule"]), rule_version=int(out["rule_version"]),
-                context=dict(out.get("context") or {}),
-            )  # fmt: skip
+            try:
+                fire = Fire(
+                    seq=ENGINE_SEQ, at=int(out["at"]), session=out.get("session"),
+                    rule=str(out["rule"]), rule_version=int(out["rule_version"]),
+                    context=dict(out.get("context") or {}),
+                )  # fmt: skip
+            except ValueError as exc:  # the wire's bounds hold for the server's engine too
+                log.warning("server engine fire dropped: %s (site %d)", exc, conn.site.id)
+                continue
             follow_up = await conn.handle(fire)
             if follow_up is not None:
                 await follow_up()
@@ -106,5 +115,8 @@ async def tick_forever(conn: Connection, engine: ServerEngine) -> None:
     """Tick the server-side engine while connected; its state is saved every tick."""
     while not conn.closed:
         await asyncio.sleep(conn.hub.settings.engine_tick)
-        await engine_output(conn, engine.tick(now_ms()))
+        try:
+            await engine_output(conn, engine.tick(now_ms()))
+        except RowRefused as exc:
+            log.warning("server engine output not stored: %s (site %d)", exc, conn.site.id)
         await engine.save()

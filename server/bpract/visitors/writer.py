@@ -4,6 +4,11 @@ Connections hand their frames to one writer.  While a transaction runs on the
 database thread, new frames gather; the next transaction takes them all (up to
 ``max_batch``).  Under load a commit carries hundreds of frames from many
 connections; when idle a frame is written at once.
+
+A row the database refuses (a constraint, a number too big for its column)
+fails no one else's frames: the batch is written again one submission per
+savepoint, the failing ones are refused with :class:`RowRefused` and the rest
+commit and resolve as usual.
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ import apsw
 
 from bpract.store import Database, dialect, transaction
 
-__all__ = ["WAL_AUTOCHECKPOINT_PAGES", "FrameRow", "FrameWriter", "SignalRow"]
+__all__ = ["WAL_AUTOCHECKPOINT_PAGES", "FrameRow", "FrameWriter", "RowRefused", "SignalRow"]
+
+
+class RowRefused(Exception):
+    """The database refused one submission's rows; the writer and other submissions go on."""
 
 
 class FrameRow(NamedTuple):
@@ -114,19 +123,44 @@ def _write_signals(conn: apsw.Connection, signals: list[SignalRow]) -> None:
     )
 
 
-def _write_batch(conn: apsw.Connection, batch: list[_Item]) -> list[bool]:
-    with transaction(conn):
-        inserted = _new_frames(conn, [i.frame for i in batch if i.frame is not None])
-        results = _classify(batch, inserted)
-        _write_signals(
-            conn,
-            [
-                i.signal
-                for i, new in zip(batch, results, strict=True)
-                if new and i.signal is not None
-            ],
-        )
+#: What one row can cause (rather than the database): a value its column cannot hold.
+_ROW_ERRORS = (
+    OverflowError, TypeError, ValueError,
+    apsw.ConstraintError, apsw.MismatchError, apsw.TooBigError,
+)  # fmt: skip
+
+_Result = bool | RowRefused
+
+
+def _write_items(conn: apsw.Connection, batch: list[_Item]) -> list[bool]:
+    inserted = _new_frames(conn, [i.frame for i in batch if i.frame is not None])
+    results = _classify(batch, inserted)
+    _write_signals(
+        conn,
+        [i.signal for i, new in zip(batch, results, strict=True) if new and i.signal is not None],
+    )
     return results
+
+
+def _write_each(conn: apsw.Connection, batch: list[_Item]) -> list[_Result]:
+    """The batch in one transaction, each submission in its own savepoint."""
+    results: list[_Result] = []
+    with transaction(conn):
+        for item in batch:
+            try:
+                with transaction(conn):  # nested: a savepoint
+                    results.extend(_write_items(conn, [item]))
+            except _ROW_ERRORS as exc:
+                results.append(RowRefused(f"{type(exc).__name__}: {exc}"))
+    return results
+
+
+def _write_batch(conn: apsw.Connection, batch: list[_Item]) -> list[_Result]:
+    try:
+        with transaction(conn):
+            return list(_write_items(conn, batch))
+    except _ROW_ERRORS:
+        return _write_each(conn, batch)  # rolled back: find the rows at fault
 
 
 def _tune(conn: apsw.Connection) -> None:
@@ -171,7 +205,9 @@ class FrameWriter:
     ) -> asyncio.Future[bool]:
         """Queue a frame (inserted once) and/or a signal (inserted if the frame is new).
 
-        The future resolves after commit: True if the frame was new, False for a duplicate.
+        The future resolves after commit: True if the frame was new, False for a duplicate;
+        it raises :class:`RowRefused` if the database refused these rows (nothing was stored),
+        and any other error if the whole batch failed.
         """
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.append(_Item(frame, signal, future))
@@ -192,6 +228,10 @@ class FrameWriter:
                     if not item.future.done():
                         item.future.set_exception(exc)
                 continue
-            for item, new in zip(batch, results, strict=True):
-                if not item.future.done():
-                    item.future.set_result(new)
+            for item, result in zip(batch, results, strict=True):
+                if item.future.done():
+                    continue
+                if isinstance(result, RowRefused):
+                    item.future.set_exception(result)
+                else:
+                    item.future.set_result(result)

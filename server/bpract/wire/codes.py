@@ -10,7 +10,12 @@ __all__ = [
     "IDENTITY_REJECTED",
     "INVALID",
     "MALFORMED",
+    "MAX_FREE_DEPTH",
+    "MAX_FREE_KEY_CHARS",
+    "MAX_FREE_TEXT_CHARS",
+    "MAX_FREE_VALUES",
     "MAX_MESSAGE_CHARS",
+    "MAX_SAFE_INT",
     "PROTOCOL_VERSION",
     "RATE_LIMITED",
     "SUPPORTED_VERSIONS",
@@ -23,6 +28,20 @@ PROTOCOL_VERSION: Final = 1
 #: Longest visitor chat message, in characters (a longer one is refused as ``invalid``).
 MAX_MESSAGE_CHARS: Final = 2000
 SUPPORTED_VERSIONS: Final = (1,)
+
+#: Largest magnitude of any number a client sends (JavaScript's ``Number.MAX_SAFE_INTEGER`` + 1):
+#: seqs, times and every number inside free-form objects; beyond it is ``invalid``.
+MAX_SAFE_INT: Final = 2**53
+# Bounds of the free-form objects of client frames (``data``, ``context``, ``traits``,
+# ``event``); a value past one is refused as ``invalid``.
+#: Objects and arrays nested inside the field, the field itself included.
+MAX_FREE_DEPTH: Final = 8
+#: Values (keys' values and array items, at every depth) in one field.
+MAX_FREE_VALUES: Final = 1000
+#: Longest key, in characters.
+MAX_FREE_KEY_CHARS: Final = 128
+#: Longest string value, in characters.
+MAX_FREE_TEXT_CHARS: Final = 8192
 
 # Error codes of recoverable refusals (the ``code`` of an ``error`` frame).
 MALFORMED: Final = "malformed"

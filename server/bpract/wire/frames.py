@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from bpract.wire.codes import MAX_MESSAGE_CHARS, PROTOCOL_VERSION
+from bpract.wire.bounds import check_free, check_time
+from bpract.wire.codes import MAX_MESSAGE_CHARS, MAX_SAFE_INT, PROTOCOL_VERSION
 
 __all__ = [
     "CLIENT_FRAMES",
@@ -45,12 +46,14 @@ __all__ = [
     "decode_client",
     "decode_with",
     "encode",
+    "seq_of",
     "tag_of",
 ]
 
 Id = Annotated[str, Meta(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Seq = Annotated[int, Meta(ge=1, le=2**53)]
-Millis = Annotated[int, Meta(ge=0, le=2**53)]
+Seq = Annotated[int, Meta(ge=1, le=MAX_SAFE_INT)]
+Millis = Annotated[int, Meta(ge=0, le=MAX_SAFE_INT)]
+Version = Annotated[int, Meta(ge=0, le=MAX_SAFE_INT)]
 Short = Annotated[str, Meta(max_length=256)]
 Url = Annotated[str, Meta(max_length=2048)]
 Kind = Literal["shown", "opened", "clicked", "dismissed", "replied", "converted"]
@@ -79,6 +82,9 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     user_hash: Short
     traits: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        check_free("traits", self.traits)
+
 
 # Client → server
 
@@ -101,12 +107,18 @@ class Signal(SeqFrame, frozen=True, kw_only=True, tag="signal"):
     name: Annotated[str, Meta(min_length=1, max_length=64)]
     data: dict[str, Any] = {}
 
+    def __post_init__(self) -> None:
+        check_free("data", self.data)
+
 
 class Fire(SeqFrame, frozen=True, kw_only=True, tag="fire"):
     session: Id | None = None
     rule: Annotated[str, Meta(min_length=1, max_length=64)]
-    rule_version: Annotated[int, Meta(ge=0)]
+    rule_version: Version
     context: dict[str, Any] = {}
+
+    def __post_init__(self) -> None:
+        check_free("context", self.context)
 
 
 class Outcome(SeqFrame, frozen=True, kw_only=True, tag="outcome"):
@@ -117,11 +129,18 @@ class Outcome(SeqFrame, frozen=True, kw_only=True, tag="outcome"):
 class Event(SeqFrame, frozen=True, kw_only=True, tag="event"):
     event: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        check_free("event", self.event)
+        check_time("event.at", self.event.get("at"))  # the server-side engine's clock
+
 
 class Identify(SeqFrame, frozen=True, kw_only=True, tag="identify"):
     user_id: Short
     user_hash: Short
     traits: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        check_free("traits", self.traits)
 
 
 class Message(SeqFrame, frozen=True, kw_only=True, tag="message"):
@@ -267,8 +286,12 @@ def decode_with(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> Any:
     msgspec raises ``RecursionError`` for JSON nested past Python's recursion
     limit (a 2 KB frame reaches it) and ``UnicodeDecodeError`` for a binary
     frame that is not UTF-8; both are malformed frames, not server errors.
+    A binary frame is checked whole first: msgspec skips the strings of fields
+    it does not know without checking them, and the frame is stored as text.
     """
     try:
+        if not isinstance(data, str):
+            data = bytes(data).decode()
         return decoder.decode(data)
     except RecursionError:
         raise msgspec.DecodeError("JSON is malformed: nested too deeply") from None
@@ -277,9 +300,32 @@ def decode_with(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> Any:
 
 
 def decode_client(data: str | bytes) -> ClientFrame:
-    """Decode one client frame; raises ``msgspec.DecodeError`` / ``msgspec.ValidationError``."""
+    """Decode one client frame; raises ``msgspec.DecodeError`` / ``msgspec.ValidationError``.
+
+    Every value is bounded on the way: typed fields by their ``Meta``, free-form
+    objects by :mod:`bpract.wire.bounds` (each frame's ``__post_init__``).
+    """
     frame: ClientFrame = decode_with(_decoder, data)
     return frame
+
+
+class _SeqOnly(msgspec.Struct, frozen=True):
+    seq: Seq | None = None
+
+
+_seq_decoder = msgspec.json.Decoder(_SeqOnly)
+
+
+def seq_of(data: str | bytes) -> int | None:
+    """The valid ``seq`` of a JSON object that failed validation, if it has one.
+
+    An ``invalid`` refusal carrying it lets the client drop the frame instead of resending it.
+    """
+    try:
+        seq: int | None = decode_with(_seq_decoder, data).seq
+    except msgspec.DecodeError:
+        return None
+    return seq
 
 
 def encode(frame: ServerFrame) -> bytes:

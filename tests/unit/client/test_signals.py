@@ -224,3 +224,15 @@ def test_bad_events_are_ignored_without_raising() -> None:
         engine.handle(bad)  # type: ignore[arg-type]
     assert engine.page is None
     assert [f for f in engine.drain() if f["t"] == "signal" and f["name"] != "cart"] == []
+
+
+def test_times_and_numbers_out_of_range_read_as_absent() -> None:
+    """A fallback visitor's event at 1e20 ms once moved the engine's clock out of int64."""
+    engine = make_engine()
+    engine.handle(page(T0))
+    engine.handle({**page(T0, "/cart"), "at": 1e20})
+    engine.handle({**page(T0, "/help"), "at": 10**30})
+    engine.handle(ev("scroll", T0, pct=1e300))
+    frames = engine.drain()
+    assert {f["at"] for f in frames} == {T0}
+    assert all(abs(v) <= 2**53 for f in frames for v in f["data"].values() if type(v) is int)  # type: ignore[attr-defined]
