@@ -1,7 +1,9 @@
 """TriggerService: the seam the visitor socket and the admin API call.
 
-It serves the current compiled ruleset (cached per site), saves new versions
-and pushes them to every connected visitor through the channels plugin, turns
+It serves the current compiled ruleset (cached per site) in full to the admin
+side and as :func:`~bpract_client.rules.engine_view` to visitors, saves new
+versions and pushes their engine view to every connected visitor through the
+channels plugin, turns
 fires into outreach through policy and the decider, and records outcomes.
 """
 
@@ -28,7 +30,7 @@ from bpract.triggers.policy import Refusal, check_windows, is_held_out, schedule
 from bpract.triggers.report import RuleReport, rule_reports
 from bpract.triggers.spec import compile_ruleset, ruleset_from_compiled
 from bpract.wire.channels import site_channel
-from bpract_client.rules import Policy, Rule, Ruleset
+from bpract_client.rules import Policy, Rule, Ruleset, engine_view
 
 if TYPE_CHECKING:
     import apsw
@@ -55,6 +57,12 @@ class _Current:
     ruleset: Ruleset
     body: dict[str, Any]
     loaded_ms: int
+    #: what visitors' engines receive (``welcome.ruleset``, ``rules.ruleset``)
+    view: dict[str, Any]
+
+    @classmethod
+    def of(cls, ruleset: Ruleset, body: dict[str, Any], loaded_ms: int) -> _Current:
+        return cls(ruleset, body, loaded_ms, engine_view(ruleset))
 
 
 class TriggerService:
@@ -88,15 +96,21 @@ class TriggerService:
             return cached
         stored = await self._db.run(lambda conn: rulesets.latest(conn, site_id))
         if stored is None:
-            current = _Current(Ruleset(), compile_ruleset(Ruleset(), 0), now)
+            current = _Current.of(Ruleset(), compile_ruleset(Ruleset(), 0), now)
         else:
-            current = _Current(ruleset_from_compiled(stored.body), stored.body, now)
+            current = _Current.of(ruleset_from_compiled(stored.body), stored.body, now)
         self._cache[site_id] = current
         return current
 
     async def ruleset_json(self, site_id: int) -> dict[str, Any]:
-        """The current compiled ruleset (version 0 with no rules when none was saved)."""
+        """The current compiled ruleset, every field (version 0 with no rules when none was
+        saved): for the admin side only."""
         return (await self._current(site_id)).body
+
+    async def engine_ruleset(self, site_id: int) -> dict[str, Any]:
+        """What a visitor's engine receives of the current ruleset (no goal, message, offer,
+        cap, cooldown, holdout, schedule or decider setting): the browser's view."""
+        return (await self._current(site_id)).view
 
     async def ruleset(self, site_id: int) -> Ruleset:
         return (await self._current(site_id)).ruleset
@@ -126,15 +140,15 @@ class TriggerService:
             return ruleset_from_compiled(body), body
 
         ruleset, body = await self._db.transaction(save, lock=True)
-        self._cache[site_id] = _Current(ruleset, body, self._now_ms())
+        current = self._cache[site_id] = _Current.of(ruleset, body, self._now_ms())
         if self._known_versions is not None:
             self._known_versions[site_id] = ruleset.version
-        await self._publish(site_id, body)
+        await self._publish(site_id, current.view)
         return ruleset.version
 
-    async def _publish(self, site_id: int, body: dict[str, Any]) -> None:
+    async def _publish(self, site_id: int, view: dict[str, Any]) -> None:
         if self._channels is not None:
-            frame = msgspec.json.encode({"t": "rules", "ruleset": body})
+            frame = msgspec.json.encode({"t": "rules", "ruleset": view})
             await self._channels.wait_published(frame, site_channel(site_id))
 
     async def publish_outside_changes(self) -> list[int]:
@@ -148,7 +162,7 @@ class TriggerService:
         for site_id in changed:
             current = await self._current(site_id, fresh=True)
             self._known_versions[site_id] = current.ruleset.version
-            await self._publish(site_id, current.body)
+            await self._publish(site_id, current.view)
         return changed
 
     async def watch_outside_changes(self, interval_s: float = 2.0) -> None:
@@ -261,13 +275,8 @@ class TriggerService:
         if outreach_id is None:
             return FireResult("declined", decision.reason)
         cta = decision.cta and {"label": decision.cta.label, "url": decision.cta.url}
-        outreach = {
-            "id": outreach_id,
-            "rule": rule,
-            "message": decision.message,
-            "cta": cta,
-            "reason": decision.reason,
-        }
+        # The decider's reason (a model's rationale, the offer it chose) stays on the server.
+        outreach = {"id": outreach_id, "rule": rule, "message": decision.message, "cta": cta}
         return FireResult("sent", decision.reason, outreach)
 
     # -- outcomes and reports -----------------------------------------------------------------
