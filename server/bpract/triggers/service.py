@@ -3,8 +3,14 @@
 It serves the current compiled ruleset (cached per site) in full to the admin
 side and as :func:`~bpract_client.rules.engine_view` to visitors, saves new
 versions and pushes their engine view to every connected visitor through the
-channels plugin, turns
-fires into outreach through policy and the decider, and records outcomes.
+channels plugin, turns fires into outreach through policy and the decider, and
+records outcomes.
+
+A fire is taken (policy checked, stored ``pending``) and then decided, in two
+steps, so that a fire stored by a process that stopped before deciding it is
+still decided: by the connection of its visitor when they come back
+(:meth:`TriggerService.undecided`), or closed as ``expired`` once its deadline
+has passed (:meth:`TriggerService.expire_undecided`).
 """
 
 from __future__ import annotations
@@ -393,7 +399,10 @@ class TriggerService:
     async def expire_undecided_forever(self, interval_s: float) -> None:
         """Run :meth:`expire_undecided` now (start-up) and every ``interval_s`` until cancelled."""
         while True:
-            await self.expire_undecided()
+            try:
+                await self.expire_undecided()
+            except Exception:  # the database may be busy: the next round tries again
+                log.exception("closing undecided fires failed")
             await asyncio.sleep(interval_s)
 
     # -- outcomes and reports -----------------------------------------------------------------
