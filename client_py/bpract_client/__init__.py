@@ -7,7 +7,7 @@ from .client import Client, ConnectionState, Schedule, Transport
 from .engine import Engine
 from .outbox import Outbox
 from .protocol import PROTOCOL_VERSION, CloseCode, ProtocolError, parse_server_frame
-from .rules import Ruleset, glob_match, ruleset_from_dict
+from .rules import EngineRuleset, Ruleset, glob_match, ruleset_from_dict
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -16,6 +16,7 @@ __all__ = [
     "CloseCode",
     "ConnectionState",
     "Engine",
+    "EngineRuleset",
     "Outbox",
     "ProtocolError",
     "Ruleset",

@@ -10,7 +10,7 @@ from . import protocol
 from .backoff import Backoff, should_reconnect
 from .engine import Engine
 from .outbox import Outbox
-from .rules import Ruleset, ruleset_from_dict
+from .rules import EngineRuleset, ruleset_from_dict
 from .session import new_session_id
 from .values import as_bool, as_num, as_str, scalar_map
 
@@ -78,7 +78,7 @@ class Client:
         self._schedule = schedule
         self._device = as_str(config.get("device"), 16) or "desktop"
         self._engine = Engine(
-            ruleset=Ruleset(), state=config.get("state"), device=self._device, new_id=new_id
+            ruleset=EngineRuleset(), state=config.get("state"), device=self._device, new_id=new_id
         )
         self._identity: dict[str, Any] | None = None
         identity = config.get("identity")

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from .cart import CART_ACTIONS, apply_cart_event, cart_items, cart_summary
 from .conditions import Facts, holds
-from .rules import Rule, Ruleset
+from .rules import EngineRuleset, Trigger
 from .session import location_of, new_session_id, touch_session
 from .signals import IDLE_SIGNAL_SECONDS, Attention, PageView, cart_churn, visits
 from .state import VisitorState
@@ -32,7 +32,7 @@ class Engine:
     def __init__(
         self,
         *,
-        ruleset: Ruleset,
+        ruleset: EngineRuleset,
         state: dict[str, Any] | None,
         device: str,
         time_scale: float = 1.0,
@@ -74,7 +74,7 @@ class Engine:
         self._time_scale = number if number is not None and number > 0 else 1.0
 
     @property
-    def ruleset(self) -> Ruleset:
+    def ruleset(self) -> EngineRuleset:
         return self._ruleset
 
     @property
@@ -89,10 +89,10 @@ class Engine:
     def identified(self) -> bool:
         return self._state.user_id is not None
 
-    def set_ruleset(self, ruleset: Ruleset) -> None:
+    def set_ruleset(self, ruleset: EngineRuleset) -> None:
         self._ruleset = ruleset
         # Stable sort: equal priorities keep the order they are listed in.
-        self._ordered: list[Rule] = sorted(ruleset.rules, key=lambda r: -r.priority)
+        self._ordered: list[Trigger] = sorted(ruleset.rules, key=lambda r: -r.priority)
         self._after(self._now)
 
     def set_identity(self, user_id: str, traits: dict[str, Any]) -> None:
@@ -185,11 +185,11 @@ class Engine:
             device=self._device,
         )
         for rule in self._ordered:
-            if rule.enabled and rule.id not in page.fired and holds(rule.when, facts):
+            if rule.id not in page.fired and holds(rule.when, facts):
                 page.fired.add(rule.id)
                 self._fire(rule, facts)
 
-    def _fire(self, rule: Rule, facts: Facts) -> None:
+    def _fire(self, rule: Trigger, facts: Facts) -> None:
         self._out.append(
             {
                 "t": "fire",
@@ -201,7 +201,7 @@ class Engine:
             }
         )
 
-    def _context(self, rule: Rule, facts: Facts) -> dict[str, Any]:
+    def _context(self, rule: Trigger, facts: Facts) -> dict[str, Any]:
         """A compact journey: where the visitor is and the signals that mattered."""
         page, state = facts.page, self._state
         signals: dict[str, Any] = {

@@ -1,9 +1,13 @@
 """Trigger rule types: one definition read by the browser engine and the server.
 
 The server validates YAML and API input into these dataclasses with
-``msgspec.convert`` (``__post_init__`` checks become validation errors there);
-the engine builds them from the compiled JSON with :func:`ruleset_from_dict`.
-Standard library only.
+``msgspec.convert`` (``__post_init__`` checks become validation errors there).
+What the browser receives is smaller: :func:`engine_view` keeps of a
+:class:`Ruleset` only what evaluation needs (ids, priorities, conditions, the
+suppression switches and the version), and the engine reads it back with
+:func:`ruleset_from_dict` into an :class:`EngineRuleset`.  Goals, messages,
+offers, caps, cooldowns, holdouts, schedules and decider settings stay on the
+server.  Standard library only.
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ __all__ = [
     "Cap",
     "CartChurn",
     "Conditions",
+    "EngineRuleset",
     "Message",
     "Policy",
     "Rule",
     "Ruleset",
     "Schedule",
+    "Suppression",
+    "Trigger",
     "Visits",
+    "engine_view",
     "glob_match",
     "parse_duration",
     "ruleset_from_dict",
@@ -183,8 +191,7 @@ class Rule:
     on_decider_failure: Literal["fallback", "skip"] = "fallback"
 
     def __post_init__(self) -> None:
-        if not _RULE_ID.match(self.id):
-            raise ValueError("id must be 1-64 chars of a-z, 0-9 and '-'")
+        _check_id(self.id)
         if not 0 <= self.holdout <= 100:
             raise ValueError("holdout must be a percentage within 0..100")
         object.__setattr__(self, "cooldown", parse_duration(self.cooldown))
@@ -222,6 +229,78 @@ class Ruleset:
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
+
+
+# -- what the browser's engine receives ---------------------------------------------------
+
+
+def _check_id(rule_id: str) -> None:
+    if not _RULE_ID.match(rule_id):
+        raise ValueError("id must be 1-64 chars of a-z, 0-9 and '-'")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trigger:
+    """A rule as the engine evaluates it: its id, its rank and its conditions."""
+
+    id: str
+    priority: int = 0
+    when: Conditions = field(default_factory=Conditions)
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suppression:
+    """The part of the site's :class:`Policy` the engine applies: when no rule may fire."""
+
+    suppress_while_chat_open: bool = True
+    suppress_while_typing: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineRuleset:
+    """The enabled rules of one ruleset version, as the engine evaluates them."""
+
+    version: int = 0
+    policy: Suppression = field(default_factory=Suppression)
+    rules: list[Trigger] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        ids = [rule.id for rule in self.rules]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate rule id")
+
+
+def _present(conditions: Conditions) -> dict[str, Any]:
+    """The conditions a rule sets (an absent condition is not sent)."""
+    return {
+        f.name: dataclasses.asdict(value) if isinstance(value, Visits | CartChurn) else value
+        for f in dataclasses.fields(conditions)
+        if (value := getattr(conditions, f.name)) is not None
+    }
+
+
+def engine_view(ruleset: Ruleset) -> dict[str, Any]:
+    """The JSON of ``welcome.ruleset`` and ``rules.ruleset``: what the browser may see.
+
+    Disabled rules are left out; of each enabled rule only ``id``, ``priority``
+    and the conditions it sets; of the policy only the suppression switches.
+    """
+    policy = ruleset.policy
+    return {
+        "version": ruleset.version,
+        "policy": {
+            "suppress_while_chat_open": policy.suppress_while_chat_open,
+            "suppress_while_typing": policy.suppress_while_typing,
+        },
+        "rules": [
+            {"id": rule.id, "priority": rule.priority, "when": _present(rule.when)}
+            for rule in ruleset.rules
+            if rule.enabled
+        ],
+    }
 
 
 @functools.lru_cache(maxsize=512)
@@ -263,25 +342,17 @@ def _conditions(data: Any) -> Conditions:
     )
 
 
-def _message(data: Any) -> Message:
-    return _build(Message, data, {"cta": lambda d: _build(CTA, d)})
+def _trigger(data: Any) -> Trigger:
+    return _build(Trigger, data, {"when": _conditions})
 
 
-def _rule(data: Any) -> Rule:
-    return _build(
-        Rule,
-        data,
-        {
-            "when": _conditions,
-            "message": _message,
-            "cap": lambda d: _build(Cap, d),
-            "schedule": lambda d: _build(Schedule, d),
-        },
-    )
+def _enabled(data: Any) -> bool:
+    return not isinstance(data, Mapping) or data.get("enabled", True) is not False
 
 
-def ruleset_from_dict(data: Mapping[str, Any]) -> Ruleset:
-    """The :class:`Ruleset` of a compiled ruleset (``welcome``/``rules`` frames).
+def ruleset_from_dict(data: Mapping[str, Any]) -> EngineRuleset:
+    """The :class:`EngineRuleset` of ``welcome.ruleset`` / ``rules.ruleset`` (see
+    :func:`engine_view`); unknown keys are ignored, rules marked ``enabled: false`` skipped.
 
     Raises :class:`ValueError` when the data does not describe a valid ruleset.
     """
@@ -290,9 +361,9 @@ def ruleset_from_dict(data: Mapping[str, Any]) -> Ruleset:
         if not isinstance(rules, list):
             raise ValueError("rules must be a list")
         return _build(
-            Ruleset,
-            {**data, "rules": [_rule(r) for r in rules]},
-            {"policy": lambda d: _build(Policy, d)},
+            EngineRuleset,
+            {**data, "rules": [_trigger(r) for r in rules if _enabled(r)]},
+            {"policy": lambda d: _build(Suppression, d)},
         )
     except (TypeError, AttributeError) as exc:
         raise ValueError(f"malformed ruleset: {exc}") from exc

@@ -90,8 +90,9 @@ class Runtime:
                 stack.push_async_callback(decider.aclose)
             trigger_settings = settings.of(TriggerSettings)
             triggers = TriggerService(
-                db, channels, decider, decider_timeout_s=trigger_settings.decider_timeout
-            )
+                db, channels, decider, decider_timeout_s=trigger_settings.decider_timeout,
+                fire_deadline_s=trigger_settings.fire_deadline,
+            )  # fmt: skip
             chat = ChatService(
                 db, kb, gateway, channels, rules=triggers, config=settings.of(ChatConfig)
             )
@@ -114,6 +115,9 @@ class Runtime:
                 asyncio.create_task(release_stale_forever(gateway)),
                 asyncio.create_task(
                     triggers.watch_outside_changes(trigger_settings.outside_changes_interval)
+                ),
+                asyncio.create_task(  # fires a stopped process left undecided
+                    triggers.expire_undecided_forever(trigger_settings.sweep_interval)
                 ),
             ]
             if isinstance(decider, LLMDecider):

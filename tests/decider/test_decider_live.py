@@ -60,6 +60,7 @@ async def test_engage_sends_the_models_message_and_records_its_cost(fresh: Lab) 
         await client.close()
     assert outreach["message"] == message
     assert outreach["cta"] == {"label": "Compare annual prices", "url": "/pricing?billing=annual"}
+    assert outreach["reason"] == ""  # the model's rationale and its offer stay on the server
     fire = await fresh.settled_fire(site, "offer")
     assert fire["status"] == "sent" and fire["decided_by"] == "llm"
     assert (fire["provider"], fire["model"], fire["cost_nano"]) == ("claude", CLAUDE, CLAUDE_COST)

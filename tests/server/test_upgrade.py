@@ -37,12 +37,13 @@ def old_database(path: Path) -> apsw.Connection:
 
 def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
     conn = old_database(tmp_path / "old.db")
+    tables = ("sites", "frames", "fires", "outreach", "kb_chunks", "kb_vectors", "reviews")
+    # the columns release 0.1.0 had (a later migration may add more)
+    old_columns = {t: ", ".join(c for _, c, *_ in conn.execute(f"PRAGMA table_info({t})"))
+                   for t in tables}  # fmt: skip
     before = {
-        t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
-        for t in ("frames", "fires", "outreach", "kb_chunks", "kb_vectors", "reviews")
+        t: conn.execute(f"SELECT {old_columns[t]} FROM {t} ORDER BY 1").fetchall() for t in tables
     }
-    site_columns = "SELECT id, public_key, name, allowed_origins, identity_secret, created_at"
-    sites = conn.execute(f"{site_columns} FROM sites ORDER BY id").fetchall()
     # The fixture's token, given a hash we can present: it must keep working, as an owner.
     with conn:
         conn.execute("UPDATE admin_tokens SET token_hash = ?", (hash_token("bpa_old"),))
@@ -50,17 +51,20 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
     assert conn.execute(grounding).fetchall() == [(0.9, "overlap")]
 
     recorded = migrate(conn, MIGRATIONS)
-    # Only what release 0.1.0 never had runs (organisations); the rest is recorded.
+    # Only what release 0.1.0 never had runs (organisations, undecided fires); the rest is
+    # recorded.
     assert [(m.feature, m.version, m.covered_by) for m in recorded] == [
         ("sites", 1, ("core", 1)),
         ("sites", 2, None),
         ("visitors", 1, ("core", 1)),
+        ("triggers", 3, None),
         ("quality", 2, ("chat", 1)),
     ]
     assert pending(conn, MIGRATIONS) == []
     for table, rows in before.items():
-        assert conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() == rows
-    assert conn.execute(f"{site_columns} FROM sites ORDER BY id").fetchall() == sites
+        assert (
+            conn.execute(f"SELECT {old_columns[table]} FROM {table} ORDER BY 1").fetchall() == rows
+        )
     # Its sites and tokens now belong to a "default" organisation; the tokens are owners.
     assert conn.execute("SELECT id, name, created_at FROM organisations").fetchall() == [
         (1, "default", "2026-01-01T00:00:00+00:00")

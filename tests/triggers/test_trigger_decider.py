@@ -72,7 +72,8 @@ async def test_a_decider_message_is_sent_and_it_sees_the_fire(
     status, reason, outreach = await run(db, clock, site_id, decider, "fallback")
     assert (status, reason) == ("sent", "fits")
     assert outreach is not None
-    assert (outreach["message"], outreach["cta"], outreach["reason"]) == ("Hi there", None, "fits")
+    assert (outreach["message"], outreach["cta"]) == ("Hi there", None)
+    assert "reason" not in outreach  # the decider's reason is not for the browser
     (request,) = decider.requests
     assert (request.site_id, request.visitor, request.rule.id, request.lang) == (
         site_id,

@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from bpract.sites import Site
+from bpract.triggers.spec import ruleset_from_compiled
+from bpract_client.rules import engine_view
 from support.eventually import eventually_async
 from support.server import ServerProcess
 from support.sites import make_site, make_token
@@ -60,7 +62,9 @@ async def test_rules_reach_a_connected_visitor_and_fires_become_outreach(
             saved = await http.put(rules_url, headers=headers, content=RULES)
             assert saved.status_code == 200, saved.text
             pushed, _ = await client.recv_until("rules")
-            assert pushed["ruleset"] == saved.json()["ruleset"]
+            # the admin API returns the whole ruleset; the visitor gets the engine's view of it
+            full = ruleset_from_compiled(saved.json()["ruleset"])
+            assert pushed["ruleset"] == engine_view(full)
 
             await client.send(fire_frame(1, "pricing-offer", 1))
             outreach, _ = await client.recv_until("outreach")

@@ -285,7 +285,9 @@ async def test_concurrent_fires_through_two_connections_respect_the_budget(
 async def test_a_pending_fire_older_than_its_deadline_stops_counting(
     db: Database, clock: FakeClock, site_id: int
 ) -> None:
-    service = TriggerService(db, None, now_ms=clock, decider_timeout_s=1)
+    # A pending fire may be claimed until its deadline (60 s), and then decided within the
+    # claim: the decider's timeout (1 s) and 5 s to store the decision.
+    service = TriggerService(db, None, now_ms=clock, decider_timeout_s=1, fire_deadline_s=60)
     await save(service, site_id, one_rule(cap={"count": 1, "days": 1}))
     db.run_sync(
         lambda c: c.execute(
@@ -295,7 +297,7 @@ async def test_a_pending_fire_older_than_its_deadline_stops_counting(
         )
     )
     assert (await fire(service, site_id, "r"))[0] == "capped"
-    clock.advance(61_000)
+    clock.advance(66_000)
     assert (await fire(service, site_id, "r"))[0] == "capped"
     clock.advance(1)
     assert (await fire(service, site_id, "r"))[0] == "sent"

@@ -67,7 +67,8 @@ async def test_save_publishes_a_rules_frame_on_the_site_channel(
             frame = json.loads(raw)
             assert frame["t"] == "rules"
             assert frame["ruleset"]["version"] == version
-            assert frame["ruleset"] == await service.ruleset_json(site_id)
+            assert frame["ruleset"] == await service.engine_ruleset(site_id)
+            assert "message" not in frame["ruleset"]["rules"][0]
             assert other.qsize == 0
 
 

@@ -2,7 +2,12 @@
 
 A fire that passes policy is stored ``pending`` in the same transaction as
 the policy check, so it already counts against caps and budgets while the
-decider thinks; it is then settled as ``sent`` or ``declined``.
+decider thinks.  Whoever decides it first claims it (:func:`claim_fire`, one
+``UPDATE … WHERE status = 'pending' … RETURNING``), so two processes never
+both decide one fire; the claim lapses at ``claim_expires_ms``, so a process
+that died mid-decision does not keep it.  Only the claimant settles it as
+``sent`` or ``declined`` (:func:`settle`); a fire nobody decided within its
+deadline is closed as ``expired`` (:func:`expire_undecided`).
 """
 
 from __future__ import annotations
@@ -14,17 +19,22 @@ from typing import Any
 
 import apsw
 
-from bpract.store import insert_id
 from bpract.triggers.decider import Decision
 
 __all__ = [
+    "ClaimedFire",
     "NewFire",
     "SentOutreach",
+    "StoredFire",
+    "claim_fire",
+    "expire_undecided",
+    "fire_on_stream",
     "new_outreach_id",
     "record_fire",
     "rule_messages",
     "sent_outreach",
     "settle",
+    "undecided_fires",
     "visitor_messages",
 ]
 
@@ -82,14 +92,31 @@ class NewFire:
     at_ms: int
     received_ms: int
     context: dict[str, Any]
+    #: the frame's stream and seq; None for a fire of the server-side engine
+    stream: str | None = None
+    seq: int | None = None
 
 
-def record_fire(conn: apsw.Connection, fire: NewFire, status: str, reason: str) -> int:
-    return insert_id(
-        conn,
-        "INSERT INTO fires (site_id, visitor, session, rule_id, rule_version, at_ms,"
-        " received_ms, status, reason, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING id",
+@dataclass(frozen=True, slots=True)
+class StoredFire:
+    """A stored fire's id and its status (``pending`` until decided)."""
+
+    id: int
+    status: str
+    reason: str
+
+
+_INSERT_FIRE = (
+    "INSERT INTO fires (site_id, visitor, session, rule_id, rule_version, at_ms, received_ms,"
+    " status, reason, context, stream, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (site_id, visitor, stream, seq) DO NOTHING RETURNING id"
+)
+
+
+def record_fire(conn: apsw.Connection, fire: NewFire, status: str, reason: str) -> StoredFire:
+    """Store ``fire``; the fire already stored for its stream and seq if there is one."""
+    rows = conn.execute(
+        _INSERT_FIRE,
         (
             fire.site_id,
             fire.visitor,
@@ -101,8 +128,93 @@ def record_fire(conn: apsw.Connection, fire: NewFire, status: str, reason: str) 
             status,
             reason,
             json.dumps(fire.context, separators=(",", ":")),
+            fire.stream,
+            fire.seq,
         ),
+    ).fetchall()
+    if rows:
+        return StoredFire(int(str(rows[0][0])), status, reason)
+    assert fire.stream is not None and fire.seq is not None  # only a keyed fire can conflict
+    known = fire_on_stream(conn, fire.site_id, fire.visitor, fire.stream, fire.seq)
+    assert known is not None
+    return known
+
+
+def fire_on_stream(
+    conn: apsw.Connection, site_id: int, visitor: str, stream: str, seq: int
+) -> StoredFire | None:
+    """The fire a frame (``stream``, ``seq``) of this visitor made, if it was stored."""
+    row = conn.execute(
+        "SELECT id, status, reason FROM fires WHERE site_id = ? AND visitor = ? AND stream = ?"
+        " AND seq = ?",
+        (site_id, visitor, stream, seq),
+    ).fetchone()
+    return None if row is None else StoredFire(int(row[0]), str(row[1]), str(row[2]))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimedFire:
+    """A pending fire claimed for a decision: what the decider needs, and the claim."""
+
+    id: int
+    site_id: int
+    visitor: str
+    rule_id: str
+    rule_version: int
+    context: dict[str, Any]
+    claim: str
+
+
+def claim_fire(
+    conn: apsw.Connection, fire_id: int, claim: str, *, now_ms: int, until_ms: int, since_ms: int
+) -> ClaimedFire | None:
+    """Claim a pending fire received at or after ``since_ms`` whose earlier claim (if any)
+    has lapsed; None when it is decided, claimed by someone else, or too old."""
+    row = conn.execute(
+        "UPDATE fires SET claim = ?, claim_expires_ms = ? WHERE id = ? AND status = 'pending'"
+        " AND received_ms >= ? AND (claim IS NULL OR claim_expires_ms <= ?)"
+        " RETURNING site_id, visitor, rule_id, rule_version, context",
+        (claim, until_ms, fire_id, since_ms, now_ms),
+    ).fetchone()
+    if row is None:
+        return None
+    site_id, visitor, rule_id, rule_version, context = row
+    return ClaimedFire(
+        id=fire_id,
+        site_id=int(site_id),
+        visitor=str(visitor),
+        rule_id=str(rule_id),
+        rule_version=int(rule_version),
+        context=json.loads(str(context)),
+        claim=claim,
     )
+
+
+def undecided_fires(
+    conn: apsw.Connection, site_id: int, visitor: str, since_ms: int
+) -> list[tuple[int, int | None]]:
+    """This visitor's pending fires received at or after ``since_ms``: each id, and when its
+    current claim lapses (None when unclaimed)."""
+    rows = conn.execute(
+        "SELECT id, claim_expires_ms FROM fires WHERE site_id = ? AND visitor = ?"
+        " AND status = 'pending' AND received_ms >= ? ORDER BY id",
+        (site_id, visitor, since_ms),
+    )
+    return [
+        (int(str(fire_id)), None if until is None else int(str(until))) for fire_id, until in rows
+    ]
+
+
+def expire_undecided(conn: apsw.Connection, *, before_ms: int, now_ms: int, reason: str) -> int:
+    """Close as ``expired`` every pending fire received before ``before_ms`` that nobody is
+    deciding now; how many."""
+    rows = conn.execute(
+        "UPDATE fires SET status = 'expired', reason = ?, claim = NULL"
+        " WHERE status = 'pending' AND received_ms < ?"
+        " AND (claim IS NULL OR claim_expires_ms <= ?) RETURNING id",
+        (reason, before_ms, now_ms),
+    ).fetchall()
+    return len(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +246,24 @@ def _cta_json(decision: Decision) -> str | None:
     return json.dumps({"label": decision.cta.label, "url": decision.cta.url})
 
 
+_SETTLE = (
+    "UPDATE fires SET status = ?, reason = ?, outreach_id = ?, claim = NULL"
+    " WHERE id = ? AND status = 'pending' AND claim = ? RETURNING id"
+)
+
+
 def settle(
-    conn: apsw.Connection, fire_id: int, fire: NewFire, decision: Decision, now_ms: int
-) -> str | None:
-    """Mark a pending fire ``sent`` (returning the new outreach id) or ``declined``."""
+    conn: apsw.Connection, fire: ClaimedFire, decision: Decision, now_ms: int
+) -> tuple[bool, str | None]:
+    """Mark a fire claimed by ``fire.claim`` ``sent`` (with a new outreach row) or
+    ``declined``: whether the claim still held, and the outreach id when sent."""
     if not decision.engage:
-        conn.execute(
-            "UPDATE fires SET status = 'declined', reason = ? WHERE id = ?",
-            (decision.reason, fire_id),
-        )
-        return None
+        settled = conn.execute(_SETTLE, ("declined", decision.reason, None, fire.id, fire.claim))
+        return settled.fetchone() is not None, None
     outreach_id = new_outreach_id()
+    settled = conn.execute(_SETTLE, ("sent", decision.reason, outreach_id, fire.id, fire.claim))
+    if settled.fetchone() is None:
+        return False, None
     conn.execute(
         "INSERT INTO outreach (id, site_id, visitor, rule_id, fire_id, message, cta,"
         " decided_by, reason, sent_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -153,7 +272,7 @@ def settle(
             fire.site_id,
             fire.visitor,
             fire.rule_id,
-            fire_id,
+            fire.id,
             decision.message,
             _cta_json(decision),
             decision.decided_by,
@@ -161,8 +280,4 @@ def settle(
             now_ms,
         ),
     )
-    conn.execute(
-        "UPDATE fires SET status = 'sent', reason = ?, outreach_id = ? WHERE id = ?",
-        (decision.reason, outreach_id, fire_id),
-    )
-    return outreach_id
+    return True, outreach_id

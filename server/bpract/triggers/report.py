@@ -3,6 +3,8 @@
 Conversion compares visitors who were sent the rule's message with visitors
 held out from it: a visitor converts with a ``purchase`` signal after their
 first fire of the rule in the period (both times on the visitor's clock).
+Fires still being decided (``pending``) and fires closed undecided after a
+stop (``expired``) are counted apart and belong to neither group.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class RuleReport(msgspec.Struct, frozen=True, kw_only=True):
     """Relative: (sent rate − held-out rate) / held-out rate; None without a held-out conversion."""
     decider_cost_nano: int = 0
     """What the rule's model decisions cost in the period (nano-dollars), refused answers too."""
+    undecided: int = 0
+    """Fires still waiting for their decision (``pending``)."""
+    expired: int = 0
+    """Fires nobody decided before their deadline (the server stopped mid-decision)."""
 
 
 # Each visitor's first sent (or held-out) fire of a rule; converted: a purchase came after.
@@ -113,6 +119,8 @@ def rule_reports(
                 conversion_held_out=held,
                 lift=_lift(sent, held),
                 decider_cost_nano=costs.get(rule_id, 0),
+                undecided=by_status.get("pending", 0),
+                expired=by_status.get("expired", 0),
             )
         )
     return reports

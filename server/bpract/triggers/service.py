@@ -1,13 +1,23 @@
 """TriggerService: the seam the visitor socket and the admin API call.
 
-It serves the current compiled ruleset (cached per site), saves new versions
-and pushes them to every connected visitor through the channels plugin, turns
-fires into outreach through policy and the decider, and records outcomes.
+It serves the current compiled ruleset (cached per site) in full to the admin
+side and as :func:`~bpract_client.rules.engine_view` to visitors, saves new
+versions and pushes their engine view to every connected visitor through the
+channels plugin, turns fires into outreach through policy and the decider, and
+records outcomes.
+
+A fire is taken (policy checked, stored ``pending``) and then decided, in two
+steps, so that a fire stored by a process that stopped before deciding it is
+still decided: by the connection of its visitor when they come back
+(:meth:`TriggerService.undecided`), or closed as ``expired`` once its deadline
+has passed (:meth:`TriggerService.expire_undecided`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,17 +28,27 @@ from bpract.clock import Clock
 from bpract.clock import now_ms as wall_ms
 from bpract.sites import site_id_for_key
 from bpract.triggers import rulesets
-from bpract.triggers.decider import Decider, DecisionRequest, RuleMessageDecider
+from bpract.triggers.decider import Decider, Decision, DecisionRequest, RuleMessageDecider
 from bpract.triggers.decider import decide_or_fall_back as _decide
 from bpract.triggers.decisions import record_decision
 from bpract.triggers.errors import UnknownRuleError, UnknownSiteError
-from bpract.triggers.fires import NewFire, record_fire, settle
+from bpract.triggers.fires import (
+    ClaimedFire,
+    NewFire,
+    StoredFire,
+    claim_fire,
+    expire_undecided,
+    fire_on_stream,
+    record_fire,
+    settle,
+    undecided_fires,
+)
 from bpract.triggers.outcomes import insert_outcome
 from bpract.triggers.policy import Refusal, check_windows, is_held_out, schedule_refusal
 from bpract.triggers.report import RuleReport, rule_reports
 from bpract.triggers.spec import compile_ruleset, ruleset_from_compiled
 from bpract.wire.channels import site_channel
-from bpract_client.rules import Policy, Rule, Ruleset
+from bpract_client.rules import Policy, Rule, Ruleset, engine_view
 
 if TYPE_CHECKING:
     import apsw
@@ -38,7 +58,11 @@ if TYPE_CHECKING:
 
 __all__ = ["FireResult", "TriggerService"]
 
+log = logging.getLogger("bpract.triggers")
+
 _DAY_MS = 86_400_000
+#: How long a claim outlives the decider's timeout: the time to settle what it decided.
+_CLAIM_MARGIN_MS = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +79,12 @@ class _Current:
     ruleset: Ruleset
     body: dict[str, Any]
     loaded_ms: int
+    #: what visitors' engines receive (``welcome.ruleset``, ``rules.ruleset``)
+    view: dict[str, Any]
+
+    @classmethod
+    def of(cls, ruleset: Ruleset, body: dict[str, Any], loaded_ms: int) -> _Current:
+        return cls(ruleset, body, loaded_ms, engine_view(ruleset))
 
 
 class TriggerService:
@@ -67,13 +97,17 @@ class TriggerService:
         *,
         decider_timeout_s: float = 8.0,
         cache_ttl_s: float = 5.0,
+        fire_deadline_s: float = 60.0,
     ) -> None:
-        """``cache_ttl_s`` bounds how long another process's save goes unseen here."""
+        """``cache_ttl_s`` bounds how long another process's save goes unseen here;
+        ``fire_deadline_s`` is how long after its arrival a fire may still be decided."""
         self._db = db
         self._channels = channels
         self._decider: Decider = decider or RuleMessageDecider()
         self._now_ms = now_ms
         self._decider_timeout_s = decider_timeout_s
+        self._deadline_ms = int(fire_deadline_s * 1000)
+        self._claim_ms = int(decider_timeout_s * 1000) + _CLAIM_MARGIN_MS
         self._cache_ttl_ms = int(cache_ttl_s * 1000)
         self._cache: dict[int, _Current] = {}
         #: the newest version this process has published or seen, per site
@@ -88,15 +122,21 @@ class TriggerService:
             return cached
         stored = await self._db.run(lambda conn: rulesets.latest(conn, site_id))
         if stored is None:
-            current = _Current(Ruleset(), compile_ruleset(Ruleset(), 0), now)
+            current = _Current.of(Ruleset(), compile_ruleset(Ruleset(), 0), now)
         else:
-            current = _Current(ruleset_from_compiled(stored.body), stored.body, now)
+            current = _Current.of(ruleset_from_compiled(stored.body), stored.body, now)
         self._cache[site_id] = current
         return current
 
     async def ruleset_json(self, site_id: int) -> dict[str, Any]:
-        """The current compiled ruleset (version 0 with no rules when none was saved)."""
+        """The current compiled ruleset, every field (version 0 with no rules when none was
+        saved): for the admin side only."""
         return (await self._current(site_id)).body
+
+    async def engine_ruleset(self, site_id: int) -> dict[str, Any]:
+        """What a visitor's engine receives of the current ruleset (no goal, message, offer,
+        cap, cooldown, holdout, schedule or decider setting): the browser's view."""
+        return (await self._current(site_id)).view
 
     async def ruleset(self, site_id: int) -> Ruleset:
         return (await self._current(site_id)).ruleset
@@ -126,15 +166,15 @@ class TriggerService:
             return ruleset_from_compiled(body), body
 
         ruleset, body = await self._db.transaction(save, lock=True)
-        self._cache[site_id] = _Current(ruleset, body, self._now_ms())
+        current = self._cache[site_id] = _Current.of(ruleset, body, self._now_ms())
         if self._known_versions is not None:
             self._known_versions[site_id] = ruleset.version
-        await self._publish(site_id, body)
+        await self._publish(site_id, current.view)
         return ruleset.version
 
-    async def _publish(self, site_id: int, body: dict[str, Any]) -> None:
+    async def _publish(self, site_id: int, view: dict[str, Any]) -> None:
         if self._channels is not None:
-            frame = msgspec.json.encode({"t": "rules", "ruleset": body})
+            frame = msgspec.json.encode({"t": "rules", "ruleset": view})
             await self._channels.wait_published(frame, site_channel(site_id))
 
     async def publish_outside_changes(self) -> list[int]:
@@ -148,7 +188,7 @@ class TriggerService:
         for site_id in changed:
             current = await self._current(site_id, fresh=True)
             self._known_versions[site_id] = current.ruleset.version
-            await self._publish(site_id, current.body)
+            await self._publish(site_id, current.view)
         return changed
 
     async def watch_outside_changes(self, interval_s: float = 2.0) -> None:
@@ -198,10 +238,11 @@ class TriggerService:
 
     async def _reserve(
         self, fire: NewFire, rule: Rule, policy: Policy, early: Refusal | None
-    ) -> tuple[int, Refusal | None]:
-        pending_since = fire.received_ms - int(self._decider_timeout_s * 1000) - 60_000
+    ) -> StoredFire:
+        # A pending fire counts against caps for as long as it may still become a message.
+        pending_since = fire.received_ms - self._deadline_ms - self._claim_ms
 
-        def reserve(conn: apsw.Connection) -> tuple[int, Refusal | None]:
+        def reserve(conn: apsw.Connection) -> StoredFire:
             refusal = early or check_windows(
                 conn,
                 site_id=fire.site_id,
@@ -212,9 +253,100 @@ class TriggerService:
                 pending_since_ms=pending_since,
             )
             status, reason = (refusal.status, refusal.reason) if refusal else ("pending", "")
-            return record_fire(conn, fire, status, reason), refusal
+            return record_fire(conn, fire, status, reason)
 
         return await self._db.transaction(reserve, lock=True)
+
+    async def take_fire(
+        self,
+        *,
+        site_id: int,
+        visitor: str,
+        session: str | None,
+        rule: str,
+        rule_version: int,
+        context: dict[str, Any],
+        at_ms: int,
+        stream: str | None = None,
+        seq: int | None = None,
+    ) -> StoredFire:
+        """Check policy and store the fire: ``pending`` (to be decided) or refused.
+
+        With ``stream`` and ``seq`` (a frame's), taking a fire twice returns the fire the
+        first time stored. :class:`UnknownRuleError` if the rule is not enabled in the
+        current ruleset or changed since ``rule_version``."""
+        if stream is not None and seq is not None:
+            known = await self._db.run(
+                lambda conn: fire_on_stream(conn, site_id, visitor, stream, seq)
+            )
+            if known is not None:
+                return known
+        found, policy = await self._fired_rule(site_id, rule, rule_version)
+        now = self._now_ms()
+        fire = NewFire(
+            site_id=site_id,
+            visitor=visitor,
+            session=session,
+            rule_id=rule,
+            rule_version=rule_version,
+            at_ms=at_ms,
+            received_ms=now,
+            context=context,
+            stream=stream,
+            seq=seq,
+        )
+        early = self._before_storage(site_id, found, visitor, now)
+        return await self._reserve(fire, found, policy, early)
+
+    async def decide_fire(self, fire_id: int, *, lang: str | None) -> FireResult:
+        """Claim a pending fire, decide it and store the outcome.
+
+        Exactly one caller decides a fire: the others get status ``taken`` (decided,
+        being decided, or past its deadline) and nothing to send."""
+        claim, now = secrets.token_urlsafe(12), self._now_ms()
+        until, since = now + self._claim_ms, now - self._deadline_ms
+        claimed = await self._db.transaction(
+            lambda conn: claim_fire(
+                conn, fire_id, claim, now_ms=now, until_ms=until, since_ms=since
+            )
+        )
+        if claimed is None:
+            return FireResult("taken", "decided elsewhere, being decided, or too late")
+        try:
+            found, _ = await self._fired_rule(
+                claimed.site_id, claimed.rule_id, claimed.rule_version
+            )
+        except UnknownRuleError as exc:
+            decision = Decision(engage=False, message="", cta=None, reason=str(exc),
+                                decided_by="policy")  # fmt: skip
+        else:
+            request = DecisionRequest(
+                site_id=claimed.site_id, rule=found, visitor=claimed.visitor,
+                context=claimed.context, lang=lang,
+            )  # fmt: skip
+            decision = await _decide(self._decider, request, timeout_s=self._decider_timeout_s)
+        return await self._settle(claimed, decision)
+
+    async def _settle(self, claimed: ClaimedFire, decision: Decision) -> FireResult:
+        sent_ms = self._now_ms()
+
+        def store(conn: apsw.Connection) -> tuple[bool, str | None]:
+            settled, outreach_id = settle(conn, claimed, decision, sent_ms)
+            if settled:
+                record_decision(conn, claimed.id, decision)
+            return settled, outreach_id
+
+        settled, outreach_id = await self._db.transaction(store, lock=True)
+        if not settled:  # the claim lapsed and another decision was stored first
+            log.warning("fire %d: decided after its claim lapsed; decision dropped", claimed.id)
+            return FireResult("taken", "the claim lapsed before the decision was stored")
+        if outreach_id is None:
+            return FireResult("declined", decision.reason)
+        cta = decision.cta and {"label": decision.cta.label, "url": decision.cta.url}
+        # The decider's reason (a model's rationale, the offer it chose) stays on the server.
+        outreach = {"id": outreach_id, "rule": claimed.rule_id, "message": decision.message,
+                    "cta": cta}  # fmt: skip
+        return FireResult("sent", decision.reason, outreach)
 
     async def handle_fire(
         self,
@@ -227,48 +359,51 @@ class TriggerService:
         context: dict[str, Any],
         at_ms: int,
         lang: str | None,
+        stream: str | None = None,
+        seq: int | None = None,
     ) -> FireResult:
-        """Policy, then the decider; stores the fire. :class:`UnknownRuleError` if the rule
-        is not enabled in the current ruleset or changed since ``rule_version``."""
-        found, policy = await self._fired_rule(site_id, rule, rule_version)
+        """:meth:`take_fire`, then :meth:`decide_fire` when the fire passed policy."""
+        taken = await self.take_fire(
+            site_id=site_id, visitor=visitor, session=session, rule=rule,
+            rule_version=rule_version, context=context, at_ms=at_ms, stream=stream, seq=seq,
+        )  # fmt: skip
+        if taken.status != "pending":
+            return FireResult(taken.status, taken.reason)
+        return await self.decide_fire(taken.id, lang=lang)
+
+    # -- fires left undecided ---------------------------------------------------------------
+
+    async def undecided(self, site_id: int, visitor: str) -> list[tuple[int, float]]:
+        """This visitor's fires still waiting for a decision that may still be sent: each id
+        and the seconds until it may be claimed (0 unless a claim, perhaps of a process
+        that died, has yet to lapse)."""
         now = self._now_ms()
-        fire = NewFire(
-            site_id=site_id,
-            visitor=visitor,
-            session=session,
-            rule_id=rule,
-            rule_version=rule_version,
-            at_ms=at_ms,
-            received_ms=now,
-            context=context,
-        )
-        early = self._before_storage(site_id, found, visitor, now)
-        fire_id, refusal = await self._reserve(fire, found, policy, early)
-        if refusal is not None:
-            return FireResult(refusal.status, refusal.reason)
-        request = DecisionRequest(
-            site_id=site_id, rule=found, visitor=visitor, context=context, lang=lang
-        )
-        decision = await _decide(self._decider, request, timeout_s=self._decider_timeout_s)
-        sent_ms = self._now_ms()
+        since = now - self._deadline_ms
+        found = await self._db.run(lambda conn: undecided_fires(conn, site_id, visitor, since))
+        return [(fire_id, max(0, (until or 0) - now) / 1000) for fire_id, until in found]
 
-        def store(conn: apsw.Connection) -> str | None:
-            outreach_id = settle(conn, fire_id, fire, decision, sent_ms)
-            record_decision(conn, fire_id, decision)
-            return outreach_id
+    async def expire_undecided(self) -> int:
+        """Close as ``expired`` the fires nobody decided within the deadline; how many."""
+        now = self._now_ms()
+        seconds = self._deadline_ms / 1000
+        reason = f"not decided within {seconds:g} s of arriving (the server stopped first)"
+        expired = await self._db.transaction(
+            lambda conn: expire_undecided(
+                conn, before_ms=now - self._deadline_ms, now_ms=now, reason=reason
+            )
+        )
+        if expired:
+            log.warning("closed %d fire(s) left undecided past their deadline", expired)
+        return expired
 
-        outreach_id = await self._db.transaction(store, lock=True)
-        if outreach_id is None:
-            return FireResult("declined", decision.reason)
-        cta = decision.cta and {"label": decision.cta.label, "url": decision.cta.url}
-        outreach = {
-            "id": outreach_id,
-            "rule": rule,
-            "message": decision.message,
-            "cta": cta,
-            "reason": decision.reason,
-        }
-        return FireResult("sent", decision.reason, outreach)
+    async def expire_undecided_forever(self, interval_s: float) -> None:
+        """Run :meth:`expire_undecided` now (start-up) and every ``interval_s`` until cancelled."""
+        while True:
+            try:
+                await self.expire_undecided()
+            except Exception:  # the database may be busy: the next round tries again
+                log.exception("closing undecided fires failed")
+            await asyncio.sleep(interval_s)
 
     # -- outcomes and reports -----------------------------------------------------------------
 

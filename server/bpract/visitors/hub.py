@@ -22,9 +22,9 @@ __all__ = ["RulesetSource", "VisitorHub"]
 
 
 class RulesetSource(Protocol):
-    """Where a connection gets the compiled ruleset its engine evaluates."""
+    """Where a connection gets the ruleset its engine evaluates (only what evaluation needs)."""
 
-    def ruleset_json(self, site_id: int) -> Awaitable[dict[str, Any]]: ...
+    def engine_ruleset(self, site_id: int) -> Awaitable[dict[str, Any]]: ...
 
 
 class VisitorHub:

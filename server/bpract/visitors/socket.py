@@ -28,7 +28,7 @@ _rules_decoder = msgspec.json.Decoder(Rules)
 
 async def _welcome(conn: Connection, accepted: Accepted) -> None:
     hub, hello = conn.hub, accepted.hello
-    ruleset = await hub.rulesets.ruleset_json(accepted.site.id)
+    ruleset = await hub.rulesets.engine_ruleset(accepted.site.id)
     if hello.engine == "server":
         conn.engine = await ServerEngine.load(
             hub.db,

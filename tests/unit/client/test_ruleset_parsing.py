@@ -1,4 +1,4 @@
-"""The compiled ruleset JSON the server sends, read back into the rule dataclasses."""
+"""The ruleset the browser receives (the engine view), and the engine reading it back."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from bpract_client.rules import (
     Cap,
     CartChurn,
     Conditions,
+    EngineRuleset,
     Message,
     Policy,
     Rule,
     Ruleset,
     Schedule,
+    Suppression,
+    Trigger,
     Visits,
+    engine_view,
     glob_match,
     ruleset_from_dict,
 )
@@ -50,30 +54,74 @@ FULL = Ruleset(
             schedule=Schedule(days=["mon"], start="08:00", end="17:00", tz="Europe/Paris"),
         ),
         Rule(id="plain", message=Message(text="Hello")),
+        Rule(id="paused", enabled=False, message=Message(text="Not now")),
     ],
 )
+ENGINE = EngineRuleset(
+    version=3,
+    policy=Suppression(suppress_while_typing=False),
+    rules=[
+        Trigger(id="pricing-offer", priority=10, when=FULL.rules[0].when),
+        Trigger(id="plain"),
+    ],
+)
+#: what the server alone uses: none of it may reach the browser
+SERVER_ONLY = ("name", "department", "goal", "message", "offers", "cap", "cooldown", "holdout",
+               "schedule", "on_decider_failure", "enabled", "interruption_budget")  # fmt: skip
 
 
-def test_round_trip_of_the_servers_encoding() -> None:
+def test_the_engine_view_keeps_only_what_evaluation_needs() -> None:
+    view = engine_view(FULL)
+    assert view == {
+        "version": 3,
+        "policy": {"suppress_while_chat_open": True, "suppress_while_typing": False},
+        "rules": [
+            {
+                "id": "pricing-offer",
+                "priority": 10,
+                "when": {
+                    "page": ["/pricing*"],
+                    "attentive_seconds": 60,
+                    "visits": {"page": "/pricing*", "count": 2, "days": 7},
+                    "cart_churn": {"changes": 3, "minutes": 10},
+                    "identified": False,
+                    "traits": {"plan": None, "seats": 3},
+                    "device": ["desktop"],
+                },
+            },
+            {"id": "plain", "priority": 0, "when": {}},
+        ],
+    }
+    text = json.dumps(view)
+    for key in SERVER_ONLY:
+        assert f'"{key}"' not in text
+    for value in ("Help them choose.", "Comparing plans?", "annual-20", "Europe/Paris", "sales"):
+        assert value not in text
+
+
+def test_the_engine_reads_its_view_back() -> None:
+    parsed = ruleset_from_dict(json.loads(json.dumps(engine_view(FULL))))
+    assert parsed == ENGINE
+
+
+def test_a_full_compiled_ruleset_also_reads_as_the_engine_view() -> None:
     data = json.loads(msgspec.json.encode(FULL))
-    parsed = ruleset_from_dict(data)
-    assert parsed == FULL
-    assert parsed.rules[0].cooldown_seconds == 3600
+    assert ruleset_from_dict(data) == ENGINE  # server-only keys ignored, disabled rules skipped
 
 
 def test_unknown_keys_are_ignored() -> None:
-    data = json.loads(msgspec.json.encode(FULL))
+    data = engine_view(FULL)
     data["future"] = 1
     data["rules"][0]["when"]["future_condition"] = {"x": 1}
-    data["rules"][0]["message"]["cta"]["style"] = "bold"
-    assert ruleset_from_dict(data) == FULL
+    data["rules"][0]["style"] = "bold"
+    assert ruleset_from_dict(data) == ENGINE
 
 
 def test_defaults_fill_in() -> None:
-    parsed = ruleset_from_dict({"rules": [{"id": "a", "message": {"text": "hi"}}]})
+    parsed = ruleset_from_dict({"rules": [{"id": "a"}]})
     assert parsed.version == 0
-    assert parsed.policy == Policy()
-    assert parsed.rules[0].when == Conditions()
+    assert parsed.policy == Suppression()
+    assert parsed.rules[0] == Trigger(id="a", priority=0, when=Conditions())
 
 
 @pytest.mark.parametrize(
@@ -81,18 +129,13 @@ def test_defaults_fill_in() -> None:
     [
         {"rules": "nope"},
         {"rules": [1]},
-        {"rules": [{"id": "a"}]},  # no message
-        {"rules": [{"id": "Bad Id", "message": {"text": "x"}}]},
-        {"rules": [{"id": "a", "message": {"text": ""}}]},
-        {"rules": [{"id": "a", "message": {"text": "x"}, "when": []}]},
-        {
-            "rules": [
-                {"id": "a", "message": {"text": "x"}, "when": {"visits": {"page": "/", "days": 91}}}
-            ]
-        },
-        {"rules": [{"id": "a", "message": {"text": "x"}}, {"id": "a", "message": {"text": "y"}}]},
+        {"rules": [{"priority": 1}]},  # no id
+        {"rules": [{"id": "Bad Id"}]},
+        {"rules": [{"id": "a", "when": []}]},
+        {"rules": [{"id": "a", "when": {"visits": {"page": "/", "days": 91}}}]},
+        {"rules": [{"id": "a", "when": {"scroll_percent": 101}}]},
+        {"rules": [{"id": "a"}, {"id": "a"}]},
         {"policy": "strict"},
-        {"policy": {"interruption_budget": -1}},
     ],
 )
 def test_malformed_rulesets_raise_value_error(data: dict[str, Any]) -> None:
