@@ -11,10 +11,11 @@ from litestar import Litestar, get
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.di import NamedDependency
-from litestar.openapi.config import OpenAPIConfig
 
 from bpract import features
+from bpract.assets.openapi import openapi_config
 from bpract.di import from_state
+from bpract.headers import secure_headers
 from bpract.runtime import SERVICES, Runtime
 from bpract.settings import Settings, get_settings
 from bpract.store import Database
@@ -62,5 +63,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[channels],
         dependencies=from_state(*SERVICES),
         lifespan=[_lifespan(settings, channels)],
-        openapi_config=OpenAPIConfig(title="BPract Agents", version=VERSION, path="/schema"),
+        before_send=[secure_headers],
+        openapi_config=openapi_config("BPract Agents", VERSION),
     )
