@@ -70,7 +70,7 @@ def test_cta_is_the_rules_url_or_a_same_site_path() -> None:
     ],
 )
 def test_foreign_links_are_refused(url: str) -> None:
-    with pytest.raises(GuardrailError, match="not the rule's URL or a path on the site"):
+    with pytest.raises(GuardrailError, match="leaves the site"):
         check_cta(RULE, "Go", url)
 
 

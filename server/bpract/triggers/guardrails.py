@@ -92,7 +92,9 @@ def check_cta(rule: Rule, label: str | None, url: str | None) -> CTA | None:
         raise GuardrailError("a call to action needs a label")
     allowed = rule.message.cta.url if rule.message.cta else None
     if url is not None and (url != allowed or safe_link(url) is None) and not is_site_path(url):
-        raise GuardrailError(f"call to action is not the rule's URL or a path on the site: {url!r}")
+        raise GuardrailError(
+            f"call to action leaves the site (neither the rule's URL nor a path on it): {url!r}"
+        )
     try:
         return CTA(label=label.strip(), url=url)
     except ValueError as exc:
