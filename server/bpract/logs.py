@@ -1,14 +1,15 @@
 """What the server's logs may hold: no message bodies, identity hashes, card numbers or secrets.
 
 Two walls. First, the libraries that log request or response bodies at DEBUG
-(the model SDKs, httpx/httpcore, the WebSocket stack) are kept at INFO unless
-``BPRACT_LOG_BODIES`` turns bodies on (:func:`quiet_body_loggers`); our own code
-never logs a body. Second, every log record is redacted when it is made
-(:func:`install`, a record factory, so no handler configured later can miss it):
-card-like numbers (13–19 digits, spaces or dashes between, Luhn-valid), 64-hex
-digests (identity hashes), and known secret shapes (model API keys, our admin
-tokens and identity secrets, bearer tokens, API-key headers). :class:`Redact`
-does the same as a ``logging.Filter`` for a handler configured elsewhere.
+(the model SDKs, httpx/httpcore, the WebSocket stack) are kept at INFO (httpx at
+WARNING: its INFO line names whole URLs) unless ``BPRACT_LOG_BODIES`` turns bodies
+on (:func:`quiet_body_loggers`); our own code never logs a body. Second, every log
+record is redacted when it is made (:func:`install`, a record factory, so no handler
+configured later can miss it): card-like numbers (13–19 digits, spaces or dashes
+between, Luhn-valid), 64-hex digests (identity hashes), and known secret shapes
+(model API keys, our admin tokens and identity secrets, bearer tokens, API-key
+headers). :class:`Redact` does the same as a ``logging.Filter`` for a handler
+configured elsewhere.
 """
 
 from __future__ import annotations
@@ -28,19 +29,20 @@ __all__ = [
     "redact_record",
 ]
 
-#: Loggers that write bodies or headers at DEBUG: capped at INFO unless bodies are on.
-BODY_LOGGERS: Final = (
-    "openai",
-    "anthropic",
-    "httpx",
-    "httpcore",
-    "httpx2",
-    "httpcore2",
-    "websockets",
-    "uvicorn.error",
-    "uvicorn.protocols",
-    "hpack",
-)
+#: Loggers that write bodies or headers at DEBUG, and the level each is capped at unless
+#: bodies are on. httpx's INFO line names the whole URL, which for a webhook is its secret.
+BODY_LOGGERS: Final[Mapping[str, int]] = {
+    "openai": logging.INFO,
+    "anthropic": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpx2": logging.WARNING,
+    "httpcore": logging.INFO,
+    "httpcore2": logging.INFO,
+    "websockets": logging.INFO,
+    "uvicorn.error": logging.INFO,
+    "uvicorn.protocols": logging.INFO,
+    "hpack": logging.INFO,
+}
 
 _CARD: Final = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _HEX_DIGEST: Final = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
@@ -148,13 +150,13 @@ def install() -> None:
 
 
 def quiet_body_loggers(bodies: bool) -> None:
-    """Cap :data:`BODY_LOGGERS` at INFO unless ``bodies`` (``BPRACT_LOG_BODIES``) is on.
+    """Cap :data:`BODY_LOGGERS` unless ``bodies`` (``BPRACT_LOG_BODIES``) is on.
 
     Call it after whatever else configures logging (uvicorn does, when it starts).
     """
     if bodies:
         return
-    for name in BODY_LOGGERS:
+    for name, cap in BODY_LOGGERS.items():
         logger = logging.getLogger(name)
-        if logger.level < logging.INFO:  # NOTSET too: it would follow the root to DEBUG
-            logger.setLevel(logging.INFO)
+        if logger.level < cap:  # NOTSET too: it would follow the root down to DEBUG
+            logger.setLevel(cap)

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from bpract.kb import KnowledgeBase, MiniLMEmbedder, ingest
-from bpract.logs import Redact, install, luhn_valid, redact
+from bpract.llm.alerts import AlertSender
+from bpract.llm.budget import Alert
+from bpract.logs import BODY_LOGGERS, Redact, install, luhn_valid, quiet_body_loggers, redact
 from bpract.sites import Site
 from bpract.sites.identity import user_hash
 from bpract.store import Database
@@ -199,3 +201,34 @@ def test_records_are_redacted_when_made_whatever_handler_formats_them(
 def test_the_filter_redacts_for_a_handler_configured_elsewhere() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "card %s", (CARD,), None)
     assert Redact().filter(record) and record.getMessage() == "card [card]"
+
+
+def test_body_loggers_are_capped_unless_bodies_are_on() -> None:
+    saved = {name: logging.getLogger(name).level for name in BODY_LOGGERS}
+    try:
+        for name in BODY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.DEBUG)
+        quiet_body_loggers(bodies=True)
+        assert all(logging.getLogger(n).level == logging.DEBUG for n in BODY_LOGGERS)
+        quiet_body_loggers(bodies=False)
+        assert logging.getLogger("openai").level == logging.INFO
+        assert logging.getLogger("httpx2").level == logging.WARNING  # its INFO line has URLs
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def test_a_failed_budget_alert_logs_the_webhooks_host_not_its_secret_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/services/T0001/B0001/HOOKSECRETPATH"
+    alert = Alert(
+        site_id=1, department="support", period_key="2026-12", threshold="80%",
+        spent_nano=8, limit_nano=10, url=url,
+    )  # fmt: skip
+    sender = AlertSender(timeout_s=2)
+    with caplog.at_level(logging.WARNING, logger="bpract.llm.alerts"):
+        sender.send([alert])
+        await sender.aclose()
+    assert "budget alert to 127.0.0.1" in caplog.text
+    assert "HOOKSECRETPATH" not in caplog.text
