@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,9 +34,9 @@ PATHS = [
 ]
 
 
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    root = tmp_path / "dist"
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("headers") / "dist"
     for rel, content in {
         "widget.js": b"(()=>{})();\n",
         "w/b1/worker.mjs": b"export {};\n",
@@ -49,18 +50,33 @@ def dist(tmp_path: Path) -> Path:
     return root
 
 
+def _app(dist: Path) -> Litestar:
+    db = dist.parent / "h.db"
+    return create_app(Settings.read({}, ServerSettings(db=db, widget_dist=dist)))
+
+
+@pytest.fixture(scope="module")
+def answered(dist: Path) -> dict[tuple[str, str], httpx.Response]:
+    """Every response of :data:`PATHS`, from one app."""
+
+    async def collect() -> dict[tuple[str, str], httpx.Response]:
+        async with AsyncTestClient(app=_app(dist)) as c:
+            return {(m, p): await c.request(m, p) for m, p in PATHS}
+
+    return asyncio.run(collect())
+
+
 @pytest.fixture
-async def client(tmp_path: Path, dist: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings.read({}, ServerSettings(db=tmp_path / "h.db", widget_dist=dist))
-    async with AsyncTestClient(app=create_app(settings)) as c:
+async def client(dist: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with AsyncTestClient(app=_app(dist)) as c:
         yield c
 
 
 @pytest.mark.parametrize(("method", "path"), PATHS)
-async def test_every_response_has_nosniff_a_referrer_policy_and_one_charset(
-    client: httpx.AsyncClient, method: str, path: str
+def test_every_response_has_nosniff_a_referrer_policy_and_one_charset(
+    answered: dict[tuple[str, str], httpx.Response], method: str, path: str
 ) -> None:
-    response = await client.request(method, path)
+    response = answered[method, path]
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
     content_type = response.headers.get_list("content-type")
@@ -71,10 +87,10 @@ async def test_every_response_has_nosniff_a_referrer_policy_and_one_charset(
 
 
 @pytest.mark.parametrize(("method", "path"), PATHS)
-async def test_html_pages_have_a_csp_and_cannot_be_framed(
-    client: httpx.AsyncClient, method: str, path: str
+def test_html_pages_have_a_csp_and_cannot_be_framed(
+    answered: dict[tuple[str, str], httpx.Response], method: str, path: str
 ) -> None:
-    response = await client.request(method, path)
+    response = answered[method, path]
     csp = response.headers.get("content-security-policy")
     if not response.headers["content-type"].startswith("text/html"):
         assert csp is None  # the widget's files stay usable inside any host page
