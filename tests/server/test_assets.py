@@ -1,4 +1,4 @@
-"""Static widget files: MIME types, precompressed encodings, caching, CORS, ETag/304, traversal."""
+"""Widget files: MIME, precompressed siblings, caching, CORS, ETag/304, traversal, HEAD, ranges."""
 
 from __future__ import annotations
 
