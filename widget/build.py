@@ -21,6 +21,8 @@ REPO = WIDGET.parent
 SRC = WIDGET / "src"
 DIST = WIDGET / "dist"
 NODE_MODULES = WIDGET / "node_modules"
+#: The OpenAPI viewer served under /schema/ui/ (swagger-ui-dist, pinned in package.json).
+VIEWER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
 PYODIDE_FILES = (
     "pyodide.mjs",
     "pyodide.asm.mjs",
@@ -50,7 +52,8 @@ def _run(argv: list[str], cwd: Path) -> bytes:
 
 
 def _ensure_node_modules() -> None:
-    if not (NODE_MODULES / ".bin" / "esbuild").exists():
+    needed = (NODE_MODULES / ".bin" / "esbuild", NODE_MODULES / "swagger-ui-dist" / "package.json")
+    if not all(path.exists() for path in needed):
         _run([_tool("npm"), "ci", "--no-audit", "--no-fund"], WIDGET)
 
 
@@ -128,6 +131,10 @@ def _outputs(build_id: str, wheel: Path) -> dict[str, bytes]:
     for name in PYODIDE_FILES:
         files[f"{base}/pyodide/{name}"] = (runtime / name).read_bytes()
     files[f"{base}/{wheel.name}"] = wheel.read_bytes()
+    viewer = NODE_MODULES / "swagger-ui-dist"
+    for name in VIEWER_FILES:
+        files[f"schema/{name}"] = (viewer / name).read_bytes()
+    files["schema/viewer.js"] = (SRC / "schema-viewer.js").read_bytes()
     return files
 
 

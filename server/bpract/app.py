@@ -11,10 +11,13 @@ from litestar import Litestar, get
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.di import NamedDependency
-from litestar.openapi.config import OpenAPIConfig
 
 from bpract import features
+from bpract.assets.openapi import openapi_config
 from bpract.di import from_state
+from bpract.headers import secure_headers
+from bpract.logs import install as redact_logs
+from bpract.logs import quiet_body_loggers
 from bpract.runtime import SERVICES, Runtime
 from bpract.settings import Settings, get_settings
 from bpract.store import Database
@@ -47,6 +50,8 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         async with Runtime.running(settings, channels) as runtime:
+            # after uvicorn configured its loggers and the providers imported their SDKs
+            quiet_body_loggers(settings.server.log_bodies)
             app.state.update(runtime.services())
             yield
 
@@ -56,11 +61,13 @@ def _lifespan(
 def create_app(settings: Settings | None = None) -> Litestar:
     """The application, configured from ``settings`` (default: the environment)."""
     settings = settings or get_settings()
+    redact_logs()
     channels = VisitorChannels(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
     return Litestar(
         route_handlers=[health, *features.routes()],
         plugins=[channels],
         dependencies=from_state(*SERVICES),
         lifespan=[_lifespan(settings, channels)],
-        openapi_config=OpenAPIConfig(title="BPract Agents", version=VERSION, path="/schema"),
+        before_send=[secure_headers],
+        openapi_config=openapi_config("BPract Agents", VERSION),
     )

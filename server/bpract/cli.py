@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -52,8 +53,10 @@ def _serve(args: argparse.Namespace) -> int:
     from bpract.app import create_app
     from bpract.visitors.settings import VisitorSettings
 
+    app = create_app(settings)
+    logging.getLogger().setLevel(args.log_level.upper())  # our loggers follow --log-level
     uvicorn.run(
-        create_app(settings),
+        app,
         host=server.host,
         port=server.port,
         ws=ws,

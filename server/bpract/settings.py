@@ -101,6 +101,10 @@ class ServerSettings:
     widget_dist: Path = env("BPRACT_WIDGET_DIST", REPO_ROOT / "widget" / "dist")
     """Built widget folder served at ``/widget.js`` and ``/w/``."""
 
+    log_bodies: bool = env("BPRACT_LOG_BODIES", False)
+    """Let the model SDKs, httpx and the WebSocket stack log bodies at DEBUG (visitors'
+    messages, prompts, answers); off by default. Card numbers and secrets stay redacted."""
+
 
 class Settings:
     """The whole tree: the environment captured once, each section parsed on first use."""

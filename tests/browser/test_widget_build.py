@@ -30,6 +30,8 @@ def test_layout_matches_what_the_server_serves(widget_dist: Path) -> None:
     expected |= {f"w/{build}/pyodide/{name}" for name in (*RUNTIME, "pyodide-lock.json")}
     (wheel,) = base.glob("bpract_client-*-py3-none-any.whl")
     expected.add(f"w/{build}/{wheel.name}")
+    # the OpenAPI viewer of /schema, served from here rather than a CDN
+    expected |= {"schema/swagger-ui-bundle.js", "schema/swagger-ui.css", "schema/viewer.js"}
     files = manifest(widget_dist)["files"]
     assert isinstance(files, dict)
     assert set(files) == expected

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from bpract.chat.citations import cite
+from bpract.chat.citations import citation, cite, stored_citation
 from bpract.chat.injection import looks_like_instructions
 from bpract.chat.language import detect_language
 from bpract.chat.phrases import asks_for_human
 from bpract.kb import Passage
 from bpract.text import sentences
+from bpract.wire.frames import Citation
 
 
 @pytest.mark.parametrize(
@@ -61,6 +64,24 @@ def test_cite_keeps_only_cited_passages_renumbered() -> None:
     assert text == "First [1]. Second [2][1]. Bogus."
     assert [(c.n, c.title) for c in citations] == [(1, "Doc 3"), (2, "Doc 1")]
     assert [p.chunk_id for p in cited] == [3, 1]
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "//evil.example/x", "/\\evil.example", "data:text/html,x"]
+)
+def test_a_citation_with_a_bad_url_is_shown_without_a_link(url: str) -> None:
+    hostile = dataclasses.replace(_passage(1), url=url)
+    assert citation(1, hostile) == Citation(n=1, title="Doc 1", url=None, section="S")
+    _, citations, _ = cite("See [1].", [hostile])
+    assert [c.url for c in citations] == [None]
+    stored = {"n": 1, "title": "Doc 1", "url": url, "section": "S"}
+    assert stored_citation(stored) == Citation(n=1, title="Doc 1", url=None, section="S")
+
+
+def test_a_citation_keeps_a_good_url() -> None:
+    assert citation(1, _passage(1)).url == "/help/1"
+    good = {"n": 2, "title": "T", "url": "https://help.example/a", "section": ""}
+    assert stored_citation(good).url == "https://help.example/a"
 
 
 def test_sentences_unwrap_lists_and_lines() -> None:

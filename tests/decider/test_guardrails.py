@@ -56,11 +56,31 @@ def test_cta_is_the_rules_url_or_a_same_site_path() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", "/\\evil.example"],
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "javascript:alert(1)",
+        "/\\evil.example",
+        "/%2F/evil.example",
+        "/%5Cevil.example",
+        "/\t/evil.example",
+        "/\u200b/evil.example",
+        "https://shop.example@evil.example/pricing",
+        "data:text/html,x",
+    ],
 )
 def test_foreign_links_are_refused(url: str) -> None:
-    with pytest.raises(GuardrailError):
+    with pytest.raises(GuardrailError, match="leaves the site"):
         check_cta(RULE, "Go", url)
+
+
+def test_a_rules_own_hostile_url_is_not_copied() -> None:
+    stored = Rule(
+        id="r",
+        message=Message(text="Hi", cta=CTA(label="Go", url="//evil.example/x")),
+    )
+    with pytest.raises(GuardrailError):
+        check_cta(stored, "Go", "//evil.example/x")
 
 
 def test_a_cta_needs_a_short_label() -> None:

@@ -1,4 +1,4 @@
-"""Static widget files: MIME types, precompressed encodings, caching, CORS, ETag/304, traversal."""
+"""Widget files: MIME, precompressed siblings, caching, CORS, ETag/304, traversal, HEAD, ranges."""
 
 from __future__ import annotations
 
@@ -156,3 +156,89 @@ async def test_missing_dist_answers_503_with_advice(tmp_path: Path) -> None:
         assert response.status_code == 503
         assert "not built" in response.text and "widget/build.py" in response.text
         assert (await client.get("/w/abc/worker.mjs")).status_code == 404
+
+
+def test_head_answers_the_headers_of_get_without_a_body(http: httpx.Client) -> None:
+    for url, rel in (
+        ("/widget.js", "widget.js"),
+        (f"/w/{BUILD}/worker.mjs", f"w/{BUILD}/worker.mjs"),
+    ):
+        get = http.get(url, headers={"Accept-Encoding": "identity"})
+        head = http.head(url, headers={"Accept-Encoding": "identity"})
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(len(FILES[rel][0]))
+        for name in ("content-type", "etag", "cache-control", "access-control-allow-origin"):
+            assert head.headers[name] == get.headers[name]
+        assert head.headers["accept-ranges"] == "bytes"
+    assert http.head(f"/w/{BUILD}/missing.js").status_code == 404
+
+
+WASM = f"w/{BUILD}/pyodide/pyodide.asm.wasm"
+
+
+@pytest.mark.parametrize(
+    ("spec", "start", "end"),
+    [("bytes=0-9", 0, 9), ("bytes=100-", 100, None), ("bytes=-16", -16, None),
+     ("bytes=4000-999999", 4000, None), ("BYTES=5-5", 5, 5)],
+)  # fmt: skip
+def test_a_range_answers_206_with_its_bytes(
+    http: httpx.Client, spec: str, start: int, end: int | None
+) -> None:
+    content = FILES[WASM][0]
+    response = http.get("/" + WASM, headers={"Accept-Encoding": "identity", "Range": spec})
+    assert response.status_code == 206
+    expected = content[start : None if end is None else end + 1]
+    assert response.content == expected
+    first = start % len(content)
+    assert response.headers["content-range"] == (
+        f"bytes {first}-{first + len(expected) - 1}/{len(content)}"
+    )
+    assert response.headers["content-length"] == str(len(expected))
+    assert response.headers["access-control-allow-origin"] == "*"
+    head = http.head("/" + WASM, headers={"Accept-Encoding": "identity", "Range": spec})
+    assert head.status_code == 206 and head.content == b""
+    assert head.headers["content-range"] == response.headers["content-range"]
+
+
+@pytest.mark.parametrize("spec", ["bytes=999999-", "bytes=4008-4010", "bytes=-0"])
+def test_a_range_past_the_end_is_416(http: httpx.Client, spec: str) -> None:
+    response = http.get("/" + WASM, headers={"Accept-Encoding": "identity", "Range": spec})
+    assert response.status_code == 416
+    assert response.headers["content-range"] == f"bytes */{len(FILES[WASM][0])}"
+
+
+@pytest.mark.parametrize("spec", ["bytes=0-1,5-9", "items=0-9", "bytes=a-b", "bytes=9-2"])
+def test_ranges_we_do_not_serve_get_the_whole_file(http: httpx.Client, spec: str) -> None:
+    response = http.get("/" + WASM, headers={"Accept-Encoding": "identity", "Range": spec})
+    assert response.status_code == 200 and response.content == FILES[WASM][0]
+
+
+def test_a_range_counts_bytes_of_the_encoding_sent(http: httpx.Client, dist: Path) -> None:
+    br = (dist / (WASM + ".br")).read_bytes()
+    response = http.get("/" + WASM, headers={"Accept-Encoding": "br", "Range": "bytes=0-3"})
+    assert response.status_code == 206
+    assert response.headers["content-encoding"] == "br"
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.headers["content-range"] == f"bytes 0-3/{len(br)}"
+    raw = http.get(
+        "/" + WASM, headers={"Accept-Encoding": "identity", "Range": "bytes=0-3"}
+    ).headers["etag"]
+    assert response.headers["etag"] != raw  # caches keep the two representations apart
+
+
+def test_if_range_with_another_etag_sends_the_whole_file(http: httpx.Client) -> None:
+    headers = {"Accept-Encoding": "identity", "Range": "bytes=0-3"}
+    etag = http.get("/" + WASM, headers=headers).headers["etag"]
+    same = http.get("/" + WASM, headers={**headers, "If-Range": etag})
+    assert same.status_code == 206
+    other = http.get("/" + WASM, headers={**headers, "If-Range": '"stale"'})
+    assert other.status_code == 200 and other.content == FILES[WASM][0]
+
+
+def test_if_none_match_still_wins_over_a_range(http: httpx.Client) -> None:
+    etag = http.get("/" + WASM, headers={"Accept-Encoding": "identity"}).headers["etag"]
+    again = http.get(
+        "/" + WASM,
+        headers={"Accept-Encoding": "identity", "Range": "bytes=0-3", "If-None-Match": etag},
+    )
+    assert again.status_code == 304 and again.content == b""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -10,7 +11,7 @@ from bpract.store import Database
 from bpract.triggers.decider import Decision, DecisionRequest, RuleMessageDecider
 from bpract.triggers.service import TriggerService
 from bpract.triggers.spec import load_ruleset
-from bpract_client.rules import CTA
+from bpract_client.rules import CTA, Message
 from triggers.support import FakeClock, fire, save
 
 
@@ -62,6 +63,19 @@ async def test_the_rule_message_decider() -> None:
         reason="the rule's message",
         decided_by="rule",
     )
+
+
+@pytest.mark.parametrize("url", ["//evil.example/x", "/\\evil.example", "/%2F/evil.example"])
+async def test_a_stored_rule_with_a_cta_leaving_the_site_is_sent_without_it(url: str) -> None:
+    # written before CTAs were checked on load: the rule types alone let these through
+    stored = load_ruleset(ruleset("fallback")).rules[0]
+    rule = dataclasses.replace(
+        stored, message=Message(text="rule text", cta=CTA(label="Go", url=url))
+    )
+    decision = await RuleMessageDecider().decide(
+        DecisionRequest(site_id=1, rule=rule, visitor="v", context={}, lang=None)
+    )
+    assert decision.message == "rule text" and decision.cta is None
 
 
 async def test_a_decider_message_is_sent_and_it_sees_the_fire(

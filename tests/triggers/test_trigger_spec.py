@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bpract.triggers.errors import FieldError, RulesetInvalidError
@@ -116,6 +118,27 @@ def test_bad_globs(when: str, path: str, fragment: str) -> None:
     (error,) = errors_of(rule_yaml("", when=when))
     assert error.path == path
     assert fragment in error.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "//evil.example/x",
+        "/\\evil.example",
+        "/%2F/evil.example",
+        "/%09/evil.example",
+        "https://shop.example@evil.example/",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "vbscript:x",
+        "pricing",
+    ],
+)
+def test_a_cta_that_leaves_the_site_or_http_is_refused_with_its_path(url: str) -> None:
+    rule = {"id": "r1", "when": {}, "message": {"text": "hi", "cta": {"label": "Go", "url": url}}}
+    (error,) = errors_of(json.dumps({"rules": [rule]}))
+    assert error.path == "rules[0].message.cta.url"
+    assert "not an absolute http(s) URL or a path on the site" in error.message
 
 
 def test_unknown_time_zone() -> None:

@@ -8,17 +8,18 @@ from pathlib import Path
 
 __all__ = ["MIME_TYPES", "Resolved", "pick_encoding", "resolve"]
 
+# No charset here: the response adds exactly one to text types (bpract.headers.one_charset).
 MIME_TYPES: dict[str, str] = {
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
     ".wasm": "application/wasm",
     ".json": "application/json",
     ".zip": "application/zip",
     ".whl": "application/zip",
     ".map": "application/json",
-    ".css": "text/css; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".txt": "text/plain",
     ".data": "application/octet-stream",
     ".tar": "application/x-tar",
 }

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from bpract.chat.extractive import Extract
+from bpract.links import safe_link
 from bpract.wire.frames import Citation
 
 if TYPE_CHECKING:
     from bpract.kb import Passage
 
-__all__ = ["citation", "cite", "render_extract"]
+__all__ = ["citation", "cite", "render_extract", "stored_citation"]
 
 # "[2]", "[1, 3]", "[1][2]" (each bracket is matched on its own).
 _MARKER: Final = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 
 
 def citation(n: int, passage: Passage) -> Citation:
-    return Citation(n=n, title=passage.title, url=passage.url, section=passage.section)
+    """Passage ``n``; a URL a browser should not follow (``bpract.links``) is left out."""
+    return Citation(n=n, title=passage.title, url=safe_link(passage.url), section=passage.section)
+
+
+def stored_citation(stored: dict[str, Any]) -> Citation:
+    """A citation as stored with its answer, its URL checked again (it may predate the check)."""
+    return Citation(**{**stored, "url": safe_link(stored.get("url"))})
 
 
 def cite(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[Passage]]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bpract.chat import storage
 from bpract.chat.answer import Draft, Question, extractive, fixed, generate
+from bpract.chat.citations import stored_citation
 from bpract.chat.config import ChatConfig
 from bpract.chat.language import detect_language
 from bpract.chat.memory import KEEP_TURNS, summarize, to_fold
@@ -307,7 +308,7 @@ class ChatService:
                 role="visitor" if t.role == "visitor" else "agent" if t.role == "agent" else "bot",
                 text=t.text,
                 at=t.at_ms,
-                citations=[Citation(**c) for c in t.citations],
+                citations=[stored_citation(c) for c in t.citations],
             )
             for t in turns
         ]

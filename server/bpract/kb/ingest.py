@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import os
 from collections.abc import AsyncIterator, Iterable
@@ -26,6 +27,7 @@ from bpract.kb.sources.base import Raw
 from bpract.kb.sources.files import read_file, walk
 from bpract.kb.sources.web import WebSource, is_sitemap
 from bpract.kb.types import Document
+from bpract.links import safe_link
 
 __all__ = ["IngestReport", "add_documents", "embed_pending", "ingest"]
 
@@ -97,9 +99,11 @@ def _parse(raw: Raw) -> Document | None:
         fallback_title=raw.fallback_title,
         updated_at=raw.updated_at,
     )
-    if isinstance(parsed, HtmlPage):
-        return None if parsed.noindex else parsed.document
-    return parsed
+    doc = (None if parsed.noindex else parsed.document) if isinstance(parsed, HtmlPage) else parsed
+    if doc is not None and doc.url is not None and safe_link(doc.url) is None:
+        # e.g. front matter "url: javascript:…": the document is cited without a link
+        doc = dataclasses.replace(doc, url=None)
+    return doc
 
 
 async def _store(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -38,7 +39,9 @@ class AlertSender:
             )
             answer.raise_for_status()
         except httpx.HTTPError as exc:
-            log.warning("budget alert to %s failed: %s", alert.url, type(exc).__name__)
+            # the host only: a webhook's path is often its secret
+            host = urlsplit(alert.url).netloc.rpartition("@")[2]
+            log.warning("budget alert to %s failed: %s", host, type(exc).__name__)
 
     async def flush(self) -> None:
         if self._tasks:

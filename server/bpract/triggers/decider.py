@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bpract.links import safe_link
 from bpract_client.rules import CTA, Rule
 
 __all__ = [
@@ -58,10 +59,13 @@ class RuleMessageDecider:
 
 
 def rule_message(rule: Rule, *, reason: str) -> Decision:
+    cta = rule.message.cta
+    if cta is not None and cta.url is not None and safe_link(cta.url) is None:
+        cta = None  # stored before CTAs were checked on load: never sent to a browser
     return Decision(
         engage=True,
         message=rule.message.text,
-        cta=rule.message.cta,
+        cta=cta,
         reason=reason,
         decided_by="rule",
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from bpract.links import is_site_path, safe_link
 from bpract_client.rules import CTA, Rule
 
 __all__ = [
@@ -83,10 +84,6 @@ def check_offer(rule: Rule, offer: str | None) -> str | None:
     return offer
 
 
-def _same_site(url: str) -> bool:
-    return url.startswith("/") and not url.startswith("//") and "\\" not in url
-
-
 def check_cta(rule: Rule, label: str | None, url: str | None) -> CTA | None:
     """The call to action: the rule's URL or a path on the same site, with a short label."""
     if not label and not url:
@@ -94,8 +91,10 @@ def check_cta(rule: Rule, label: str | None, url: str | None) -> CTA | None:
     if not label:
         raise GuardrailError("a call to action needs a label")
     allowed = rule.message.cta.url if rule.message.cta else None
-    if url is not None and url != allowed and not _same_site(url):
-        raise GuardrailError(f"call to action leaves the site: {url!r}")
+    if url is not None and (url != allowed or safe_link(url) is None) and not is_site_path(url):
+        raise GuardrailError(
+            f"call to action leaves the site (neither the rule's URL nor a path on it): {url!r}"
+        )
     try:
         return CTA(label=label.strip(), url=url)
     except ValueError as exc:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import msgspec
 import yaml
 
+from bpract.links import safe_link
 from bpract.triggers.checks import check_rule
 from bpract.triggers.errors import FieldError, RulesetInvalidError
 from bpract.triggers.shape import join_path, unknown_keys
@@ -78,7 +79,10 @@ def _convert(data: object, cls: type[T], path: str, errors: list[FieldError]) ->
     except msgspec.ValidationError as exc:
         error = _from_msgspec(exc, path)
         # a check that ran on the raw input may already have reported the same problem
-        if all(e.message != error.message or not e.path.startswith(path) for e in errors):
+        if all(
+            e.path != error.path and (e.message != error.message or not e.path.startswith(path))
+            for e in errors
+        ):
             errors.append(error)
         return None
 
@@ -94,12 +98,27 @@ def _sexagesimal_times(raw: dict[str, Any]) -> None:
             schedule[key] = f"{value // 60:02d}:{value % 60:02d}"
 
 
+def _cta_url(raw: dict[str, Any], path: str) -> list[FieldError]:
+    """The call to action goes to an http(s) URL or a path on the site (``bpract.links``)."""
+    message = raw.get("message")
+    cta = message.get("cta") if isinstance(message, dict) else None
+    url = cta.get("url") if isinstance(cta, dict) else None
+    if not isinstance(url, str) or safe_link(url) is not None:
+        return []
+    where = join_path(join_path(join_path(path, "message"), "cta"), "url")
+    problem = (
+        f"{url!r} is not an absolute http(s) URL or a path on the site "
+        "(no other scheme, '//' or backslash, whitespace, control characters or user@)"
+    )
+    return [FieldError(path=where, message=problem)]
+
+
 def _rule(raw: object, path: str, errors: list[FieldError]) -> Rule | None:
     if not isinstance(raw, dict):
         errors.append(FieldError(path=path, message="a rule is a mapping (id, when, message …)"))
         return None
     _sexagesimal_times(raw)
-    found = check_rule(raw, path)
+    found = [*check_rule(raw, path), *_cta_url(raw, path)]
     errors.extend(found)
     return _convert(raw, Rule, path, errors)
 
