@@ -209,6 +209,9 @@ async def _warm_up(lab: Lab) -> None:
         await client.recv_until("outreach", within=30)
     finally:
         await client.close()
+    # The outreach can come from the decider's timeout while Claude's retry is still in
+    # flight; that late call would take the first test's scripted answer.
+    await lab.calls_finished(site, "offer", within=60)
 
 
 @pytest.fixture
