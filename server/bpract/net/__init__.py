@@ -1,0 +1,37 @@
+"""Outbound HTTP: one guarded client for every call the server makes to another host."""
+
+from __future__ import annotations
+
+from bpract.net.addresses import Allowlist, forbidden_kind, origin_of
+from bpract.net.backend import GuardedBackend
+from bpract.net.client import Fetched, Outbound, allowlist_for, guarded_http
+from bpract.net.errors import (
+    OutboundError,
+    OutboundFailedError,
+    OutboundTimeoutError,
+    RedirectRefusedError,
+    ResponseTooLargeError,
+    TargetRefusedError,
+)
+from bpract.net.resolver import Resolver, SystemResolver
+from bpract.net.settings import NetSettings
+
+__all__ = [
+    "Allowlist",
+    "Fetched",
+    "GuardedBackend",
+    "NetSettings",
+    "Outbound",
+    "OutboundError",
+    "OutboundFailedError",
+    "OutboundTimeoutError",
+    "RedirectRefusedError",
+    "Resolver",
+    "ResponseTooLargeError",
+    "SystemResolver",
+    "TargetRefusedError",
+    "allowlist_for",
+    "forbidden_kind",
+    "guarded_http",
+    "origin_of",
+]

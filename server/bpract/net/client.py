@@ -1,0 +1,163 @@
+"""The guarded HTTP client every outbound call goes through.
+
+:func:`guarded_http` is an ``httpx2.AsyncClient`` whose connections pass the
+guard (the model SDKs take one as ``http_client``); :class:`Outbound` adds what
+a fetch of a URL someone else chose needs: redirects followed by us within the
+origin the call started on, a size cap read as the body streams, a total time
+limit, and errors that say which of these refused the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import httpcore2
+import httpx2
+
+from bpract.net.addresses import Allowlist, origin_of
+from bpract.net.backend import GuardedBackend
+from bpract.net.errors import (
+    OutboundFailedError,
+    OutboundTimeoutError,
+    RedirectRefusedError,
+    ResponseTooLargeError,
+)
+from bpract.net.resolver import Resolver
+from bpract.net.settings import NetSettings
+
+__all__ = ["Fetched", "Outbound", "allowlist_for", "guarded_http"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def allowlist_for(settings: NetSettings, *extra: str, allow_private: bool = False) -> Allowlist:
+    """The settings' allow-list with ``extra`` entries; ``allow_private`` allows every address."""
+    entries = [*settings.allow.split(","), *extra]
+    return Allowlist.parse(entries, everything=allow_private)
+
+
+class _GuardedTransport(httpx2.AsyncHTTPTransport):
+    def __init__(self, backend: GuardedBackend) -> None:
+        # No proxy from the environment: a proxy would make the connection, not the guard.
+        super().__init__(trust_env=False)
+        self._pool = httpcore2.AsyncConnectionPool(
+            ssl_context=httpx2.create_ssl_context(trust_env=False),
+            network_backend=backend,
+        )
+
+
+def guarded_http(
+    settings: NetSettings | None = None,
+    *,
+    allowlist: Allowlist | None = None,
+    resolver: Resolver | None = None,
+    inner: httpcore2.AsyncNetworkBackend | None = None,
+    **client_options: object,
+) -> httpx2.AsyncClient:
+    """An ``httpx2.AsyncClient`` that connects only where ``allowlist`` (default: the
+    settings') permits, follows no redirects itself, and has the settings' timeouts."""
+    settings = settings or NetSettings()
+    backend = GuardedBackend(allowlist or allowlist_for(settings), resolver=resolver, inner=inner)
+    timeout = httpx2.Timeout(
+        settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
+    )
+    return httpx2.AsyncClient(
+        transport=_GuardedTransport(backend),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        **client_options,  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A response read whole: where it ended up, its status, headers and body."""
+
+    url: str
+    status: int
+    headers: httpx2.Headers
+    body: bytes
+
+
+class Outbound:
+    """Fetches URLs through the guard; one per job (an ingestion run, the alert sender)."""
+
+    def __init__(
+        self,
+        settings: NetSettings | None = None,
+        *,
+        allow: Iterable[str] = (),
+        allow_private: bool = False,
+        resolver: Resolver | None = None,
+        inner: httpcore2.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self.settings = settings or NetSettings()
+        self.allowlist = allowlist_for(self.settings, *allow, allow_private=allow_private)
+        self.http = guarded_http(
+            self.settings, allowlist=self.allowlist, resolver=resolver, inner=inner
+        )
+
+    async def fetch(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
+    ) -> Fetched:
+        """``method url``, redirects followed within its origin, the body read up to the cap."""
+        limit = self.settings.total_timeout
+        try:
+            async with asyncio.timeout(limit):
+                return await self._follow(method, url, content, dict(headers or {}), max_bytes)
+        except TimeoutError:
+            raise OutboundTimeoutError(f"{url}: no complete answer in {limit:g} s") from None
+        except httpx2.TimeoutException as exc:
+            raise OutboundTimeoutError(f"{url}: timed out ({type(exc).__name__})") from None
+        except httpx2.HTTPError as exc:
+            raise OutboundFailedError(f"{url}: {exc or type(exc).__name__}") from None
+
+    async def _follow(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        max_bytes: int | None,
+    ) -> Fetched:
+        home = origin_of(url)
+        for _ in range(self.settings.max_redirects + 1):
+            async with self.http.stream(method, url, content=content, headers=headers) as resp:
+                location = resp.headers.get("location")
+                if resp.status_code not in _REDIRECTS or not location:
+                    body = await _read(resp, url, max_bytes or self.settings.max_bytes)
+                    return Fetched(url, resp.status_code, resp.headers, body)
+            target = urljoin(url, location)
+            if origin_of(target) != home:
+                raise RedirectRefusedError(
+                    f"{url} redirects to {target}, another origin; not followed"
+                )
+            if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
+                method, content = "GET", None
+            url = target
+        raise RedirectRefusedError(f"{url}: more than {self.settings.max_redirects} redirects")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+async def _read(resp: httpx2.Response, url: str, cap: int) -> bytes:
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise ResponseTooLargeError(f"{url}: {declared} bytes, more than the cap of {cap}")
+    body = bytearray()
+    async for part in resp.aiter_bytes():
+        body += part
+        if len(body) > cap:
+            raise ResponseTooLargeError(f"{url}: larger than the cap of {cap} bytes")
+    return bytes(body)
