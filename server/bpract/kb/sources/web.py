@@ -22,7 +22,6 @@ from bpract.net import Outbound, OutboundError, RedirectRefusedError, TargetRefu
 __all__ = ["USER_AGENT", "WebSource", "is_sitemap"]
 
 USER_AGENT = "BPractBot/0.1 (knowledge base ingestion)"
-_MAX_BYTES = 10 * 1024 * 1024
 _ENTRY = re.compile(r"<(url|sitemap)\b[^>]*>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
 _LOC = re.compile(r"<loc>\s*(.*?)\s*</loc>", re.DOTALL | re.IGNORECASE)
 _LASTMOD = re.compile(r"<lastmod>\s*(.*?)\s*</lastmod>", re.DOTALL | re.IGNORECASE)
@@ -69,11 +68,10 @@ class WebSource:
         self._robots: dict[tuple[str, str, int], urllib.robotparser.RobotFileParser] = {}
 
     async def _get(self, url: str) -> _Fetched:
-        """GET ``url``, the body capped; a refusal or a network error raises SourceError."""
+        """GET ``url``, the body capped (``BPRACT_OUTBOUND_MAX_BYTES``); a refusal or a network
+        error raises SourceError."""
         try:
-            resp = await self.outbound.fetch(
-                "GET", url, headers={"User-Agent": USER_AGENT}, max_bytes=_MAX_BYTES
-            )
+            resp = await self.outbound.fetch("GET", url, headers={"User-Agent": USER_AGENT})
         except OutboundError as exc:
             raise SourceError(exc.detail) from exc
         return _Fetched(
