@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bpract.net.addresses import Allowlist, forbidden_kind, origin_of
 from bpract.net.backend import GuardedBackend
-from bpract.net.client import Fetched, Outbound, allowlist_for, guarded_http
+from bpract.net.client import Fetched, Outbound, allowlist_for, check_target, guarded_http
 from bpract.net.errors import (
     OutboundError,
     OutboundFailedError,
@@ -31,6 +31,7 @@ __all__ = [
     "SystemResolver",
     "TargetRefusedError",
     "allowlist_for",
+    "check_target",
     "forbidden_kind",
     "guarded_http",
     "origin_of",

@@ -28,7 +28,7 @@ from bpract.net.errors import (
 from bpract.net.resolver import Resolver
 from bpract.net.settings import NetSettings
 
-__all__ = ["Fetched", "Outbound", "allowlist_for", "guarded_http"]
+__all__ = ["Fetched", "Outbound", "allowlist_for", "check_target", "guarded_http"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -37,6 +37,21 @@ def allowlist_for(settings: NetSettings, *extra: str, allow_private: bool = Fals
     """The settings' allow-list with ``extra`` entries; ``allow_private`` allows every address."""
     entries = [*settings.allow.split(","), *extra]
     return Allowlist.parse(entries, everything=allow_private)
+
+
+async def check_target(
+    url: str, settings: NetSettings | None = None, *, resolver: Resolver | None = None
+) -> None:
+    """Refuse now a URL that a later call would refuse (for one kept to be called later, a
+    webhook): not http(s), a name that does not resolve, or an address not allowed.  The
+    call itself checks again when it connects."""
+    settings = settings or NetSettings()
+    _, host, port = origin_of(url)
+    backend = GuardedBackend(allowlist_for(settings), resolver=resolver)
+    try:
+        await backend.checked(host, port, settings.connect_timeout)
+    except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
+        raise OutboundFailedError(str(exc)) from None
 
 
 class _GuardedTransport(httpx2.AsyncHTTPTransport):
