@@ -16,6 +16,8 @@ from bpract.net import (
     RedirectRefusedError,
     ResponseTooLargeError,
     TargetRefusedError,
+    allowlist_for,
+    guarded_http_sync,
 )
 
 from .conftest import Server
@@ -175,3 +177,12 @@ async def test_only_http_urls() -> None:
         with pytest.raises(OutboundError, match="http"):
             await outbound.fetch("GET", url)
     await outbound.aclose()
+
+
+def test_the_blocking_client_has_the_same_guard(server: Server) -> None:
+    server.text("/", b"internal")
+    with guarded_http_sync() as http, pytest.raises(TargetRefusedError, match="loopback"):
+        http.get(server.url + "/")
+    assert server.seen == []
+    with guarded_http_sync(allowlist=allowlist_for(NetSettings(), server.url)) as http:
+        assert http.get(server.url + "/").content == b"internal"

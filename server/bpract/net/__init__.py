@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from bpract.net.addresses import Allowlist, forbidden_kind, origin_of
-from bpract.net.backend import GuardedBackend
-from bpract.net.client import Fetched, Outbound, allowlist_for, check_target, guarded_http
+from bpract.net.backend import GuardedBackend, SyncGuardedBackend
+from bpract.net.client import (
+    Fetched,
+    Outbound,
+    allowlist_for,
+    check_target,
+    guarded_http,
+    guarded_http_sync,
+)
 from bpract.net.errors import (
     OutboundError,
     OutboundFailedError,
@@ -28,11 +35,13 @@ __all__ = [
     "RedirectRefusedError",
     "Resolver",
     "ResponseTooLargeError",
+    "SyncGuardedBackend",
     "SystemResolver",
     "TargetRefusedError",
     "allowlist_for",
     "check_target",
     "forbidden_kind",
     "guarded_http",
+    "guarded_http_sync",
     "origin_of",
 ]

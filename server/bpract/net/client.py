@@ -18,7 +18,7 @@ import httpcore2
 import httpx2
 
 from bpract.net.addresses import Allowlist, origin_of
-from bpract.net.backend import GuardedBackend
+from bpract.net.backend import GuardedBackend, SyncGuardedBackend
 from bpract.net.errors import (
     OutboundFailedError,
     OutboundTimeoutError,
@@ -28,7 +28,14 @@ from bpract.net.errors import (
 from bpract.net.resolver import Resolver
 from bpract.net.settings import NetSettings
 
-__all__ = ["Fetched", "Outbound", "allowlist_for", "check_target", "guarded_http"]
+__all__ = [
+    "Fetched",
+    "Outbound",
+    "allowlist_for",
+    "check_target",
+    "guarded_http",
+    "guarded_http_sync",
+]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -57,11 +64,11 @@ async def check_target(
 class _GuardedTransport(httpx2.AsyncHTTPTransport):
     def __init__(self, backend: GuardedBackend) -> None:
         # No proxy from the environment: a proxy would make the connection, not the guard.
-        super().__init__(trust_env=False)
-        self._pool = httpcore2.AsyncConnectionPool(
-            ssl_context=httpx2.create_ssl_context(trust_env=False),
-            network_backend=backend,
-        )
+        tls = httpx2.create_ssl_context(trust_env=False)
+        super().__init__(verify=tls, trust_env=False)
+        # httpx2's transport takes no network backend: its pool is replaced by one that has
+        # ours (the same pool class and TLS context it would have made).
+        self._pool = httpcore2.AsyncConnectionPool(ssl_context=tls, network_backend=backend)
 
 
 def guarded_http(
@@ -76,15 +83,42 @@ def guarded_http(
     settings') permits, follows no redirects itself, and has the settings' timeouts."""
     settings = settings or NetSettings()
     backend = GuardedBackend(allowlist or allowlist_for(settings), resolver=resolver, inner=inner)
-    timeout = httpx2.Timeout(
-        settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
-    )
     return httpx2.AsyncClient(
         transport=_GuardedTransport(backend),
-        timeout=timeout,
+        timeout=_timeout(settings),
         follow_redirects=False,
         trust_env=False,
         **client_options,  # type: ignore[arg-type]
+    )
+
+
+class _SyncGuardedTransport(httpx2.HTTPTransport):
+    def __init__(self, backend: SyncGuardedBackend) -> None:
+        tls = httpx2.create_ssl_context(trust_env=False)
+        super().__init__(verify=tls, trust_env=False)
+        self._pool = httpcore2.ConnectionPool(ssl_context=tls, network_backend=backend)
+
+
+def _timeout(settings: NetSettings) -> httpx2.Timeout:
+    return httpx2.Timeout(
+        settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout
+    )
+
+
+def guarded_http_sync(
+    settings: NetSettings | None = None,
+    *,
+    allowlist: Allowlist | None = None,
+    inner: httpcore2.NetworkBackend | None = None,
+) -> httpx2.Client:
+    """:func:`guarded_http` for blocking callers (the embeddings SDK client)."""
+    settings = settings or NetSettings()
+    backend = SyncGuardedBackend(allowlist or allowlist_for(settings), inner=inner)
+    return httpx2.Client(
+        transport=_SyncGuardedTransport(backend),
+        timeout=_timeout(settings),
+        follow_redirects=False,
+        trust_env=False,
     )
 
 
