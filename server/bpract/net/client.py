@@ -38,6 +38,9 @@ __all__ = [
 ]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: httpx2's default limits, as its own transport passes them to its pool: idle connections
+#: are dropped after 5 s (a pool without an expiry would reuse ones the server has closed).
+_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 def allowlist_for(settings: NetSettings, *extra: str, allow_private: bool = False) -> Allowlist:
@@ -67,8 +70,14 @@ class _GuardedTransport(httpx2.AsyncHTTPTransport):
         tls = httpx2.create_ssl_context(trust_env=False)
         super().__init__(verify=tls, trust_env=False)
         # httpx2's transport takes no network backend: its pool is replaced by one that has
-        # ours (the same pool class and TLS context it would have made).
-        self._pool = httpcore2.AsyncConnectionPool(ssl_context=tls, network_backend=backend)
+        # ours (the same pool class, limits and TLS context it would have made).
+        self._pool = httpcore2.AsyncConnectionPool(
+            ssl_context=tls,
+            network_backend=backend,
+            max_connections=_LIMITS.max_connections,
+            max_keepalive_connections=_LIMITS.max_keepalive_connections,
+            keepalive_expiry=_LIMITS.keepalive_expiry,
+        )
 
 
 def guarded_http(
@@ -96,7 +105,13 @@ class _SyncGuardedTransport(httpx2.HTTPTransport):
     def __init__(self, backend: SyncGuardedBackend) -> None:
         tls = httpx2.create_ssl_context(trust_env=False)
         super().__init__(verify=tls, trust_env=False)
-        self._pool = httpcore2.ConnectionPool(ssl_context=tls, network_backend=backend)
+        self._pool = httpcore2.ConnectionPool(
+            ssl_context=tls,
+            network_backend=backend,
+            max_connections=_LIMITS.max_connections,
+            max_keepalive_connections=_LIMITS.max_keepalive_connections,
+            keepalive_expiry=_LIMITS.keepalive_expiry,
+        )
 
 
 def _timeout(settings: NetSettings) -> httpx2.Timeout:
