@@ -186,3 +186,23 @@ def test_the_blocking_client_has_the_same_guard(server: Server) -> None:
     assert server.seen == []
     with guarded_http_sync(allowlist=allowlist_for(NetSettings(), server.url)) as http:
         assert http.get(server.url + "/").content == b"internal"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1]:9/",
+        "http://[::ffff:7f00:1]:9/",  # IPv4-mapped 127.0.0.1
+        "http://localhost:9/",
+        "http://127.1:9/",  # the spellings getaddrinfo reads as 127.0.0.1
+        "http://0x7f000001:9/",
+        "http://2130706433:9/",
+        "http://[fe80::1]:9/",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
+)
+async def test_spellings_of_internal_addresses_are_refused(url: str) -> None:
+    outbound = Outbound()
+    with pytest.raises(TargetRefusedError, match=r"is a (loopback|link-local) address"):
+        await outbound.fetch("GET", url)
+    await outbound.aclose()
