@@ -86,10 +86,12 @@ def load(ref: str) -> Any:
 
 
 def sections() -> list[type]:
-    """The server's own settings section, then every feature's, in feature order."""
+    """The server's own settings sections (its files, outbound calls), then every feature's,
+    in feature order."""
+    from bpract.net.settings import NetSettings
     from bpract.settings import ServerSettings
 
-    return [ServerSettings, *(load(f.settings) for f in FEATURES if f.settings)]
+    return [ServerSettings, NetSettings, *(load(f.settings) for f in FEATURES if f.settings)]
 
 
 def routes() -> Sequence[Any]:

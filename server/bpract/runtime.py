@@ -28,6 +28,7 @@ from bpract.kb.settings import KBSettings
 from bpract.llm import Gateway
 from bpract.llm.settings import LLMSettings
 from bpract.llm.setup import build_gateway, release_stale_forever
+from bpract.net.settings import NetSettings
 from bpract.quality.lifespan import grounding_scorer
 from bpract.quality.scorer import GroundingScorer
 from bpract.quality.settings import QualitySettings
@@ -81,7 +82,7 @@ class Runtime:
             stack.callback(db.close)
             db.run_sync(lambda conn: migrate(conn, MIGRATIONS))
             llm = settings.of(LLMSettings)
-            gateway = build_gateway(db, environ, llm)
+            gateway = build_gateway(db, environ, llm, settings.of(NetSettings))
             stack.push_async_callback(gateway.aclose)
             kb = KnowledgeBase(db, embedder_for(settings.of(KBSettings), environ))
             stack.callback(kb.close)

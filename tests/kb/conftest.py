@@ -12,6 +12,7 @@ import pytest
 
 from bpract.features import MIGRATIONS
 from bpract.kb import KnowledgeBase, MiniLMEmbedder
+from bpract.net import NetSettings
 from bpract.store import Database, migrate
 
 Route = tuple[int, str, bytes]
@@ -55,12 +56,19 @@ class HttpSite:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.redirects: dict[str, str] = {}
         self.requests: list[str] = []
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 site.requests.append(self.path)
+                if self.path in site.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", site.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 status, ctype, body = site.routes.get(self.path, (404, "text/plain", b"missing"))
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
@@ -89,6 +97,11 @@ class HttpSite:
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def net(self) -> NetSettings:
+        """Outbound settings that allow this server's origin (it is on loopback)."""
+        return NetSettings(allow=self.url)
 
     def post(self, path: str, payload: dict[str, object]) -> Route:
         return (404, "text/plain", b"missing")

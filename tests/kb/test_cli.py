@@ -13,6 +13,8 @@ from bpract.kb import record_unanswered
 from bpract.kb.cli import register
 from bpract.store import Database
 
+from .conftest import HttpSite
+
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bpract")
@@ -64,3 +66,28 @@ def test_refusals(db: Database, capsys: pytest.CaptureFixture[str]) -> None:
     assert "no site 'pk_nobody'" in capsys.readouterr().err
     assert run(["kb", "add", "/definitely/missing", "--site", "pk_site1", "--db", path]) == 1
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_add_url_refuses_loopback_unless_allowed(
+    db: Database,
+    http_site: HttpSite,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BPRACT_OUTBOUND_ALLOW", raising=False)
+    http_site.html("/refunds", "<html><title>Refunds</title><body><p>Five days.</p></body></html>")
+    add = ["kb", "add", http_site.url + "/refunds", "--site", "pk_site1", "--db", str(db.path)]
+    assert run(add) == 1
+    err = capsys.readouterr().err
+    assert "127.0.0.1 is a loopback address" in err and "BPRACT_OUTBOUND_ALLOW" in err
+    assert http_site.requests == []
+
+    assert run([*add, "--allow-private", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["added"] == 1
+    assert "warning: --allow-private" in err
+
+    monkeypatch.setenv("BPRACT_OUTBOUND_ALLOW", http_site.url)  # the operator's allow-list
+    assert run([*add, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["unchanged"] == 1 and "warning" not in err

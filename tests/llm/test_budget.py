@@ -7,12 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
+from bpract.llm.alerts import AlertSender
 from bpract.llm.budget import Budgets, Limit, period_keys
 from bpract.llm.errors import BudgetExceededError
 from bpract.llm.gateway import HUMAN_HANDOFF, Gateway, estimate_input_tokens
 from bpract.llm.policy import Policy
 from bpract.llm.prices import PriceTable
 from bpract.llm.types import ChatRequest, Message, SystemPart, Usage
+from bpract.net import NetSettings, Outbound
 from bpract.store import Database
 from fakes.llm_server import FakeLLMServer, Reply
 
@@ -137,6 +139,9 @@ async def test_at_the_hard_limit_chat_degrades_never_errors(
 async def test_threshold_alerts_post_once_to_the_webhook(
     fake: FakeLLMServer, gateway: Gateway
 ) -> None:
+    # The receiver is on loopback: allowed as an operator would (BPRACT_OUTBOUND_ALLOW).
+    await gateway.alerts.aclose()
+    gateway.alerts = AlertSender(NetSettings(allow=fake.anthropic_url))
     usage, each = worst_case("anthropic", "claude-haiku-4-5")
     fake.always("claude-haiku-4-5", Reply(input=usage.input, output=usage.output))
     await gateway.budgets.set_limit(1, Limit(period="day", hard_nano=4 * each, soft_nano=3 * each))
@@ -154,3 +159,34 @@ async def test_threshold_alerts_post_once_to_the_webhook(
         ("", "1", 4 * each),
     ]
     assert all(h["type"] == "llm.budget" and h["site_id"] == 1 for h in hooks)
+
+
+class Rebound:
+    """A resolver for ``hooks.example``: public when the hook was set, loopback now."""
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        assert host == "hooks.example"
+        return ["127.0.0.1"]
+
+
+async def test_a_hook_that_now_points_inside_is_not_called(
+    fake: FakeLLMServer, gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Checked when it is sent, not only when it was set: a loopback hook stored before the
+    check existed, and a name re-pointed at a private address since, both stay unsent."""
+    await gateway.alerts.aclose()
+    gateway.alerts = AlertSender(outbound=Outbound(resolver=Rebound()))
+    usage, each = worst_case("anthropic", "claude-haiku-4-5")
+    fake.always("claude-haiku-4-5", Reply(input=usage.input, output=usage.output))
+    await gateway.budgets.set_limit(1, Limit(period="day", hard_nano=4 * each))
+    await gateway.budgets.set_hook(1, f"{fake.anthropic_url}/hook", thresholds=(0.25,))
+    await gateway.complete(task="summary", tenant=1, request=ASK)
+    await gateway.budgets.set_hook(1, f"http://hooks.example:{fake.port}/hook", thresholds=(0.5,))
+    await gateway.complete(task="summary", tenant=1, request=ASK)
+    await gateway.alerts.flush()
+    assert [r for r in fake.requests if r.path == "/hook"] == []
+    refused = [r.getMessage() for r in caplog.records if r.name == "bpract.llm.alerts"]
+    assert refused == [
+        "budget alert to http://127.0.0.1 not sent: TargetRefusedError",
+        "budget alert to http://hooks.example not sent: TargetRefusedError",
+    ]

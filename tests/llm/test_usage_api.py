@@ -16,6 +16,7 @@ from bpract.llm import cli as usage_cli
 from bpract.llm.api import route_handlers
 from bpract.llm.ledger import Ledger, UsageRecord
 from bpract.llm.types import Usage
+from bpract.settings import Settings
 from bpract.store import Database
 from support.sites import token_on
 
@@ -65,7 +66,9 @@ async def test_summary_groups_by_what_is_asked(filled: Database) -> None:
 
 @pytest.fixture
 async def client(filled: Database) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    app = Litestar(route_handlers=route_handlers, state=State({"db": filled}))
+    # The hook tests' receiver is on loopback: its origin is allowed, as an operator would.
+    settings = Settings.read({"BPRACT_OUTBOUND_ALLOW": "http://127.0.0.1:9"})
+    app = Litestar(route_handlers=route_handlers, state=State({"db": filled, "settings": settings}))
     async with AsyncTestClient(app) as test_client:
         yield test_client
 
@@ -136,6 +139,31 @@ async def test_refusals(
 ) -> None:
     answer = await client.request(method, path, json=payload, headers=auth)
     assert answer.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://127.0.0.1:8080/hook", "loopback"),  # another port than the allowed origin
+        ("http://localhost/hook", "loopback"),
+        ("http://[::1]/hook", "loopback"),
+        ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("https://10.0.0.7/hook", "private"),
+        ("http://100.64.1.1/hook", "shared (CGNAT)"),
+        ("http://0.0.0.0:9/hook", "unspecified"),
+    ],
+)
+async def test_a_private_hook_is_refused(
+    client: AsyncTestClient[Litestar], auth: dict[str, str], url: str, kind: str
+) -> None:
+    path = "/api/sites/pk_1/llm/budgets/hook"
+    answer = await client.put(path, json={"url": url}, headers=auth)
+    assert answer.status_code == 400
+    assert f"is a {kind} address" in answer.json()["detail"]
+    assert "BPRACT_OUTBOUND_ALLOW" in answer.json()["detail"]
+    body = (await client.get("/api/sites/pk_1/llm/budgets", headers=auth)).json()
+    assert body["hook_url"] is None
 
 
 @pytest.mark.parametrize(

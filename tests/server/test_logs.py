@@ -22,6 +22,7 @@ from bpract.kb import KnowledgeBase, MiniLMEmbedder, ingest
 from bpract.llm.alerts import AlertSender
 from bpract.llm.budget import Alert
 from bpract.logs import BODY_LOGGERS, Redact, install, luhn_valid, quiet_body_loggers, redact
+from bpract.net import NetSettings
 from bpract.sites import Site
 from bpract.sites.identity import user_hash
 from bpract.store import Database
@@ -226,9 +227,9 @@ async def test_a_failed_budget_alert_logs_the_webhooks_host_not_its_secret_path(
         site_id=1, department="support", period_key="2026-12", threshold="80%",
         spent_nano=8, limit_nano=10, url=url,
     )  # fmt: skip
-    sender = AlertSender(timeout_s=2)
+    sender = AlertSender(NetSettings(allow="127.0.0.1"))  # so the post is tried, and fails
     with caplog.at_level(logging.WARNING, logger="bpract.llm.alerts"):
         sender.send([alert])
         await sender.aclose()
-    assert "budget alert to 127.0.0.1" in caplog.text
+    assert "budget alert to http://127.0.0.1 not sent" in caplog.text
     assert "HOOKSECRETPATH" not in caplog.text

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from bpract.command import site_id as site_id_named
 from bpract.errors import BpractError
 from bpract.kb.audit import stale_documents, unanswered_groups
 from bpract.kb.config import embedder_from_env
-from bpract.kb.errors import KnowledgeBaseError
 from bpract.kb.ingest import embed_pending, ingest
 from bpract.kb.progress import Progress
 from bpract.kb.search import KnowledgeBase
+from bpract.net import NetSettings
+from bpract.settings import read_section
 
 __all__ = ["register"]
 
@@ -45,7 +47,7 @@ def _run(args: argparse.Namespace, body: Any) -> int:
     try:
         code: int = asyncio.run(body(kb, site_id))
         return code
-    except KnowledgeBaseError as exc:
+    except BpractError as exc:  # ingestion, search, or an outbound call refused
         print(f"bpract kb: {exc.detail}", file=sys.stderr)
         return 1
     finally:
@@ -53,11 +55,28 @@ def _run(args: argparse.Namespace, body: Any) -> int:
         kb.db.close()
 
 
+_PRIVATE_WARNING = (
+    "bpract kb: warning: --allow-private lets this run fetch private, loopback and link-local"
+    " addresses (an intranet help centre); whatever it reaches is indexed and can be quoted"
+    " to visitors"
+)
+
+
 def _add(args: argparse.Namespace) -> int:
+    if args.allow_private:
+        print(_PRIVATE_WARNING, file=sys.stderr)
+
     async def body(kb: KnowledgeBase, site_id: int) -> int:
         progress = Progress("ingesting")
         report = await ingest(
-            kb, site_id, args.target, crawl=args.crawl, max_pages=args.max_pages, progress=progress
+            kb,
+            site_id,
+            args.target,
+            crawl=args.crawl,
+            max_pages=args.max_pages,
+            progress=progress,
+            net=read_section(NetSettings, os.environ),
+            allow_private=args.allow_private,
         )
         progress.finish(
             f"added {report.added}, updated {report.updated}, "
@@ -66,6 +85,10 @@ def _add(args: argparse.Namespace) -> int:
         )
         for failure in report.failed:
             print(f"failed: {failure}", file=sys.stderr)
+        for refusal in report.refused:
+            print(f"refused: {refusal}", file=sys.stderr)
+        for url in report.skipped:
+            print(f"skipped (another origin): {url}", file=sys.stderr)
         if args.json:
             print(json.dumps(dataclasses.asdict(report)))
         return 0
@@ -153,6 +176,11 @@ def register(subparsers: Any) -> None:
     add.add_argument("--crawl", action="store_true", help="follow same-site links from the URL")
     add.add_argument("--max-pages", type=int, default=200, help="page limit for URLs (default 200)")
     add.add_argument("--json", action="store_true", help="print the report as JSON")
+    add.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="for this run, fetch private and loopback addresses too (an intranet help centre)",
+    )
 
     search = command("search", "retrieve passages for a question", _search)
     search.add_argument("query")

@@ -10,6 +10,7 @@ from bpract.kb.embed.minilm import MiniLMEmbedder
 from bpract.kb.embed.openai import OpenAIEmbedder
 from bpract.kb.errors import EmbeddingError
 from bpract.kb.settings import KBSettings
+from bpract.net import NetSettings
 from bpract.settings import read_section
 
 __all__ = ["embedder_for", "embedder_from_env"]
@@ -29,7 +30,8 @@ def embedder_for(settings: KBSettings, env: Mapping[str, str]) -> Embedder:
         raise EmbeddingError(
             "BPRACT_EMBEDDINGS_MODEL needs BPRACT_EMBEDDINGS_API_KEY (or a local URL)"
         )
-    return OpenAIEmbedder(url or _DEFAULT_URL, model, key or "none")
+    net = read_section(NetSettings, env)
+    return OpenAIEmbedder(url or _DEFAULT_URL, model, key or "none", net=net)
 
 
 def embedder_from_env(environ: Mapping[str, str] | None = None) -> Embedder:

@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import apsw
-import httpx
 
 from bpract.clock import now_ms
 from bpract.kb import index
@@ -28,6 +27,7 @@ from bpract.kb.sources.files import read_file, walk
 from bpract.kb.sources.web import WebSource, is_sitemap
 from bpract.kb.types import Document
 from bpract.links import safe_link
+from bpract.net import NetSettings, Outbound
 
 __all__ = ["IngestReport", "add_documents", "embed_pending", "ingest"]
 
@@ -48,6 +48,10 @@ class IngestReport:
     """Vectors computed (new chunks, or every chunk after a model change)."""
     failed: list[str] = field(default_factory=list)
     """Sources that could not be read; their stored copies are kept."""
+    refused: list[str] = field(default_factory=list)
+    """Why pages were not fetched: a private target, a redirect to another origin."""
+    skipped: list[str] = field(default_factory=list)
+    """Sitemap entries and links on another origin than the start URL's, not fetched."""
 
 
 def _is_url(target: str) -> bool:
@@ -77,7 +81,8 @@ async def _web_raws(
     if not is_sitemap(target):
         single = await web.page(target)
         if single is None:
-            raise SourceError(f"{target}: could not be fetched as a document")
+            refused = web.refused[-1] if web.refused else None
+            raise SourceError(refused or f"{target}: could not be fetched as a document")
         yield single
         return
     entries = [e async for e in web.sitemap(target)][: web.max_pages]
@@ -209,15 +214,21 @@ async def ingest(
     crawl: bool = False,
     max_pages: int = 200,
     progress: Progress | None = None,
-    client: httpx.AsyncClient | None = None,
+    net: NetSettings | None = None,
+    allow_private: bool = False,
+    outbound: Outbound | None = None,
 ) -> IngestReport:
-    """Bring the site's copy of ``target`` (path, URL, sitemap, or crawl root) up to date."""
+    """Bring the site's copy of ``target`` (path, URL, sitemap, or crawl root) up to date.
+
+    URLs are fetched through ``outbound`` (default: a guarded client made from ``net``;
+    ``allow_private`` lets it reach private and loopback addresses for this run).
+    """
     report = IngestReport()
     origin = _origin_of(target)
     stored = await kb.db.run(lambda c: index.stored_documents(c, site_id))
     seen: set[str] = set()
-    own_client = client is None
-    http = client or httpx.AsyncClient(timeout=15.0, follow_redirects=True)
+    own_client = outbound is None
+    http = outbound or Outbound(net, allow_private=allow_private)
     web = WebSource(http, max_pages=max_pages)
     try:
         raws = (
@@ -237,7 +248,9 @@ async def ingest(
         if own_client:
             await http.aclose()
     report.failed.extend(web.failed)
-    keep = seen | set(web.failed)
+    report.refused.extend(web.refused)
+    report.skipped.extend(web.skipped)
+    keep = seen | set(web.failed) | set(web.refused_urls)  # a refusal deletes nothing either
     gone = [d.id for s, d in stored.items() if d.origin == origin and s not in keep]
     report.deleted += await kb.db.run(lambda c: index.delete_documents(c, site_id, gone))
     report.embedded = await embed_pending(kb)

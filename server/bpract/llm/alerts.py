@@ -1,4 +1,5 @@
-"""Budget alert webhooks: a JSON POST per crossed threshold, sent off the call's path."""
+"""Budget alert webhooks: a JSON POST per crossed threshold, sent off the call's path through
+the guarded client (a hook URL whose name now points at a private address is refused)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,27 @@ import asyncio
 import logging
 from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 
 from bpract.llm.budget import Alert
+from bpract.net import NetSettings, Outbound, OutboundError
 
 __all__ = ["AlertSender"]
 
 log = logging.getLogger("bpract.llm.alerts")
 
 
+def _shown(url: str) -> str:
+    """The hook's scheme and host only: its path often carries a secret (Slack's does)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}"
+
+
 class AlertSender:
     """Posts alerts in background tasks; :meth:`flush` waits for those in flight."""
 
-    def __init__(self, *, timeout_s: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(timeout=timeout_s)
+    def __init__(self, net: NetSettings | None = None, *, outbound: Outbound | None = None) -> None:
+        self._outbound = outbound or Outbound(net)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def send(self, alerts: list[Alert]) -> None:
@@ -34,14 +41,18 @@ class AlertSender:
         assert alert.url is not None
         body = msgspec.json.encode({"type": "llm.budget", **msgspec.structs.asdict(alert)})
         try:
-            answer = await self._client.post(
-                alert.url, content=body, headers={"content-type": "application/json"}
+            answer = await self._outbound.fetch(
+                "POST",
+                alert.url,
+                content=body,
+                headers={"content-type": "application/json"},
+                max_bytes=64 * 1024,
             )
-            answer.raise_for_status()
-        except httpx.HTTPError as exc:
-            # the host only: a webhook's path is often its secret
-            host = urlsplit(alert.url).netloc.rpartition("@")[2]
-            log.warning("budget alert to %s failed: %s", host, type(exc).__name__)
+        except OutboundError as exc:
+            log.warning("budget alert to %s not sent: %s", _shown(alert.url), type(exc).__name__)
+            return
+        if answer.status >= 300:
+            log.warning("budget alert to %s answered %d", _shown(alert.url), answer.status)
 
     async def flush(self) -> None:
         if self._tasks:
@@ -49,4 +60,4 @@ class AlertSender:
 
     async def aclose(self) -> None:
         await self.flush()
-        await self._client.aclose()
+        await self._outbound.aclose()

@@ -10,9 +10,12 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from bpract.di import from_state
 from bpract.llm.budget import Budgets, Limit
 from bpract.llm.ledger import GROUPS, Decision, Group, Ledger, UsageRow
 from bpract.llm.prices import usd
+from bpract.net import NetSettings, OutboundError, check_target
+from bpract.settings import Settings
 from bpract.sites.api import admin_dependencies
 from bpract.sites.auth import BUDGETS_WRITE, SITE_READ, admin_guard, requires
 from bpract.store import Database
@@ -104,13 +107,22 @@ class LLMController(Controller):
         await Budgets(db).set_limit(site_id, data)
         return data
 
-    @put("/budgets/hook", opt=requires(BUDGETS_WRITE))
+    @put("/budgets/hook", opt=requires(BUDGETS_WRITE), dependencies=from_state("settings"))
     async def set_hook(
-        self, db: NamedDependency[Database], site_id: NamedDependency[int], data: JSONBody[HookIn]
+        self,
+        db: NamedDependency[Database],
+        site_id: NamedDependency[int],
+        settings: NamedDependency[Settings],
+        data: JSONBody[HookIn],
     ) -> HookIn:
-        """Where threshold alerts are POSTed, and at which fractions of the hard limit."""
+        """Where threshold alerts are POSTed, and at which fractions of the hard limit.
+        A private, loopback or link-local target is refused unless allow-listed."""
         if not data.url.startswith(("http://", "https://")):
             raise ValidationException(detail="the hook must be an http(s) URL")
+        try:
+            await check_target(data.url, settings.of(NetSettings))
+        except OutboundError as exc:
+            raise ValidationException(detail=f"the hook is refused: {exc.detail}") from None
         await Budgets(db).set_hook(site_id, data.url, data.thresholds)
         return data
 

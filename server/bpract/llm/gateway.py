@@ -30,6 +30,7 @@ from bpract.llm.providers.registry import ProviderPool
 from bpract.llm.retry import retry_delay
 from bpract.llm.router import Candidate, Route, Router
 from bpract.llm.types import ChatRequest, Completion, Finished, Restarted, StreamEvent, Usage
+from bpract.net.settings import NetSettings
 from bpract.store import Database
 
 __all__ = ["DEGRADING_TASKS", "Call", "Gateway", "estimate_input_tokens"]
@@ -82,15 +83,16 @@ class Gateway:
         providers: ProviderPool | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        net: NetSettings | None = None,
     ) -> None:
         self.db = db
         self.policies = policies if isinstance(policies, Policies) else Policies(policies)
         self.prices = prices or PriceTable.load()
-        self.providers = providers or ProviderPool()
+        self.providers = providers or ProviderPool(net=net)
         self.budgets = Budgets(db, clock=clock)
         self.ledger = Ledger(db, clock=clock)
         self.router = Router()
-        self.alerts = AlertSender()
+        self.alerts = AlertSender(net)
         self._sleep = sleep
         self._schemas: dict[Any, dict[str, Any]] = {}
 

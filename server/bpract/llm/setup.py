@@ -23,6 +23,7 @@ from bpract.llm.policy import Policies, Policy, ProviderSpec, load_policy
 from bpract.llm.prices import PriceTable
 from bpract.llm.providers.registry import ProviderPool
 from bpract.llm.settings import LLMSettings
+from bpract.net.settings import NetSettings
 from bpract.settings import read_section
 from bpract.store import Database
 
@@ -110,14 +111,23 @@ def build_prices(settings: LLMSettings) -> PriceTable:
 
 
 def build_gateway(
-    db: Database, env: Mapping[str, str] | None = None, settings: LLMSettings | None = None
+    db: Database,
+    env: Mapping[str, str] | None = None,
+    settings: LLMSettings | None = None,
+    net: NetSettings | None = None,
 ) -> Gateway:
-    """The gateway for ``db``: ``settings`` (default: read from ``env``), keys from ``env``."""
+    """The gateway for ``db``: ``settings`` and ``net`` (default: read from ``env``), keys
+    from ``env``.  Model endpoints and alert webhooks go through the guarded client."""
     env = os.environ if env is None else env
     settings = settings or read_section(LLMSettings, env)
+    net = net or read_section(NetSettings, env)
     policies = build_policies(settings, env)
     gateway = Gateway(
-        db, policies, prices=build_prices(settings), providers=ProviderPool(env=dict(env))
+        db,
+        policies,
+        prices=build_prices(settings),
+        providers=ProviderPool(env=dict(env), net=net),
+        net=net,
     )
     names = sorted(
         {n for p in (policies.default, *policies.per_site.values()) for n in p.providers}

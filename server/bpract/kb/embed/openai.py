@@ -9,6 +9,7 @@ import openai
 
 from bpract.kb.embed.base import Vectors, normalize
 from bpract.kb.errors import EmbeddingError
+from bpract.net import NetSettings, allowlist_for, guarded_http_sync
 
 __all__ = ["OpenAIEmbedder"]
 
@@ -30,12 +31,20 @@ class OpenAIEmbedder:
         batch_size: int = 128,
         timeout: float = 60.0,
         max_retries: int = 2,
+        net: NetSettings | None = None,
     ) -> None:
         self.model = model
         self.batch_size = batch_size
         self._dim = dim
+        # The endpoint is configured by the operator: its origin is trusted even on loopback.
+        net = net or NetSettings()
+        http = guarded_http_sync(net, allowlist=allowlist_for(net, base_url))
         self._client = openai.OpenAI(
-            base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http,
         )
 
     @property

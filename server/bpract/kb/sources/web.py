@@ -1,4 +1,5 @@
-"""URLs, sitemaps and same-site crawls over httpx; robots.txt respected, everything bounded."""
+"""URLs, sitemaps and same-site crawls through the guarded client: robots.txt respected, only
+the start URL's origin fetched (other sitemap entries skipped), everything bounded."""
 
 from __future__ import annotations
 
@@ -11,18 +12,16 @@ from dataclasses import dataclass
 from html import unescape
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-import httpx
-
 from bpract.kb.errors import SourceError
 from bpract.kb.parse.dispatch import kind_of
 from bpract.kb.parse.html import parse_html
 from bpract.kb.parse.sections import iso_date
 from bpract.kb.sources.base import Raw
+from bpract.net import Outbound, OutboundError, RedirectRefusedError, TargetRefusedError, origin_of
 
 __all__ = ["USER_AGENT", "WebSource", "is_sitemap"]
 
 USER_AGENT = "BPractBot/0.1 (knowledge base ingestion)"
-_MAX_BYTES = 10 * 1024 * 1024
 _ENTRY = re.compile(r"<(url|sitemap)\b[^>]*>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
 _LOC = re.compile(r"<loc>\s*(.*?)\s*</loc>", re.DOTALL | re.IGNORECASE)
 _LASTMOD = re.compile(r"<lastmod>\s*(.*?)\s*</lastmod>", re.DOTALL | re.IGNORECASE)
@@ -33,9 +32,11 @@ def is_sitemap(url: str) -> bool:
     return path.endswith(".xml") or "sitemap" in posixpath.basename(path)
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc.lower()
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        return origin_of(url)
+    except OutboundError:
+        return None
 
 
 def _title_from(url: str) -> str:
@@ -52,53 +53,63 @@ class _Fetched:
 
 
 class WebSource:
-    """Fetches pages for ingestion; ``failed`` lists URLs that could not be read this run."""
+    """Fetches pages for ingestion through ``outbound``, which refuses private targets and
+    redirects off the origin.  Of this run: ``failed`` lists URLs that could not be read
+    (their stored copies are kept), ``refused`` why a page was not fetched (the guard said
+    no), ``skipped`` sitemap entries on another origin than the sitemap's."""
 
-    def __init__(self, client: httpx.AsyncClient, *, max_pages: int = 200) -> None:
-        self.client = client
+    def __init__(self, outbound: Outbound, *, max_pages: int = 200) -> None:
+        self.outbound = outbound
         self.max_pages = max_pages
         self.failed: list[str] = []
-        self._robots: dict[tuple[str, str], urllib.robotparser.RobotFileParser] = {}
+        self.refused: list[str] = []
+        self.refused_urls: list[str] = []
+        self.skipped: list[str] = []
+        self._robots: dict[tuple[str, str, int], urllib.robotparser.RobotFileParser] = {}
 
     async def _get(self, url: str) -> _Fetched:
-        """GET ``url``, reading at most ``_MAX_BYTES`` of body; network errors raise SourceError."""
+        """GET ``url``, the body capped (``BPRACT_OUTBOUND_MAX_BYTES``); a refusal or a network
+        error raises SourceError."""
         try:
-            async with self.client.stream("GET", url, headers={"User-Agent": USER_AGENT}) as resp:
-                body = bytearray()
-                async for part in resp.aiter_bytes():
-                    body += part
-                    if len(body) > _MAX_BYTES:
-                        raise SourceError(f"{url}: larger than {_MAX_BYTES} bytes")
-                return _Fetched(
-                    resp.status_code,
-                    resp.headers.get("content-type"),
-                    resp.headers.get("last-modified"),
-                    bytes(body),
-                )
-        except httpx.HTTPError as exc:
-            raise SourceError(f"{url}: {exc}") from exc
+            resp = await self.outbound.fetch("GET", url, headers={"User-Agent": USER_AGENT})
+        except OutboundError as exc:
+            raise SourceError(exc.detail) from exc
+        return _Fetched(
+            resp.status,
+            resp.headers.get("content-type"),
+            resp.headers.get("last-modified"),
+            resp.body,
+        )
 
     async def allowed(self, url: str) -> bool:
         """robots.txt of the URL's origin allows our user agent (a missing file allows all)."""
         key = _origin(url)
+        if key is None:
+            return False
         if key not in self._robots:
             rp = urllib.robotparser.RobotFileParser()
+            scheme, host, port = key
+            netloc = f"[{host}]" if ":" in host else host
             try:
-                resp = await self.client.get(
-                    f"{key[0]}://{key[1]}/robots.txt", headers={"User-Agent": USER_AGENT}
-                )
-                rp.parse(resp.text.splitlines() if resp.status_code == 200 else [])
-            except httpx.HTTPError:
+                resp = await self._get(f"{scheme}://{netloc}:{port}/robots.txt")
+                text = resp.body.decode("utf-8", "replace") if resp.status == 200 else ""
+                rp.parse(text.splitlines())
+            except SourceError:
                 rp.parse([])
             self._robots[key] = rp
         return self._robots[key].can_fetch(USER_AGENT, url)
 
     async def page(self, url: str, updated_at: str | None = None) -> Raw | None:
-        """One URL as a document, or None (recorded in ``failed``) if it is not one."""
+        """One URL as a document, or None (recorded in ``failed`` or ``refused``) if it is
+        not one."""
         try:
             resp = await self._get(url)
-        except SourceError:
-            self.failed.append(url)
+        except SourceError as exc:
+            if isinstance(exc.__cause__, TargetRefusedError | RedirectRefusedError):
+                self.refused.append(exc.detail)
+                self.refused_urls.append(url)
+            else:
+                self.failed.append(url)
             return None
         kind = kind_of(posixpath.splitext(urlsplit(url).path)[1], resp.content_type)
         if resp.status != 200 or kind is None:
@@ -108,8 +119,12 @@ class WebSource:
         modified = iso_date(resp.last_modified)
         return Raw(url, kind, resp.body, url, _title_from(url), updated_at or modified)
 
-    async def sitemap(self, url: str, depth: int = 0) -> AsyncIterator[tuple[str, str | None]]:
-        """``(page URL, lastmod)`` from a sitemap or sitemap index (nested two levels at most)."""
+    async def sitemap(
+        self, url: str, depth: int = 0, home: tuple[str, str, int] | None = None
+    ) -> AsyncIterator[tuple[str, str | None]]:
+        """``(page URL, lastmod)`` from a sitemap or sitemap index (nested two levels at most),
+        only those on the first sitemap's origin: the others are added to ``skipped``."""
+        home = home or _origin(url)
         resp = await self._get(url)
         if resp.status != 200:
             raise SourceError(f"{url}: HTTP {resp.status}")
@@ -119,8 +134,11 @@ class WebSource:
             if not loc or count >= self.max_pages:
                 continue
             target = unescape(loc[1])
+            if _origin(target) != home:
+                self.skipped.append(target)
+                continue
             if tag.lower() == "sitemap" and depth < 2:
-                async for item in self.sitemap(target, depth + 1):
+                async for item in self.sitemap(target, depth + 1, home):
                     yield item
             elif tag.lower() == "url":
                 lastmod = _LASTMOD.search(body)
@@ -153,6 +171,11 @@ class WebSource:
             )
             for href in page.links:
                 link = urldefrag(urljoin(url, href)).url
-                if _origin(link) == home and link not in seen:
-                    seen.add(link)
+                if link in seen:
+                    continue
+                seen.add(link)
+                where = _origin(link)
+                if where == home:
                     queue.append(link)
+                elif where is not None:  # an http(s) link elsewhere: reported, not followed
+                    self.skipped.append(link)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic as sdk
+import httpx2
 
 from bpract.llm.errors import MalformedResponseError
 from bpract.llm.providers.base import Provider
@@ -31,10 +32,19 @@ _EPHEMERAL = {"type": "ephemeral"}
 class AnthropicProvider(Provider):
     """Claude models; cacheable system parts get a ``cache_control`` breakpoint."""
 
-    def __init__(self, name: str, *, api_key: str, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+    ) -> None:
         self.name = name
         # The gateway owns retries (it honours Retry-After and falls back), so the SDK's are off.
-        self._client = sdk.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=0)
+        self._client = sdk.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, max_retries=0, http_client=http_client
+        )
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(name={self.name!r})"

@@ -17,6 +17,7 @@ from bpract.llm.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
+from bpract.net import OutboundError
 
 __all__ = ["SDK_ERRORS", "provider_error", "retry_after"]
 
@@ -25,11 +26,17 @@ SDK_ERRORS: tuple[type[BaseException], ...] = (
     anthropic.APIError,
     openai.APIError,
     httpx2.HTTPError,
+    OutboundError,  # the guard refused the endpoint (some SDKs pass it on unwrapped)
     ValueError,  # json.JSONDecodeError from a body that is not JSON
 )
 
 _TIMEOUTS = (anthropic.APITimeoutError, openai.APITimeoutError, httpx2.TimeoutException)
-_CONNECTION = (anthropic.APIConnectionError, openai.APIConnectionError, httpx2.TransportError)
+_CONNECTION = (
+    anthropic.APIConnectionError,
+    openai.APIConnectionError,
+    httpx2.TransportError,
+    OutboundError,
+)
 _STATUS = (anthropic.APIStatusError, openai.APIStatusError)
 
 
@@ -66,8 +73,25 @@ def provider_error(provider: str, exc: BaseException, *, mid_stream: bool = Fals
     if isinstance(exc, _STATUS):
         return _status_error(provider, exc.status_code, exc.response.headers)
     if isinstance(exc, _CONNECTION):
-        return ProviderUnavailableError(provider, f"connection failed: {type(exc).__name__}")
+        return _connection_error(provider, exc)
     return MalformedResponseError(provider, f"unreadable answer: {type(exc).__name__}")
+
+
+def _connection_error(provider: str, exc: BaseException) -> ProviderError:
+    refused = _outbound_cause(exc)
+    if refused is not None:  # the guard refused the endpoint: retrying cannot help
+        return ProviderRejectedError(provider, refused.detail)
+    return ProviderUnavailableError(provider, f"connection failed: {type(exc).__name__}")
+
+
+def _outbound_cause(exc: BaseException) -> OutboundError | None:
+    """The guard's refusal an SDK wrapped in its connection error, if that is what it is."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a short chain: SDK error → transport error → the guard's
+        if seen is None or isinstance(seen, OutboundError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _status_error(provider: str, status: int, headers: httpx2.Headers) -> ProviderError:

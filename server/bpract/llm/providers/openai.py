@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import httpx2
 import openai as sdk
 
 from bpract.llm.errors import MalformedResponseError
@@ -46,6 +47,7 @@ class OpenAIProvider(Provider):
         headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         cache_markers: bool = False,
+        http_client: httpx2.AsyncClient | None = None,
     ) -> None:
         self.name = name
         self._extra_body = dict(extra_body or {})
@@ -55,6 +57,7 @@ class OpenAIProvider(Provider):
             base_url=base_url,
             default_headers=dict(headers or {}),
             max_retries=0,  # the gateway retries, honouring Retry-After
+            http_client=http_client,
         )
 
     def __repr__(self) -> str:
