@@ -11,6 +11,7 @@ from bpract.visitors.limits import (
     MemoryGauge,
     MemoryLimiter,
     TokenBucket,
+    take_all,
 )
 
 
@@ -109,3 +110,11 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:
     chained = {"x-forwarded-for": "203.0.113.5, 10.1.2.3"}
     assert proxies.client("127.0.0.1", chained) == "203.0.113.5"
     assert proxies.client("127.0.0.1", {}) == "127.0.0.1"
+
+
+def test_take_all_gives_back_what_it_took_when_a_later_limit_refuses() -> None:
+    clock = Clock()
+    first, second = MemoryLimiter(1, 2, clock=clock), MemoryLimiter(1, 0, clock=clock)
+    assert take_all((first, "a"), (second, "a")) == 1
+    assert take_all((first, "a"), (first, "a")) is None  # both tokens are still there
+    assert take_all((first, "a")) == 0

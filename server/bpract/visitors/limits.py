@@ -27,6 +27,7 @@ __all__ = [
     "MemoryLimiter",
     "TokenBucket",
     "Verdict",
+    "take_all",
 ]
 
 #: Keys one in-memory limiter remembers at most; the least recently used go first.
@@ -66,6 +67,20 @@ class Limiter(Protocol):
     def take(self, key: str) -> bool:
         """Spend one token of ``key``'s budget; False when it is spent."""
 
+    def refund(self, key: str) -> None:
+        """Give back a token taken for something another limit then refused."""
+
+
+def take_all(*pairs: tuple[Limiter, str]) -> int | None:
+    """Take one token from each ``(limiter, key)`` in order; on the first refusal give the
+    ones taken back and return its index (None: all taken)."""
+    for n, (limiter, key) in enumerate(pairs):
+        if not limiter.take(key):
+            for earlier, earlier_key in pairs[:n]:
+                earlier.refund(earlier_key)
+            return n
+    return None
+
 
 class MemoryLimiter:
     """:class:`Limiter` of token buckets in this process, bounded and expiring."""
@@ -95,6 +110,11 @@ class MemoryLimiter:
         else:
             self._buckets.move_to_end(key)
         return bucket.take(now)
+
+    def refund(self, key: str) -> None:
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(bucket.burst, bucket.tokens + 1.0)
 
     def _forget(self, now: float) -> None:
         """Drop buckets that have refilled (oldest first), then any beyond the bound."""
@@ -174,6 +194,6 @@ class ConnectionLimits:
 
     def check(self) -> Verdict:
         budgets = self._budgets
-        if budgets.client.take(self._client) and budgets.address.take(self._address):
+        if take_all((budgets.client, self._client), (budgets.address, self._address)) is None:
             return "ok"
         return "limited" if budgets.refusals.take(self._client) else "flood"
