@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from bpract.settings import SettingsError
 from bpract.visitors.address import TrustedProxies, address_key
 from bpract.visitors.limits import (
     ConnectionLimits,
@@ -110,6 +113,11 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:
     chained = {"x-forwarded-for": "203.0.113.5, 10.1.2.3"}
     assert proxies.client("127.0.0.1", chained) == "203.0.113.5"
     assert proxies.client("127.0.0.1", {}) == "127.0.0.1"
+
+
+def test_a_trusted_proxy_that_is_no_address_is_a_settings_error() -> None:
+    with pytest.raises(SettingsError, match="BPRACT_TRUSTED_PROXIES"):
+        TrustedProxies.parse("10.0.0.0/8, proxy.internal")
 
 
 def test_take_all_gives_back_what_it_took_when_a_later_limit_refuses() -> None:

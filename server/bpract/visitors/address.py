@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 
+from bpract.settings import SettingsError
+
 __all__ = ["TrustedProxies", "address_key"]
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -43,7 +45,10 @@ class TrustedProxies:
     @classmethod
     def parse(cls, setting: str) -> TrustedProxies:
         """From ``BPRACT_TRUSTED_PROXIES`` (comma-separated addresses or networks)."""
-        return cls(setting.split(","))
+        try:
+            return cls(setting.split(","))
+        except ValueError as exc:
+            raise SettingsError(f"BPRACT_TRUSTED_PROXIES={setting!r}: {exc}") from None
 
     def trusts(self, host: str) -> bool:
         try:
