@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,8 @@ from bpract.visitors.limits import (
     TokenBucket,
     take_all,
 )
+from bpract.visitors.settings import VisitorSettings
+from bpract_client.client import PING_AFTER_MS
 
 
 class Clock:
@@ -126,3 +130,13 @@ def test_take_all_gives_back_what_it_took_when_a_later_limit_refuses() -> None:
     assert take_all((first, "a"), (second, "a")) == 1
     assert take_all((first, "a"), (first, "a")) is None  # both tokens are still there
     assert take_all((first, "a")) == 0
+
+
+def test_the_engine_and_the_fallback_ping_well_within_the_idle_timeout() -> None:
+    fallback = Path(__file__).parents[2] / "widget" / "src" / "fallback.js"
+    found = re.search(r"send\(\{ t: T_PING \}\), (\d+)\)", fallback.read_text(encoding="utf-8"))
+    assert found is not None
+    idle_ms = VisitorSettings().idle_timeout * 1000
+    # a hidden tab's timers may fire late (Chrome aligns them to a minute): keep a margin
+    for every_ms in (PING_AFTER_MS, int(found[1])):
+        assert every_ms + 60_000 < idle_ms
