@@ -169,7 +169,8 @@ def main() -> None:
         fake_url = f"http://127.0.0.1:{fake.stdout.readline().strip()}/v1"
         env = {"OPENAI_API_KEY": "sk-bench", "BPRACT_OPENAI_BASE_URL": fake_url,
                "ANTHROPIC_API_KEY": "", "OPENROUTER_API_KEY": "", "BPRACT_LLM_BASE_URL": "",
-               "BPRACT_CHAT_RATE": "100000"}  # fmt: skip
+               "BPRACT_CHAT_RATE": "100000", "BPRACT_CHAT_ADDRESS_RATE": "100000",
+               "BPRACT_CHAT_ADDRESS_NEW": "100000"}  # fmt: skip
         with bpract_serve(db, work / "server.log", env) as server:
             url = server.url.replace("http://", "ws://") + "/v1/visitor"
             direct, ours = asyncio.run(measure(url, key, fake_url, n))

@@ -187,6 +187,7 @@ class Client:
     # -- server frames ---------------------------------------------------------
 
     def _on_welcome(self, frame: dict[str, Any]) -> None:
+        self._adopt_visitor(frame.get("visitor"), frame.get("key"))
         self._apply_ruleset(frame["ruleset"])
         config = frame["config"]
         self._engine.time_scale = as_num(config.get("time_scale")) or 1.0
@@ -204,6 +205,27 @@ class Client:
         for pending in self._outbox.pending():
             self._send(pending)
         self._dirty.add("outbox")
+
+    def _adopt_visitor(self, visitor: str | None, key: str | None) -> None:
+        """Keep the visitor key; become the visitor the server names (a hello it could not
+        prove gets a fresh one), numbering the outbox afresh for it: nothing is stored yet."""
+        config = self._config
+        changed = bool(visitor) and visitor != config["visitor"]
+        if changed:
+            config["visitor"] = visitor
+            frames = self._outbox.pending()
+            renumbered = {f["seq"]: i for i, f in enumerate(frames, 1)}
+            restarted = {
+                "frames": [{**f, "seq": renumbered[f["seq"]]} for f in frames],
+                "next_seq": len(frames) + 1,
+                "dropped": self._outbox.dropped,
+            }
+            self._outbox = Outbox.from_dict(restarted)
+            self._sending = {renumbered.get(s, s): local for s, local in self._sending.items()}
+            self._dirty.add("outbox")
+        if key and (changed or key != config.get("key")):
+            config["key"] = key
+            self._post({"type": "visitor", "visitor": config["visitor"], "key": key})
 
     def _on_ack(self, frame: dict[str, Any]) -> None:
         self._outbox.ack(frame["seq"])
@@ -365,6 +387,7 @@ class Client:
             lang=as_str(self._config.get("lang"), 35) or "",
             tz=as_str(self._config.get("tz"), 64) or "",
             identity=self._identity,
+            key=as_str(self._config.get("key"), 64) or None,
         )
 
     def _flush(self) -> None:

@@ -43,7 +43,9 @@ class CloseCode(IntEnum):
     FORBIDDEN_ORIGIN = 4403
     UNKNOWN_SITE = 4404
     HELLO_TIMEOUT = 4408
+    IDLE_TIMEOUT = 4410
     FLOOD = 4429
+    TOO_MANY_CONNECTIONS = 4430
     TOO_BIG = 1009
     INTERNAL = 1011
 
@@ -75,7 +77,9 @@ def hello(
     tz: str = "",
     identity: dict[str, Any] | None = None,
     engine: str = "pyodide",
+    key: str | None = None,
 ) -> dict[str, Any]:
+    """The first frame; ``key`` is the visitor key a ``welcome`` gave ``visitor``."""
     return {
         "t": "hello",
         "v": PROTOCOL_VERSION,
@@ -92,6 +96,7 @@ def hello(
         "lang": lang,
         "tz": tz,
         "identity": identity,
+        "key": key,
     }
 
 
@@ -143,6 +148,9 @@ def _require(frame: dict[str, Any], name: str, check: Callable[[Any], object], w
 
 
 def _welcome(frame: dict[str, Any]) -> None:
+    for name in ("visitor", "key"):  # the visitor to be from now on, and its key
+        if name in frame:
+            _require(frame, name, lambda v: isinstance(v, str) and v, "a string")
     _require(frame, "stored_seq", _is_int, "an integer")
     _require(frame, "ruleset", lambda v: isinstance(v, dict), "an object")
     config = frame.setdefault("config", {})

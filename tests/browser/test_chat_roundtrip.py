@@ -78,7 +78,9 @@ def help_centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HelpCentre
 
 @pytest.fixture(scope="module")
 def help_server(help_centre: HelpCentre, widget_dist: Path) -> Iterator[ServerProcess]:
-    env = {**NO_KEYS, "BPRACT_WIDGET_DIST": str(widget_dist), "BPRACT_CHAT_RATE": "1000"}
+    # no grace for a hello without its visitor key: only the key brings the history back
+    env = {**NO_KEYS, "BPRACT_WIDGET_DIST": str(widget_dist), "BPRACT_CHAT_RATE": "1000",
+           "BPRACT_VISITOR_KEY_GRACE": "0"}  # fmt: skip
     proc = ServerProcess(help_centre.db, env=env).start(timeout=60)
     help_centre.shop.widget = proc.url
     try:
@@ -149,13 +151,50 @@ def test_an_answer_streams_then_cites_the_article_and_is_restored_after_a_reload
     store = Store(help_centre.db, help_centre.site.public_key)
     ratings = "SELECT message_id, rating FROM chat_ratings WHERE site_id = ?"
     eventually(lambda: store.rows(ratings, help_centre.site.id) == [(reply, "up")])
-    # a reload: the conversation comes back from the server's history, once
+    # a reload: the conversation comes back from the server's history, once (the widget
+    # kept the visitor key the server gave it, and sent it again)
+    kept = stored_ids(page)
+    assert kept["key"].startswith("k_") and kept["visitor"].startswith("v_")
     assert ready(page, shop, "/pricing")["engine"] == "pyodide"
     restored = log.locator(f".m[data-id='{reply}'] nav")
     restored.wait_for(state="attached", timeout=ANSWER)
     page.get_by_role("button", name="Open chat").click()
     assert transcript(log) == expected
     assert log.locator("nav a").all_inner_texts() == names
+    assert stored_ids(page) == kept
+
+
+def stored_ids(page: Page) -> dict[str, str]:
+    ids: dict[str, str] = page.evaluate(
+        "({visitor: localStorage.getItem('bpract:v'), key: localStorage.getItem('bpract:k')})"
+    )
+    return ids
+
+
+def test_without_the_engine_the_key_survives_a_reload_and_without_it_history_stays_private(
+    help_centre: HelpCentre, help_server: ServerProcess, page: Page
+) -> None:
+    shop = help_centre.shop
+    shop.attrs = 'data-engine="server"'
+    assert ready(page, shop, "/")["engine"] == "server"
+    log = ask(page, "How do I return an item?")
+    log.locator(".m[data-role=bot] nav").wait_for(timeout=ANSWER)
+    expected = transcript(log)
+    kept = stored_ids(page)
+    assert kept["key"].startswith("k_")
+    assert ready(page, shop, "/pricing")["engine"] == "server"
+    log.locator(".m[data-role=bot] nav").wait_for(state="attached", timeout=ANSWER)
+    page.get_by_role("button", name="Open chat").click()
+    assert transcript(log) == expected and stored_ids(page) == kept
+    # the same visitor id without its key (as anyone who learnt the id would send it)
+    page.evaluate("localStorage.removeItem('bpract:k')")
+    assert ready(page, shop, "/")["engine"] == "server"
+    fresh = eventually(lambda: (ids := stored_ids(page))["key"] and ids, timeout=ANSWER / 1000)
+    assert fresh["visitor"] != kept["visitor"] and fresh["key"] != kept["key"]
+    log = ask(page, "Which payment methods do you accept?")
+    log.locator(".m[data-role=bot] nav").wait_for(timeout=ANSWER)
+    after = transcript(log)  # no history came before the new question
+    assert len(after) == 2 and after[0] == ("visitor", "Which payment methods do you accept?")
 
 
 def test_without_the_engine_an_unknown_question_offers_a_person(

@@ -38,7 +38,7 @@ def test_nothing_is_stored_or_sent_until_consent_is_granted(
     # Playwright delivers its events during its own calls: poll with the page's own wait.
     eventually(lambda: sockets, pause=lambda s: page.wait_for_timeout(s * 1000))
     assert sockets == [customer.widget.replace("http", "ws") + "/v1/visitor"]
-    assert sorted(page.evaluate(STORAGE)) == ["bpract:fbq", "bpract:s", "bpract:v"]
+    assert sorted(page.evaluate(STORAGE)) == ["bpract:fbq", "bpract:k", "bpract:s", "bpract:v"]
     assert [e["url"] for e in store.events("page")] == [customer.url("/")]
 
 

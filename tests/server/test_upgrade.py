@@ -51,12 +51,13 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
     assert conn.execute(grounding).fetchall() == [(0.9, "overlap")]
 
     recorded = migrate(conn, MIGRATIONS)
-    # Only what release 0.1.0 never had runs (organisations, undecided fires); the rest is
-    # recorded.
+    # Only what release 0.1.0 never had runs (organisations, visitor keys, undecided fires);
+    # the rest is recorded.
     assert [(m.feature, m.version, m.covered_by) for m in recorded] == [
         ("sites", 1, ("core", 1)),
         ("sites", 2, None),
         ("visitors", 1, ("core", 1)),
+        ("visitors", 2, None),
         ("triggers", 3, None),
         ("quality", 2, ("chat", 1)),
     ]

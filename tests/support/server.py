@@ -8,12 +8,24 @@ from pathlib import Path
 
 from support.process import Process, answers, free_port
 
-__all__ = ["ServerProcess", "free_port"]
+__all__ = ["LOOPBACK_DEFAULTS", "ServerProcess", "free_port"]
 
 _PRIVATE_PREFIXES = ("BPRACT_",)
 _PROVIDER_KEYS = frozenset(
     {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY", "ANTHROPIC_AUTH_TOKEN"}
 )
+
+#: Every test client connects from 127.0.0.1, so the per-address limits would count a whole
+#: test module as one client, and a visitor reconnecting after a slow restart without its
+#: key would become a new visitor. Tests of those limits and of visitor keys set their own.
+LOOPBACK_DEFAULTS = {
+    "BPRACT_ADDRESS_RATE": "1000000",
+    "BPRACT_ADDRESS_BURST": "1000000",
+    "BPRACT_MAX_CONN_PER_ADDRESS": "100000",
+    "BPRACT_CHAT_ADDRESS_RATE": "100000",
+    "BPRACT_CHAT_ADDRESS_NEW": "100000",
+    "BPRACT_VISITOR_KEY_GRACE": "86400",
+}
 
 
 class ServerProcess:
@@ -65,7 +77,10 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "bpract", "serve", "--db", str(self.db)]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         self._process = Process(
-            cmd, env={**inherited, **self.env}, log_path=self.log_path, name="server"
+            cmd,
+            env={**inherited, **LOOPBACK_DEFAULTS, **self.env},
+            log_path=self.log_path,
+            name="server",
         )
         self._process.start(answers(f"{self.url}/health"), timeout)
         return self

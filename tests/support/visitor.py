@@ -74,6 +74,7 @@ class VisitorClient:
         await self.send(frame)
         welcome = await self.recv()
         assert welcome["t"] == "welcome", welcome
+        self.key = welcome.get("key")
         return welcome
 
     async def acks(self, count: int, within: float = 20.0) -> list[int]:

@@ -56,9 +56,11 @@ def test_hello_decodes() -> None:
         tz="Europe/Paris",
         identity={"user_id": "42", "user_hash": "ab" * 32, "traits": {"plan": "pro"}},
         engine="server",
+        key="k_" + "c" * 43,
     )
     decoded = server.decode_client(client.encode(built))
     assert isinstance(decoded, server.Hello)
+    assert decoded.key == "k_" + "c" * 43
     assert (decoded.v, decoded.engine, decoded.device) == (1, "server", "mobile")
     assert decoded.identity is not None and decoded.identity.traits == {"plan": "pro"}
     assert decoded.page is not None and decoded.page.url == "https://shop.example/pricing"
@@ -103,6 +105,7 @@ def test_engine_signals_and_fires_decode() -> None:
     [
         server.Welcome(
             visitor="v_x",
+            key="k_x",
             stream="s_x",
             stored_seq=4,
             ruleset={"version": 0, "rules": []},

@@ -15,6 +15,7 @@ export function fallback(opts) {
   let live = false;
   let delay = 500;
   let ping = 0;
+  let as = ""; // the visitor id the last hello named
 
   const local = new Map(); // a visitor message frame -> the page's id for it, reported once stored
   const send = (f) => live && ws.send(JSON.stringify(f));
@@ -39,6 +40,8 @@ export function fallback(opts) {
 
   function welcome(f) {
     const stored = f.stored_seq || 0;
+    if (f.visitor != as) st.w = st.n = 0; // a fresh visitor: nothing of it is stored yet
+    opts.on({ type: "visitor", visitor: f.visitor, key: f.key });
     if (!st.w) {
       // frames made before the first welcome are numbered after whatever this stream already stored
       st.w = 1;
@@ -69,7 +72,9 @@ export function fallback(opts) {
   function connect() {
     ws = new WebSocket(opts.url);
     ws.onopen = () => {
-      ws.send(JSON.stringify(opts.hello()));
+      const hello = opts.hello();
+      as = hello.visitor;
+      ws.send(JSON.stringify(hello));
       ping = setInterval(() => send({ t: T_PING }), 25000);
     };
     ws.onmessage = receive;

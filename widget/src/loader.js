@@ -25,7 +25,7 @@ import { T_EVENT, T_HELLO, T_IDENTIFY, T_MESSAGE, T_OUTCOME, T_OUTREACH, T_RATE,
   let identity = null;
   const listeners = {};
   const fired = {};
-  const ids = { visitor: rid("v_"), stream: rid("s_") };
+  const ids = { visitor: rid("v_"), stream: rid("s_"), key: null };
   allow(!needConsent);
 
   const fire = (name, payload) => {
@@ -96,6 +96,7 @@ import { T_EVENT, T_HELLO, T_IDENTIFY, T_MESSAGE, T_OUTCOME, T_OUTREACH, T_RATE,
     return {
       site,
       visitor: ids.visitor,
+      key: ids.key,
       stream: ids.stream,
       page: page(),
       device: device(),
@@ -110,6 +111,10 @@ import { T_EVENT, T_HELLO, T_IDENTIFY, T_MESSAGE, T_OUTCOME, T_OUTREACH, T_RATE,
     if (type == T_OUTREACH) {
       ui.outreach(d);
       fire("outreach", d);
+    } else if (type == "visitor") {
+      // the server's visitor key (and, for a hello it could not prove, a fresh visitor id)
+      set(1, "bpract:v", (ids.visitor = d.visitor));
+      set(1, "bpract:k", (ids.key = d.key));
     } else if (type == "persist") {
       if (d.key == "state") set(1, "bpract:state", d.value);
       else if (d.key == "outbox") set(0, "bpract:outbox", d.value);
@@ -149,6 +154,7 @@ import { T_EVENT, T_HELLO, T_IDENTIFY, T_MESSAGE, T_OUTCOME, T_OUTREACH, T_RATE,
     started = true;
     ids.visitor = get(1, "bpract:v") || ids.visitor;
     ids.stream = get(0, "bpract:s") || ids.stream;
+    ids.key = get(1, "bpract:k");
     set(1, "bpract:v", ids.visitor);
     set(0, "bpract:s", ids.stream);
     restore();

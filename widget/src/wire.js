@@ -8,7 +8,9 @@ export const CLOSE_UNSUPPORTED_VERSION = 4401;
 export const CLOSE_FORBIDDEN_ORIGIN = 4403;
 export const CLOSE_UNKNOWN_SITE = 4404;
 export const CLOSE_HELLO_TIMEOUT = 4408;
+export const CLOSE_IDLE_TIMEOUT = 4410;
 export const CLOSE_FLOOD = 4429;
+export const CLOSE_TOO_MANY_CONNECTIONS = 4430;
 // frame types (the `t` of a frame)
 export const T_HELLO = "hello";
 export const T_SIGNAL = "signal";

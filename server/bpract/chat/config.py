@@ -21,6 +21,14 @@ class ChatConfig:
     """Below this retrieval confidence the answer is "I don't know"."""
     rate_per_minute: int = env("BPRACT_CHAT_RATE", 10)
     """Messages one visitor may send per minute."""
+    address_rate_per_minute: int = env("BPRACT_CHAT_ADDRESS_RATE", 60)
+    """Messages all visitors from one client address may send per minute (a burst of as many)."""
+    site_rate_per_minute: int = env("BPRACT_CHAT_SITE_RATE", 600)
+    """Messages all visitors of one site may send per minute (in this process)."""
+    address_new_per_minute: int = env("BPRACT_CHAT_ADDRESS_NEW", 10)
+    """New conversations one client address may start per minute (a burst of as many)."""
+    site_new_per_minute: int = env("BPRACT_CHAT_SITE_NEW", 120)
+    """New conversations all visitors of one site may start per minute (in this process)."""
     passages: int = 5
     """Passages retrieved per question."""
     history_window_ms: int = 24 * 3600 * 1000

@@ -13,10 +13,11 @@ __all__ = ["register"]
 def register(frames: FrameHandlers, chat: ChatService) -> None:
     """Answer ``message`` frames, store ``rate`` frames, restore the conversation on open."""
 
-    async def admit(visit: Visit, _frame: Message) -> str | None:
-        if await chat.over_rate(visit.site_id, visit.visitor):
-            return "too many chat messages: wait a minute"
-        return None
+    async def admit(visit: Visit, frame: Message) -> str | None:
+        return await chat.refusal(
+            site_id=visit.site_id, visitor=visit.visitor, client=visit.client,
+            outreach=frame.outreach,
+        )  # fmt: skip
 
     async def message(visit: Visit, frame: Message) -> FollowUp | None:
         # The turn is stored before the ack, so an acknowledged question is never lost.

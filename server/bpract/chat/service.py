@@ -29,6 +29,7 @@ from bpract.clock import Clock
 from bpract.clock import now_ms as wall_ms
 from bpract.llm import Gateway
 from bpract.store import Database
+from bpract.visitors.limits import Limiter, MemoryLimiter, take_all
 from bpract.wire.frames import Citation, History, HistoryMessage
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from bpract.kb import KnowledgeBase, Passage
     from bpract_client.rules import Ruleset
 
-__all__ = ["AnswerListener", "ChatService", "PendingAnswer", "RuleSource"]
+__all__ = ["AnswerListener", "ChatLimits", "ChatService", "PendingAnswer", "RuleSource"]
 
 log = logging.getLogger("bpract.chat")
 
@@ -49,6 +50,28 @@ class RuleSource(Protocol):
     """Where an outreach's rule is found, to give its goal and department to the answer."""
 
     def ruleset(self, site_id: int) -> Awaitable[Ruleset]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    """Chat allowances shared across visitor ids (keyed by client address or site id)."""
+
+    messages_per_address: Limiter
+    messages_per_site: Limiter
+    new_per_address: Limiter
+    new_per_site: Limiter
+
+
+_REFUSALS = (
+    "too many chat messages from this address: wait a minute",
+    "this site receives too many chat messages: wait a minute",
+    "too many new conversations from this address: wait a minute",
+    "this site has too many new conversations: wait a minute",
+)
+
+
+def _per_minute(count: int) -> MemoryLimiter:
+    return MemoryLimiter(count / 60.0, count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +110,13 @@ class ChatService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[AnswerListener] = []
+        c = self.config
+        self.limits = ChatLimits(
+            messages_per_address=_per_minute(c.address_rate_per_minute),
+            messages_per_site=_per_minute(c.site_rate_per_minute),
+            new_per_address=_per_minute(c.address_new_per_minute),
+            new_per_site=_per_minute(c.site_new_per_minute),
+        )
 
     def add_listener(self, listener: AnswerListener) -> None:
         """Call ``listener(answer)`` after every stored answer (errors are logged)."""
@@ -101,6 +131,29 @@ class ChatService:
             lambda conn: storage.recent_visitor_turns(conn, site_id, visitor, since)
         )
         return bool(sent >= self.config.rate_per_minute)
+
+    async def refusal(
+        self, *, site_id: int, visitor: str, client: str, outreach: str | None
+    ) -> str | None:
+        """Why a visitor message may not be taken now (None: it may).
+
+        The visitor's own allowance is counted in the database; those of its client
+        address and of its site, for messages and for new conversations, in
+        :attr:`limits` — rotating visitor ids does not reset them.  A refused message
+        spends none of them (the client resends it later).
+        """
+        if await self.over_rate(site_id, visitor):
+            return "too many chat messages: wait a minute"
+        limits, site = self.limits, str(site_id)
+        budgets = [(limits.messages_per_address, client), (limits.messages_per_site, site)]
+        since = self._now_ms() - self.config.history_window_ms
+        known = await self.db.run(
+            lambda conn: storage.has_conversation(conn, site_id, visitor, since, outreach)
+        )
+        if not known:
+            budgets += [(limits.new_per_address, client), (limits.new_per_site, site)]
+        refused = take_all(*budgets)
+        return None if refused is None else _REFUSALS[refused]
 
     async def accept(
         self,

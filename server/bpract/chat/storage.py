@@ -21,6 +21,7 @@ __all__ = [
     "Turn",
     "find_conversation",
     "get_conversation",
+    "has_conversation",
     "insert_answer",
     "insert_rating",
     "insert_visitor_turn",
@@ -118,6 +119,18 @@ def find_conversation(
         (site_id, visitor, since_ms),
     ).fetchone()
     return _conversation(row) if row else None
+
+
+def has_conversation(
+    conn: apsw.Connection, site_id: int, visitor: str, since_ms: int, outreach_id: str | None
+) -> bool:
+    """Whether a message would continue a conversation rather than start one.
+
+    (An outreach that is not this visitor's is ignored, as :func:`open_conversation` does.)
+    """
+    if outreach_id and outreach_row(conn, site_id, visitor, outreach_id) is not None:
+        return _by_outreach(conn, site_id, visitor, outreach_id) is not None
+    return find_conversation(conn, site_id, visitor, since_ms) is not None
 
 
 def get_conversation(

@@ -70,11 +70,17 @@ class Connection:
     """Serves one visitor socket until it closes; the :class:`~bpract.wire.Visit` of handlers."""
 
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], hub: VisitorHub, hello: Hello, site: Site
+        self,
+        socket: WebSocket[Any, Any, Any],
+        hub: VisitorHub,
+        hello: Hello,
+        site: Site,
+        address: str,
     ) -> None:
         self.socket, self.hub, self.hello, self.site = socket, hub, hello, site
-        s = hub.settings
-        self.limits = ConnectionLimits(s.conn_rate, s.conn_burst, s.flood_refusals)
+        self.address = address
+        self.limits = ConnectionLimits(hub.budgets, address=address, visitor=hello.visitor)
+        self._site_key = str(site.id)
         self.engine: ServerEngine | None = None
         self.closed = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -100,6 +106,10 @@ class Connection:
     @property
     def lang(self) -> str | None:
         return self.hello.lang
+
+    @property
+    def client(self) -> str:
+        return self.address
 
     async def send(self, frame: Frame) -> None:
         await self.send_raw(_encoder.encode(frame))
@@ -133,14 +143,26 @@ class Connection:
     # -- receiving --------------------------------------------------------------------------
 
     async def serve(self) -> CloseCode | None:
-        """Receive frames until the client leaves (None) or a fatal refusal (its code)."""
+        """Receive frames until the client leaves (None) or a fatal refusal (its code).
+
+        A client silent for ``idle_timeout`` seconds is closed: pings keep a live one open.
+        """
+        idle = self.hub.settings.idle_timeout
+        loop = asyncio.get_running_loop()
+        deadline = asyncio.Timeout(None)
         try:
-            while True:
-                event = await self.socket.receive()
-                if event["type"] != "websocket.receive":
-                    return None
-                data: str | bytes | None = event.get("text")
-                await self.on_data(data if data is not None else (event.get("bytes") or b""))
+            async with asyncio.timeout_at(loop.time() + idle) as deadline:
+                while True:
+                    event = await self.socket.receive()
+                    if event["type"] != "websocket.receive":
+                        return None
+                    deadline.reschedule(loop.time() + idle)
+                    data: str | bytes | None = event.get("text")
+                    await self.on_data(data if data is not None else (event.get("bytes") or b""))
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            return CloseCode.idle_timeout
         except Closing as closing:
             return closing.code
         finally:
@@ -164,7 +186,7 @@ class Connection:
         if verdict == "limited":
             await self.error(RATE_LIMITED, "too many frames: slow down and resend", seq)
             return
-        if not self.hub.site_limits.take(self.site.id):
+        if not self.hub.site_limits.take(self._site_key):
             await self.error(RATE_LIMITED, "this site is sending too many frames", seq)
             return
         await self.dispatch(frame, data)

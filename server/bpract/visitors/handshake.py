@@ -24,7 +24,9 @@ __all__ = ["Accepted", "Closed", "frame_data", "handshake"]
 @dataclass(frozen=True, slots=True)
 class Accepted:
     hello: Hello
+    """The client's hello, its ``visitor`` the one this connection serves (see ``key``)."""
     site: Site
+    key: str
     stored_seq: int
     identity_rejected: bool
 
@@ -84,11 +86,17 @@ async def handshake(socket: WebSocket[Any, Any, Any], hub: VisitorHub) -> Accept
         return None
     if len(data) > hub.settings.max_frame_bytes:
         return Closed(CloseCode.too_big, CloseCode.too_big.name)
-    hello = _parse_hello(data)
-    if isinstance(hello, Closed):
-        return hello
+    parsed = _parse_hello(data)
+    if isinstance(parsed, Closed):
+        return parsed
+    hello = parsed
     origin = socket.headers.get("origin")
-    opened = await hub.db.run(lambda conn: open_visitor(conn, hello, origin, now_ms()))
+    grace_ms = int(hub.settings.visitor_key_grace * 1000)
+    opened = await hub.db.run(
+        lambda conn: open_visitor(conn, hello, origin, now_ms(), key_grace_ms=grace_ms)
+    )
     if not isinstance(opened, Opened):
         return Closed(opened.code, opened.reason)
-    return Accepted(hello, opened.site, opened.stored_seq, opened.identity_rejected)
+    if opened.visitor != hello.visitor:
+        hello = msgspec.structs.replace(hello, visitor=opened.visitor)
+    return Accepted(hello, opened.site, opened.key, opened.stored_seq, opened.identity_rejected)

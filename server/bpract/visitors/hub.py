@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from bpract.visitors.limits import SiteLimits
+from bpract.visitors.address import TrustedProxies
+from bpract.visitors.limits import FrameBudgets, MemoryGauge, MemoryLimiter
 from bpract.visitors.writer import FrameWriter
 from bpract.wire.frames import Hello, Ping
 from bpract.wire.handlers import FrameHandlers
@@ -34,8 +35,8 @@ class VisitorHub:
     field on every connection.
     """
 
-    __slots__ = ("channels", "db", "decoder", "frames", "rulesets", "settings", "site_limits",
-                 "writer")  # fmt: skip
+    __slots__ = ("budgets", "channels", "connections", "db", "decoder", "frames", "proxies",
+                 "rulesets", "settings", "site_limits", "writer")  # fmt: skip
 
     def __init__(
         self,
@@ -48,5 +49,14 @@ class VisitorHub:
         self.settings, self.db, self.channels = settings, db, channels
         self.rulesets, self.frames = rulesets, frames
         self.writer = FrameWriter(db)
-        self.site_limits = SiteLimits(settings.site_rate, settings.site_burst)
+        s = settings
+        self.site_limits = MemoryLimiter(s.site_rate, s.site_burst)
+        self.budgets = FrameBudgets(
+            client=MemoryLimiter(s.conn_rate, s.conn_burst),
+            address=MemoryLimiter(s.address_rate, s.address_burst),
+            refusals=MemoryLimiter(s.conn_rate, s.flood_refusals),
+        )
+        #: Open sockets per ``address:…`` and ``site:…`` key.
+        self.connections = MemoryGauge()
+        self.proxies = TrustedProxies.parse(s.trusted_proxies)
         self.decoder: msgspec.json.Decoder[Any] = frames.decoder((Hello, Ping))

@@ -1,4 +1,4 @@
-"""Settings of the visitor socket: sizes, rates, timeouts."""
+"""Settings of the visitor socket: sizes, rates, caps, timeouts, client addresses."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ class VisitorSettings:
     """Largest WebSocket frame accepted; larger ones close with 1009."""
 
     conn_rate: float = env("BPRACT_CONN_RATE", 50.0)
-    """Frames per second one connection may send on average."""
+    """Frames per second one visitor id from one address may send on average (reconnects
+    included)."""
 
     conn_burst: int = env("BPRACT_CONN_BURST", 200)
-    """Frames one connection may send in a burst."""
+    """Frames one visitor id from one address may send in a burst."""
 
     site_rate: float = env("BPRACT_SITE_RATE", 20000.0)
     """Frames per second all connections of one site may send."""
@@ -37,3 +38,27 @@ class VisitorSettings:
 
     engine_tick: float = env("BPRACT_ENGINE_TICK", 1.0)
     """Seconds between ticks of a server-side (fallback) engine."""
+
+    idle_timeout: float = env("BPRACT_IDLE_TIMEOUT", 120.0)
+    """Seconds a connection may stay silent after ``hello``; then it is closed with 4410.
+    The engine and the fallback ping every 25 s (a hidden tab's timers may run late)."""
+
+    address_rate: float = env("BPRACT_ADDRESS_RATE", 200.0)
+    """Frames per second all connections from one client address may send."""
+
+    address_burst: int = env("BPRACT_ADDRESS_BURST", 1000)
+    """Frames all connections from one client address may send in a burst."""
+
+    max_connections_per_address: int = env("BPRACT_MAX_CONN_PER_ADDRESS", 100)
+    """Open visitor sockets one client address may hold (in this process); more close 4430."""
+
+    max_connections_per_site: int = env("BPRACT_MAX_CONN_PER_SITE", 20000)
+    """Open visitor sockets one site may hold (in this process); more close 4430."""
+
+    trusted_proxies: str = env("BPRACT_TRUSTED_PROXIES", "")
+    """Comma-separated addresses or networks of reverse proxies whose ``X-Forwarded-For``
+    names the client; empty: the socket's peer is the client, the header is ignored."""
+
+    visitor_key_grace: float = env("BPRACT_VISITOR_KEY_GRACE", 60.0)
+    """Seconds after a visitor id's first contact during which a ``hello`` without its key
+    still gets it (tabs opened together); later a keyless ``hello`` gets a fresh visitor."""

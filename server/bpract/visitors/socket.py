@@ -44,6 +44,7 @@ async def _welcome(conn: Connection, accepted: Accepted) -> None:
     await conn.send(
         Welcome(
             visitor=hello.visitor,
+            key=accepted.key,
             stream=hello.stream,
             stored_seq=accepted.stored_seq,
             ruleset=ruleset,
@@ -89,25 +90,50 @@ async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> No
         await socket.close(code=code, reason=reason)
 
 
+def _too_many(per: str) -> tuple[CloseCode, str]:
+    code = CloseCode.too_many_connections
+    return code, f"{code.name}: per {per}"
+
+
 @websocket("/v1/visitor")
 async def visitor_socket(
     socket: WebSocket[Any, Any, Any], visitors: NamedDependency[VisitorHub]
 ) -> None:
     """The visitor protocol, v1 (docs/protocol.md)."""
     await socket.accept()
-    result = await handshake(socket, visitors)
+    s, gauge = visitors.settings, visitors.connections
+    peer = socket.client.host if socket.client else None
+    address = visitors.proxies.client(peer, socket.headers)
+    address_slot = "address:" + address
+    if not gauge.acquire(address_slot, s.max_connections_per_address):
+        await _close(socket, *_too_many("address"))
+        return
+    try:
+        await _serve(socket, visitors, address)
+    finally:
+        gauge.release(address_slot)
+
+
+async def _serve(socket: WebSocket[Any, Any, Any], hub: VisitorHub, address: str) -> None:
+    result = await handshake(socket, hub)
     if result is None:
         return
     if isinstance(result, Closed):
         await _close(socket, result.code, result.reason)
         return
-    conn = Connection(socket, visitors, result.hello, result.site)
+    site_slot = f"site:{result.site.id}"
+    if not hub.connections.acquire(site_slot, hub.settings.max_connections_per_site):
+        await _close(socket, *_too_many("site"))
+        return
+    conn = Connection(socket, hub, result.hello, result.site, address)
     try:
         await _welcome(conn, result)
         code = await _run(conn)
     except Exception:
         log.exception("visitor connection failed")
         code = CloseCode.internal
+    finally:
+        hub.connections.release(site_slot)
     if code is not None:
         await _close(socket, code, code.name)
 

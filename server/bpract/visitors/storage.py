@@ -10,6 +10,7 @@ import apsw
 
 from bpract.sites import Site, SiteNotFoundError, get_site_by_key, origin_allowed, verify_identity
 from bpract.store import transaction
+from bpract.visitors.keys import new_secret, new_visitor_id, visitor_key, visitor_key_matches
 from bpract.wire.codes import CloseCode
 from bpract.wire.frames import Hello
 
@@ -42,6 +43,10 @@ _FIRST_GAP = (
 @dataclass(frozen=True, slots=True)
 class Opened:
     site: Site
+    visitor: str
+    """The hello's visitor id, or a fresh one when the hello could not prove it (no key)."""
+    key: str
+    """The visitor's key, sent in ``welcome``."""
     stored_seq: int
     identity_rejected: bool
 
@@ -94,10 +99,42 @@ def apply_identity(
     )
 
 
+def _key_secret(conn: apsw.Connection, site_id: int) -> str:
+    """The site's visitor-key secret, made on first use (every worker reads the same one)."""
+    select = "SELECT secret FROM visitor_key_secrets WHERE site_id = ?"
+    row = conn.execute(select, (site_id,)).fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO visitor_key_secrets (site_id, secret) VALUES (?, ?)"
+            " ON CONFLICT (site_id) DO NOTHING",
+            (site_id, new_secret()),
+        )
+        row = conn.execute(select, (site_id,)).fetchone()
+    assert row is not None  # inserted just now, or by another worker first
+    return str(row[0])
+
+
+def _claim_visitor(
+    conn: apsw.Connection, site_id: int, hello: Hello, now_ms: int, grace_ms: int
+) -> tuple[str, str]:
+    """``(visitor id, key)`` this connection is: the hello's if its key proves it (or the id
+    is new, or first seen under ``grace_ms`` ago), else a fresh visitor id."""
+    secret = _key_secret(conn, site_id)
+    visitor = hello.visitor
+    if not visitor_key_matches(secret, site_id, visitor, hello.key):
+        row = conn.execute(
+            "SELECT first_seen_ms FROM visitors WHERE site_id = ? AND id = ?", (site_id, visitor)
+        ).fetchone()
+        if row is not None and now_ms - int(row[0]) >= grace_ms:
+            visitor = new_visitor_id()
+    return visitor, visitor_key(secret, site_id, visitor)
+
+
 def open_visitor(
-    conn: apsw.Connection, hello: Hello, origin: str | None, now_ms: int
+    conn: apsw.Connection, hello: Hello, origin: str | None, now_ms: int, *, key_grace_ms: int
 ) -> Opened | Refused:
-    """Check site, origin and identity of ``hello``; record the visitor; find its stored seq."""
+    """Check site, origin, visitor key and identity of ``hello``; record the visitor; find
+    its stored seq."""
     try:
         site = get_site_by_key(conn, hello.site)
     except SiteNotFoundError:
@@ -113,8 +150,10 @@ def open_visitor(
         else:
             rejected = True
     with transaction(conn):
-        _upsert_visitor(conn, site.id, hello.visitor, now_ms, identity)
-    return Opened(site, stored_seq(conn, site.id, hello.visitor, hello.stream), rejected)
+        visitor, key = _claim_visitor(conn, site.id, hello, now_ms, key_grace_ms)
+        _upsert_visitor(conn, site.id, visitor, now_ms, identity)
+    seq = stored_seq(conn, site.id, visitor, hello.stream)
+    return Opened(site, visitor, key, seq, rejected)
 
 
 def load_engine_state(conn: apsw.Connection, site_id: int, visitor: str) -> dict[str, Any] | None:

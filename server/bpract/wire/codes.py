@@ -70,4 +70,6 @@ class CloseCode(IntEnum):
     forbidden_origin = 4403
     unknown_site = 4404
     hello_timeout = 4408
+    idle_timeout = 4410
     flood = 4429
+    too_many_connections = 4430

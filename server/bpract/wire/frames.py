@@ -100,6 +100,8 @@ class Hello(Frame, frozen=True, kw_only=True, tag="hello"):
     lang: Short | None = None
     tz: Short | None = None
     identity: Identity | None = None
+    key: Annotated[str, Meta(max_length=64)] | None = None
+    """The visitor key a ``welcome`` gave this visitor id (docs/protocol.md)."""
 
 
 class Signal(SeqFrame, frozen=True, kw_only=True, tag="signal"):
@@ -176,6 +178,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 class Welcome(Frame, frozen=True, kw_only=True, tag="welcome"):
     v: int = PROTOCOL_VERSION
     visitor: str
+    """The hello's visitor id, or a fresh one the client must adopt from now on."""
+    key: str
+    """The visitor key of ``visitor``: kept beside it and sent in every ``hello``."""
     stream: str
     stored_seq: int
     ruleset: dict[str, Any]

@@ -55,6 +55,10 @@ class Visit(Protocol):
     def lang(self) -> str | None:
         """The browser's language (``hello.lang``), if it sent one."""
 
+    @property
+    def client(self) -> str:
+        """The client address limits count this connection under (an IPv4, an IPv6 /64)."""
+
     async def send(self, frame: Frame) -> None:
         """Send ``frame`` to this connection only."""
 

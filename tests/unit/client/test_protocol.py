@@ -20,6 +20,7 @@ def test_hello_frame() -> None:
         lang="en-GB",
         tz="Europe/Paris",
         identity={"user_id": "42", "user_hash": "ff", "traits": {}},
+        key="k_1",
     )
     assert frame == {
         "t": "hello",
@@ -33,6 +34,7 @@ def test_hello_frame() -> None:
         "lang": "en-GB",
         "tz": "Europe/Paris",
         "identity": {"user_id": "42", "user_hash": "ff", "traits": {}},
+        "key": "k_1",
     }
 
 
