@@ -38,7 +38,7 @@ def live_site(live_db: Path) -> Site:
 def live_server(
     live_db: Path, live_site: Site, live_env: dict[str, str]
 ) -> Iterator[ServerProcess]:
-    proc = ServerProcess(live_db, env=live_env)
+    proc = ServerProcess(live_db, env=live_env, log_level="info")  # refusals are info lines
     proc.start()
     try:
         yield proc

@@ -437,3 +437,23 @@ async def test_refusals_are_logged_once_without_content_or_traceback(
     eventually(logged, equals=[1, 1, 1], what="one log line per refusal")  # the log is a pipe
     assert marker not in live_server.log()
     assert "Traceback" not in live_server.log()
+
+
+async def test_a_refused_hello_is_logged_once_without_content(
+    live_server: ServerProcess, live_site: Site
+) -> None:
+    marker = "zq" + new_id("")
+    client = await VisitorClient.open(live_server.ws_url, ORIGIN)
+    frame = hello_frame(live_site.public_key)
+    await client.send({**frame, "visitor": marker + "!", "lang": marker})  # not an id
+    code, reason = await closed_with(client)
+    assert code == 4400 and reason.startswith("bad_hello")
+
+    def logged() -> int:
+        return sum(
+            f"visitor refused at hello: {reason}" in line for line in live_server.log().splitlines()
+        )
+
+    eventually(logged, equals=1, what="one log line for the refused hello")
+    assert marker not in live_server.log()
+    assert "Traceback" not in live_server.log()

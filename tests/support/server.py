@@ -43,8 +43,10 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         port: int | None = None,
         log_path: Path | None = None,
+        log_level: str = "warning",
     ) -> None:
         self.db = Path(db)
+        self.log_level = log_level
         self.port = port or free_port()
         self.env = dict(env or {})
         self.log_path = log_path or self.db.with_suffix(".log")
@@ -75,7 +77,7 @@ class ServerProcess:
             if not k.startswith(_PRIVATE_PREFIXES) and k not in _PROVIDER_KEYS
         }
         cmd = [sys.executable, "-m", "bpract", "serve", "--db", str(self.db)]
-        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", self.log_level]
         self._process = Process(
             cmd,
             env={**inherited, **LOOPBACK_DEFAULTS, **self.env},

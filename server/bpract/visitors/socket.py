@@ -119,6 +119,8 @@ async def _serve(socket: WebSocket[Any, Any, Any], hub: VisitorHub, address: str
     if result is None:
         return
     if isinstance(result, Closed):
+        # once per refused connection, the reason names the field, never its content
+        log.info("visitor refused at hello: %s", result.reason)
         await _close(socket, result.code, result.reason)
         return
     site_slot = f"site:{result.site.id}"
