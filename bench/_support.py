@@ -40,6 +40,19 @@ __all__ = [
 
 CHROMIUM = "/usr/bin/chromium"
 
+# Limits far above what a bench sends from its one address (127.0.0.1), so it measures
+# serving and refusing content, not throttling.
+UNTHROTTLED = {
+    "BPRACT_CONN_RATE": "1000000",
+    "BPRACT_CONN_BURST": "1000000",
+    "BPRACT_SITE_RATE": "1000000000",
+    "BPRACT_SITE_BURST": "1000000000",
+    "BPRACT_FLOOD_REFUSALS": "1000000",
+    "BPRACT_ADDRESS_RATE": "1000000000",
+    "BPRACT_ADDRESS_BURST": "1000000000",
+    "BPRACT_MAX_CONN_PER_ADDRESS": "1000000",
+}
+
 
 def exit_on_sigterm() -> None:
     """SIGTERM exits through ``finally`` blocks, so the servers and browsers started are stopped."""

@@ -39,24 +39,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from _support import add_site, bpract_serve, exit_on_sigterm
+from _support import UNTHROTTLED, add_site, bpract_serve, exit_on_sigterm
 
 ORIGIN = "http://127.0.0.1:9"
 CHUNK = 40
 MAX_FRAME = 16 * 1024
 TIMEOUT_S = 900.0
-# Rate limits far above the load: the run measures refusals of content, not throttling.
-UNTHROTTLED = {
-    "BPRACT_CONN_RATE": "1000000",
-    "BPRACT_CONN_BURST": "1000000",
-    "BPRACT_SITE_RATE": "1000000000",
-    "BPRACT_SITE_BURST": "1000000000",
-    "BPRACT_FLOOD_REFUSALS": "1000000",
-    "BPRACT_ADDRESS_RATE": "1000000000",  # every connection comes from 127.0.0.1
-    "BPRACT_ADDRESS_BURST": "1000000000",
-    "BPRACT_MAX_CONN_PER_ADDRESS": "1000000",
-    "BPRACT_HELLO_TIMEOUT": "60",
-}
+SERVER_ENV = {**UNTHROTTLED, "BPRACT_HELLO_TIMEOUT": "60"}
 HUGE: list[Any] = [2**53 + 1, 2**63, -(2**63) - 1, 2**64, 10**30, 1e20, -1e20, 1e308, -1, -1.5]
 LITERALS = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "9" * 400, "0x10", "01", "1."]
 
@@ -490,7 +479,7 @@ def main() -> int:
         db, log = tmp / "fuzz.db", tmp / "server.log"
         site = add_site(db, ORIGIN)
         started = time.monotonic()
-        with bpract_serve(db, log, UNTHROTTLED) as server:
+        with bpract_serve(db, log, SERVER_ENV) as server:
             good = asyncio.run(run(server.url, site, args, tally))
             alive = healthy(server.url)
         outcome = {

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from _support import (
+    UNTHROTTLED,
     Row,
     Served,
     add_site,
@@ -48,18 +49,7 @@ RSS_BUDGET_KIB = 64
 THROUGHPUT_BUDGET = 0.5
 WARMUP_CONNECTIONS = 20
 
-# Limits far above what the load sends, so the bench measures serving, not throttling.
-UNTHROTTLED = {
-    "BPRACT_CONN_RATE": "1000000",
-    "BPRACT_CONN_BURST": "1000000",
-    "BPRACT_SITE_RATE": "1000000000",
-    "BPRACT_SITE_BURST": "1000000000",
-    "BPRACT_FLOOD_REFUSALS": "1000000",
-    "BPRACT_ADDRESS_RATE": "1000000000",  # every load client connects from 127.0.0.1
-    "BPRACT_ADDRESS_BURST": "1000000000",
-    "BPRACT_MAX_CONN_PER_ADDRESS": "1000000",
-    "BPRACT_HELLO_TIMEOUT": "120",
-}
+SERVER_ENV = {**UNTHROTTLED, "BPRACT_HELLO_TIMEOUT": "120"}
 
 
 @dataclass
@@ -247,7 +237,7 @@ def _delta(
 def bench_bpract(tmp: Path, args: argparse.Namespace) -> Result:
     db = tmp / "bench.db"
     site = add_site(db, ORIGIN)
-    with bpract_serve(db, tmp / "bpract.log", UNTHROTTLED) as server:
+    with bpract_serve(db, tmp / "bpract.log", SERVER_ENV) as server:
         httpx.get(f"{server.url}/widget.js", timeout=10)  # what a first visitor also touches
         url = server.url.replace("http", "ws", 1) + "/v1/visitor"
         result = load(server, url, site, args, "bpract /v1/visitor")
