@@ -66,6 +66,43 @@ class Closing(Exception):
         self.code = code
 
 
+class _IdleWatch:
+    """Cancels the task serving a connection once it has heard nothing for ``seconds``.
+
+    A frame costs one clock read: the timer is not moved per frame, it wakes when the
+    last deadline it knew of passes and sleeps again until the one the latest frame set.
+    It cancels only while the task waits for a frame, never in the middle of one.
+    """
+
+    __slots__ = ("_handle", "_last", "_loop", "_seconds", "_task", "expired", "listening")
+
+    def __init__(self, seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._seconds = seconds
+        self._last = self._loop.time()
+        self.expired = False
+        self.listening = False
+        self._handle = self._loop.call_at(self._last + seconds, self._check)
+
+    def heard(self) -> None:
+        self._last = self._loop.time()
+        self.listening = False
+
+    def _check(self) -> None:
+        due = self._last + self._seconds
+        if self.listening and self._loop.time() >= due and self._task is not None:
+            self.expired = True
+            self._task.cancel()
+        else:
+            self._handle = self._loop.call_at(max(due, self._loop.time() + 0.05), self._check)
+
+    def stop(self) -> None:
+        self._handle.cancel()
+        if self.expired and self._task is not None:
+            self._task.uncancel()
+
+
 class Connection:
     """Serves one visitor socket until it closes; the :class:`~bpract.wire.Visit` of handlers."""
 
@@ -147,25 +184,24 @@ class Connection:
 
         A client silent for ``idle_timeout`` seconds is closed: pings keep a live one open.
         """
-        idle = self.hub.settings.idle_timeout
-        loop = asyncio.get_running_loop()
-        deadline = asyncio.Timeout(None)
+        idle = _IdleWatch(self.hub.settings.idle_timeout)
         try:
-            async with asyncio.timeout_at(loop.time() + idle) as deadline:
-                while True:
-                    event = await self.socket.receive()
-                    if event["type"] != "websocket.receive":
-                        return None
-                    deadline.reschedule(loop.time() + idle)
-                    data: str | bytes | None = event.get("text")
-                    await self.on_data(data if data is not None else (event.get("bytes") or b""))
-        except TimeoutError:
-            if not deadline.expired():
+            while True:
+                idle.listening = True
+                event = await self.socket.receive()
+                idle.heard()
+                if event["type"] != "websocket.receive":
+                    return None
+                data: str | bytes | None = event.get("text")
+                await self.on_data(data if data is not None else (event.get("bytes") or b""))
+        except asyncio.CancelledError:
+            if not idle.expired:
                 raise
             return CloseCode.idle_timeout
         except Closing as closing:
             return closing.code
         finally:
+            idle.stop()
             self.closed = True
 
     async def on_data(self, data: str | bytes) -> None:
