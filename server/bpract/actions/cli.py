@@ -21,7 +21,7 @@ from bpract.actions.spec import check_base_url, load_actions, parse_source, vali
 from bpract.command import open_db, site_id
 from bpract.errors import BpractError
 from bpract.net import NetSettings
-from bpract.settings import get_settings
+from bpract.settings import Settings
 
 __all__ = ["register"]
 
@@ -48,7 +48,7 @@ def _print_errors(exc: ActionsInvalidError) -> int:
 def _checked(path: Path) -> tuple[str, Any]:
     """The file's text and its validated action set, base URL reachable by the guard."""
     source = path.read_text(encoding="utf-8")
-    settings = get_settings()
+    settings = Settings.read()
     actions = load_actions(source, max_actions=settings.of(ActionSettings).max_actions)
     asyncio.run(check_base_url(actions, settings.of(NetSettings)))
     return source, actions
@@ -107,7 +107,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    limit = get_settings().of(ActionSettings).audit_page
+    limit = Settings.read().of(ActionSettings).audit_page
 
     async def work(service: ActionService, site: int) -> Any:
         return await service.audit(

@@ -12,7 +12,7 @@ import difflib
 import json
 import re
 import string
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import msgspec
@@ -39,6 +39,13 @@ Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 Kind = Literal["read", "write"]
 Confirm = Literal["always", "never", "if_irreversible"]
 Audience = Literal["verified", "public"]
+
+_CHOICES: dict[str, list[str]] = {
+    "method": list(get_args(Method)),
+    "kind": list(get_args(Kind)),
+    "confirm": list(get_args(Confirm)),
+    "audience": list(get_args(Audience)),
+}
 
 #: What a parameter may be bound to with ``from:`` (never asked from the model or visitor).
 BINDINGS = frozenset({"identity.user_id"})
@@ -127,6 +134,8 @@ def join_path(path: str, key: str | int) -> str:
 
 
 def _suggest(key: str, known: frozenset[str] | list[str]) -> str:
+    if not known:
+        return " (none declared)"
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     return f" — did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(known))})"
 
@@ -175,7 +184,12 @@ class _Check:
             message, sep, where = str(exc).rpartition(" - at `")
             if not sep:
                 message, where = str(exc), "$`"
-            self.add((path + where.rstrip("`")[1:]).lstrip("."), message)
+            at = (path + where.rstrip("`")[1:]).lstrip(".")
+            field = at.rsplit(".", 1)[-1]
+            if field in _CHOICES and message.startswith("Invalid enum value"):
+                value = message.partition("value ")[2].strip("'")
+                message += _suggest(value, _CHOICES[field])
+            self.add(at, message)
             return None
 
 
