@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from bpract.actions.errors import ActionsInvalidError, FieldError
-from bpract.actions.spec import FORMAT_VERSION, join_path
+from bpract.actions.spec import FORMAT_VERSION
+from bpract.shape import join_path
 
 __all__ = ["import_operations"]
 

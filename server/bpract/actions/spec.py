@@ -8,7 +8,6 @@ cross-checks between fields (placeholders, bindings, confirmation, audience).
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import string
@@ -21,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 from bpract.actions.errors import ActionsInvalidError, FieldError
 from bpract.net import NetSettings, OutboundError, check_target
+from bpract.shape import join_path, suggest
 
 __all__ = [
     "BINDINGS",
@@ -127,19 +127,6 @@ class ActionSet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         return next((a for a in self.actions if a.name == name), None)
 
 
-def join_path(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def _suggest(key: str, known: frozenset[str] | list[str]) -> str:
-    if not known:
-        return " (none declared)"
-    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    return f" — did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(known))})"
-
-
 def parse_source(text: str) -> object:
     """Read a YAML or JSON document (JSON when it starts with ``{`` or ``[``)."""
     stripped = text.strip()
@@ -174,7 +161,7 @@ class _Check:
         for key in raw:
             if key not in known:
                 self.add(
-                    join_path(path, str(key)), f"unknown key {key!r}{_suggest(str(key), known)}"
+                    join_path(path, str(key)), f"unknown key {key!r}{suggest(str(key), known)}"
                 )
 
     def convert(self, raw: object, cls: type[Any], path: str) -> Any:
@@ -188,7 +175,7 @@ class _Check:
             field = at.rsplit(".", 1)[-1]
             if field in _CHOICES and message.startswith("Invalid enum value"):
                 value = message.partition("value ")[2].strip("'")
-                message += _suggest(value, _CHOICES[field])
+                message += suggest(value, _CHOICES[field])
             self.add(at, message)
             return None
 
@@ -219,7 +206,7 @@ def _schema_keywords(check: _Check, schema: object, path: str) -> None:
             if key not in _KEYWORDS:
                 check.add(
                     join_path(where, str(key)),
-                    f"unknown keyword {key!r}{_suggest(str(key), _KEYWORDS)}",
+                    f"unknown keyword {key!r}{suggest(str(key), _KEYWORDS)}",
                 )
         _schema_keywords(check, prop, where)
         if isinstance(prop.get("items"), dict):
@@ -266,7 +253,7 @@ def _path(check: _Check, action: Action, where: str) -> None:
     for name in _PLACEHOLDER.findall(path):
         if name not in props:
             check.add(
-                where, f"placeholder {{{name}}} is not a parameter{_suggest(name, list(props))}"
+                where, f"placeholder {{{name}}} is not a parameter{suggest(name, list(props))}"
             )
         elif name not in required and "from" not in props[name]:
             check.add(where, f"placeholder {{{name}}} names a parameter that is not required")
@@ -283,7 +270,7 @@ def _bindings(check: _Check, action: Action, where: str) -> None:
         at = join_path(join_path(join_path(where, "properties"), name), "from")
         if schema["from"] not in BINDINGS:
             check.add(
-                at, f"binds to {schema['from']!r}{_suggest(str(schema['from']), sorted(BINDINGS))}"
+                at, f"binds to {schema['from']!r}{suggest(str(schema['from']), sorted(BINDINGS))}"
             )
         if schema.get("type") != "string":
             check.add(at, "an identity-bound parameter has type 'string'")
@@ -301,7 +288,7 @@ def _limits(check: _Check, action: Action, where: str) -> None:
     for name, ceiling in action.limits.max.items():
         at = join_path(join_path(where, "max"), name)
         if name not in props:
-            check.add(at, f"no parameter {name!r}{_suggest(name, list(props))}")
+            check.add(at, f"no parameter {name!r}{suggest(name, list(props))}")
         elif props[name].get("type") not in ("integer", "number"):
             check.add(at, f"{name!r} is not a number parameter")
         elif ceiling < 0:
@@ -325,7 +312,7 @@ def _messages(check: _Check, action: Action, where: str) -> None:
             if name not in known:
                 check.add(
                     at,
-                    f"{{{name}}} is neither a parameter nor a result field{_suggest(name, known)}",
+                    f"{{{name}}} is neither a parameter nor a result field{suggest(name, known)}",
                 )
 
 
