@@ -243,3 +243,26 @@ def test_import_refuses_unknown_operations_and_missing_server(
     bad.write_text('{"swagger": "2.0"}', encoding="utf-8")
     assert main(["actions", "import", str(bad), "--operation", "x"]) == 1
     assert capsys.readouterr().err == "openapi: not an OpenAPI 3 document\n"
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"$ref": "#/components/schemas/Loop"}, "$ref nested too deep (a cycle?)"),
+        ({"$ref": "https://schemas.example/refund.json"}, "only local references (#/…) are read"),
+        ({"$ref": "#/components/schemas/Missing"}, "'#/components/schemas/Missing' not found"),
+    ],
+)
+def test_import_refuses_references_it_cannot_follow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], schema: dict[str, str], message: str
+) -> None:
+    document = json.loads(json.dumps(OPENAPI))
+    document["components"]["schemas"]["Loop"] = {"$ref": "#/components/schemas/Loop"}
+    body = document["paths"]["/refunds"]["post"]["requestBody"]["content"]["application/json"]
+    body["schema"] = schema
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert main(["actions", "import", str(path), "--operation", "createRefund"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("paths./refunds.post")
+    assert message in err

@@ -80,6 +80,10 @@ def _action(
     for raw in _resolve(document, operation.get("parameters") or [], where):
         if not isinstance(raw, dict) or raw.get("in") not in ("path", "query"):
             continue
+        if not isinstance(raw.get("name"), str):
+            raise ActionsInvalidError(
+                [FieldError(path=where, message="a parameter without a name")]
+            )
         schema = dict(raw.get("schema") or {"type": "string"})
         if raw.get("description"):
             schema.setdefault("description", raw["description"])
