@@ -266,3 +266,14 @@ def test_import_refuses_references_it_cannot_follow(
     err = capsys.readouterr().err
     assert err.startswith("paths./refunds.post")
     assert message in err
+
+
+def test_import_checks_what_it_made(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(json.dumps(OPENAPI))
+    document["paths"]["/orders/{orderId}"]["parameters"][0]["schema"] = {"type": "boolean"}
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert main(["actions", "import", str(path), "--operation", "getOrder"]) == 1
+    assert capsys.readouterr().err == (
+        "actions[0].path: placeholder {orderId} names a parameter that is not a string or integer\n"
+    )
