@@ -148,6 +148,23 @@ def test_demo_file_is_valid() -> None:
         ),
         ({"path": "/../admin"}, "actions[0].path", "no '..'"),
         ({"path": "refunds?x=1"}, "actions[0].path", "starts with '/'"),
+        ({"path": "/a/%2E%2E/admin"}, "actions[0].path", "no '..'"),
+        ({"path": "/a/{account_id"}, "actions[0].path", "a brace outside a {placeholder}"),
+        (
+            {
+                "parameters.properties.note": {
+                    "type": "object",
+                    "properties": {"who": {"type": "string", "from": "identity.user_id"}},
+                }
+            },
+            "actions[0].parameters.properties.note.properties.who.from",
+            "only a parameter itself is bound",
+        ),
+        (
+            {"parameters.properties.amount_cents.properties": ["x"]},
+            "actions[0].parameters.properties.amount_cents.properties",
+            "invalid JSON schema",
+        ),
         (
             {"path": "/a/{amount_cents}", "parameters.required": ["account_id"]},
             "actions[0].path",

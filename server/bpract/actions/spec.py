@@ -194,23 +194,28 @@ def _nested(
         raw[key] = _strip_known_unknowns(value, cls)
 
 
-def _schema_keywords(check: _Check, schema: object, path: str) -> None:
-    """Unknown keywords in each property's schema (``minimun``), recursively."""
-    if not isinstance(schema, dict):
+def _schema_keywords(check: _Check, schema: object, path: str, *, top: bool = True) -> None:
+    """Unknown keywords in each property's schema (``minimun``), recursively; ``from`` only
+    on a parameter itself, never inside one."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
         return
-    for name, prop in (schema.get("properties") or {}).items():
+    known = _KEYWORDS if top else _KEYWORDS - {"from"}
+    for name, prop in properties.items():
         where = join_path(join_path(path, "properties"), str(name))
         if not isinstance(prop, dict):
             continue
         for key in prop:
-            if key not in _KEYWORDS:
+            if key == "from" and not top:
+                check.add(join_path(where, key), "only a parameter itself is bound, not a part")
+            elif key not in known:
                 check.add(
                     join_path(where, str(key)),
-                    f"unknown keyword {key!r}{suggest(str(key), _KEYWORDS)}",
+                    f"unknown keyword {key!r}{suggest(str(key), known)}",
                 )
-        _schema_keywords(check, prop, where)
+        _schema_keywords(check, prop, where, top=False)
         if isinstance(prop.get("items"), dict):
-            _schema_keywords(check, prop["items"], join_path(where, "items"))
+            _schema_keywords(check, prop["items"], join_path(where, "items"), top=False)
 
 
 def _parameters(check: _Check, schema: object, path: str) -> bool:
@@ -246,8 +251,11 @@ def _placeholders(template: str) -> list[str]:
 
 def _path(check: _Check, action: Action, where: str) -> None:
     path = action.path
-    if not path.startswith("/") or any(c in path for c in "?#\\") or "/../" in f"{path}/":
+    dots = "/../" in f"{path}/" or "%2e" in path.lower()
+    if not path.startswith("/") or any(c in path for c in "?#\\") or dots:
         check.add(where, "a path on base_url: starts with '/', no '..', query or fragment")
+    if any(c in _PLACEHOLDER.sub("", path) for c in "{}"):
+        check.add(where, "a brace outside a {placeholder}")
     props = action.properties()
     required = set(action.parameters.get("required", []))
     for name in _PLACEHOLDER.findall(path):
