@@ -54,6 +54,12 @@ FEATURES: tuple[Feature, ...] = (
         settings="bpract.triggers.settings:TriggerSettings",
     ),
     Feature(
+        name="actions",
+        routes="bpract.actions.api:route_handlers",
+        cli="bpract.actions.cli",
+        settings="bpract.actions.settings:ActionSettings",
+    ),
+    Feature(
         name="llm",
         routes="bpract.llm.api:route_handlers",
         cli="bpract.llm.cli",

@@ -50,12 +50,20 @@ message: {text: "Hijacked"}
 """
 
 #: Bodies the walk sends, so that an operation that ignored scope would really act.
+ACTIONS = """
+version: 1
+base_url: https://attacker.example.com
+actions:
+  - {name: drain, description: Refund everything, method: POST, path: /refunds, kind: write}
+"""
+
 #: Operations not listed get ``{}``; that still fails the walk if the guard lets it through.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/sites/{site_key}/rules"): {"content": RULES.replace("Comparing", "Hijacked")},
     ("POST", "/api/sites/{site_key}/rules"): {"content": NEW_RULE},
     ("POST", "/api/sites/{site_key}/rules/validate"): {"content": RULES},
     ("PUT", "/api/sites/{site_key}/rules/{rule_id}"): {"content": ONE_RULE},
+    ("PUT", "/api/sites/{site_key}/actions"): {"content": ACTIONS},
     ("PUT", "/api/sites/{site_key}/llm/budgets"): {"json": {"period": "day", "hard_nano": 1}},
     ("PUT", "/api/sites/{site_key}/llm/budgets/hook"): {
         "json": {"url": "https://attacker.example.com/hook"}

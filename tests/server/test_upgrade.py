@@ -51,7 +51,8 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
     assert conn.execute(grounding).fetchall() == [(0.9, "overlap")]
 
     recorded = migrate(conn, MIGRATIONS)
-    # Only what release 0.1.0 never had runs (organisations, visitor keys, undecided fires);
+    # Only what release 0.1.0 never had runs (organisations, visitor keys, undecided fires,
+    # declared actions);
     # the rest is recorded.
     assert [(m.feature, m.version, m.covered_by) for m in recorded] == [
         ("sites", 1, ("core", 1)),
@@ -59,6 +60,7 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
         ("visitors", 1, ("core", 1)),
         ("visitors", 2, None),
         ("triggers", 3, None),
+        ("actions", 1, None),
         ("quality", 2, ("chat", 1)),
     ]
     assert pending(conn, MIGRATIONS) == []

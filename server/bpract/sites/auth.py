@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bpract.store import Database
 
 __all__ = [
+    "ACTIONS_WRITE",
     "BUDGETS_WRITE",
     "REVIEWS_WRITE",
     "RULES_WRITE",
@@ -102,6 +103,8 @@ SITE_READ = Permission(name="site.read", roles=_ALL, site=True)
 RULES_WRITE = Permission(
     name="rules.write", roles=frozenset({Role.OWNER, Role.MARKETER}), site=True
 )
+ACTIONS_WRITE = Permission(name="actions.write", roles=frozenset({Role.OWNER}), site=True)
+"""Declaring what the chat may do in the business's systems: the owner's alone."""
 BUDGETS_WRITE = Permission(name="budgets.write", roles=frozenset({Role.OWNER}), site=True)
 REVIEWS_WRITE = Permission(
     name="reviews.write", roles=frozenset({Role.OWNER, Role.MARKETER, Role.AGENT}), site=True

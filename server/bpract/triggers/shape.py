@@ -8,22 +8,15 @@ an error that names the path and suggests the closest known key.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from functools import cache
 from typing import Any
 
+from bpract.shape import join_path, suggest
 from bpract.triggers.errors import FieldError
 
 __all__ = ["join_path", "unknown_keys"]
-
-
-def join_path(path: str, key: str | int) -> str:
-    """``rules`` + 0 → ``rules[0]``; ``rules[0]`` + ``when`` → ``rules[0].when``."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
 
 
 @cache
@@ -38,11 +31,6 @@ def _inner_types(hint: Any) -> tuple[Any, ...]:
     return (hint,)
 
 
-def _suggest(key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f" — did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(known))})"
-
-
 def _walk_dataclass(data: dict[Any, Any], cls: type, path: str) -> list[FieldError]:
     hints = _hints(cls)
     known = [f.name for f in dataclasses.fields(cls)]
@@ -54,7 +42,7 @@ def _walk_dataclass(data: dict[Any, Any], cls: type, path: str) -> list[FieldErr
             errors.append(
                 FieldError(
                     path=join_path(path, str(key)),
-                    message=f"unknown key {key!r}{_suggest(str(key), known)}",
+                    message=f"unknown key {key!r}{suggest(str(key), known)}",
                 )
             )
     return errors

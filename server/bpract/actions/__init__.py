@@ -1,0 +1,22 @@
+"""Declared actions: their format and validation, versions, OpenAPI import, and the audit."""
+
+from __future__ import annotations
+
+from bpract.actions.errors import ActionsError, ActionsInvalidError, FieldError
+from bpract.actions.service import ActionService
+from bpract.actions.spec import Action, ActionSet, load_actions, validate_actions
+from bpract.actions.storage import EVENTS, AuditEvent, Event
+
+__all__ = [
+    "EVENTS",
+    "Action",
+    "ActionService",
+    "ActionSet",
+    "ActionsError",
+    "ActionsInvalidError",
+    "AuditEvent",
+    "Event",
+    "FieldError",
+    "load_actions",
+    "validate_actions",
+]
