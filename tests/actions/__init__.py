@@ -1,0 +1,1 @@
+"""Tests of the actions feature: the executor, signed confirmations."""
