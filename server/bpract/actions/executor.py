@@ -187,19 +187,14 @@ def _segment(name: str, value: str | int) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ActionCallError("invalid_call", f"path parameter {name!r} must be text or a number")
     text = str(value)
-    problem = (
-        "is empty"
-        if not text
-        else "is a dot segment"
-        if text in {".", ".."}
-        else f"is longer than {_MAX_PARAM} characters"
-        if len(text) > _MAX_PARAM
-        else "contains a slash, a backslash or a percent sign"
-        if any(c in text for c in "/\\%")
-        else "contains a control character"
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
-        else None
+    checks = (
+        (not text, "is empty"),
+        (text in {".", ".."}, "is a dot segment"),
+        (len(text) > _MAX_PARAM, f"is longer than {_MAX_PARAM} characters"),
+        (any(c in text for c in "/\\%"), "contains a slash, a backslash or a percent sign"),
+        (any(ord(c) < 0x20 or ord(c) == 0x7F for c in text), "contains a control character"),
     )
+    problem = next((why for hit, why in checks if hit), None)
     if problem:
         raise ActionCallError("invalid_call", f"path parameter {name!r} {problem}; refused")
     return quote(text, safe="")
@@ -344,17 +339,13 @@ def _result(headers: httpx2.Headers, body: bytes, limits: Limits) -> tuple[objec
 
 
 def _failure(exc: OutboundError, host: str, attempts: int) -> ActionCallError:
-    reason: Failure = (
-        "target_refused"
-        if isinstance(exc, TargetRefusedError)
-        else "redirect_refused"
-        if isinstance(exc, RedirectRefusedError)
-        else "too_large"
-        if isinstance(exc, ResponseTooLargeError)
-        else "timeout"
-        if isinstance(exc, OutboundTimeoutError)
-        else "unreachable"
+    kinds: tuple[tuple[type[OutboundError], Failure], ...] = (
+        (TargetRefusedError, "target_refused"),
+        (RedirectRefusedError, "redirect_refused"),
+        (ResponseTooLargeError, "too_large"),
+        (OutboundTimeoutError, "timeout"),
     )
+    reason: Failure = next((r for kind, r in kinds if isinstance(exc, kind)), "unreachable")
     detail = {
         "target_refused": exc.detail,
         "redirect_refused": f"{host} answered with a redirect; action calls follow none",
