@@ -319,6 +319,19 @@ async def test_retries_are_bounded_and_the_last_answer_returned(
     assert (result.status, result.attempts, len(api.seen)) == (503, FAST.attempts, FAST.attempts)
 
 
+async def test_a_long_retry_after_is_capped_by_the_backoff_limit(
+    api: Api, outbound: Outbound
+) -> None:
+    api.routes["/api/ping"] = [
+        (429, {"Content-Length": "0", "Retry-After": "3600"}, b""),
+        (200, json_headers(OK), OK),
+    ]
+    limits = Limits(backoff=0.01, max_backoff=0.2)
+    result = await execute(read(api, "/ping"), outbound, limits=limits)
+    assert (result.status, result.attempts) == (200, 2)
+    assert 0.2 <= result.elapsed < 5  # waited the cap, not the hour asked
+
+
 @pytest.mark.parametrize("status", [400, 404, 409, 422])
 async def test_a_client_error_is_not_retried(status: int, api: Api, outbound: Outbound) -> None:
     api.routes["/api/ping"] = [(status, json_headers(OK), OK)]
