@@ -1,4 +1,8 @@
-"""Declared actions: their format and validation, versions, OpenAPI import, and the audit."""
+"""Actions: calls into the business's own systems, run only after the visitor confirms.
+
+Declared actions (format, validation, versions, OpenAPI import), the audit, the executor
+(``executor``) and the signed pending-action token (``signing``).
+"""
 
 from __future__ import annotations
 
