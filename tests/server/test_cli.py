@@ -110,7 +110,7 @@ def test_entry_point_lists_every_command() -> None:
         check=False,
     )
     assert result.returncode == 0
-    for command in ("serve", "db", "orgs", "sites", "tokens", "rules"):
+    for command in ("serve", "db", "orgs", "sites", "tokens", "rules", "actions"):
         assert command in result.stdout
 
 
