@@ -6,18 +6,10 @@ ActionsError (detail)
 
 from __future__ import annotations
 
-import msgspec
-
 from bpract.errors import BpractError
+from bpract.shape import FieldError, summary
 
 __all__ = ["ActionsError", "ActionsInvalidError", "FieldError"]
-
-
-class FieldError(msgspec.Struct, frozen=True, kw_only=True):
-    """One validation problem: where (``actions[0].parameters.properties.amount``) and what."""
-
-    path: str
-    message: str
 
 
 class ActionsError(BpractError):
@@ -26,7 +18,5 @@ class ActionsError(BpractError):
 
 class ActionsInvalidError(ActionsError):
     def __init__(self, errors: list[FieldError]) -> None:
-        first = errors[0] if errors else FieldError(path="$", message="invalid")
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"{first.path}: {first.message}{more}")
+        super().__init__(summary(errors))
         self.errors = errors

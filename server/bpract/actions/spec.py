@@ -8,19 +8,17 @@ cross-checks between fields (placeholders, bindings, confirmation, audience).
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import msgspec
-import yaml
 from jsonschema import Draft202012Validator
 
 from bpract.actions.errors import ActionsInvalidError, FieldError
 from bpract.net import NetSettings, OutboundError, check_target
-from bpract.shape import join_path, suggest
+from bpract.shape import UnreadableDocumentError, join_path, read_document, suggest
 
 __all__ = [
     "BINDINGS",
@@ -129,22 +127,10 @@ class ActionSet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
 def parse_source(text: str) -> object:
     """Read a YAML or JSON document (JSON when it starts with ``{`` or ``[``)."""
-    stripped = text.strip()
-    if not stripped:
-        raise ActionsInvalidError([FieldError(path="$", message="the document is empty")])
-    if stripped[0] in "{[":
-        try:
-            return json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno}, column {exc.colno}"
-            raise ActionsInvalidError([FieldError(path=where, message=exc.msg)]) from exc
     try:
-        return yaml.safe_load(stripped)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "$"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ActionsInvalidError([FieldError(path=where, message=str(problem))]) from exc
+        return read_document(text)
+    except UnreadableDocumentError as exc:
+        raise ActionsInvalidError([exc.error]) from exc
 
 
 class _Check:

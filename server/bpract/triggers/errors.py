@@ -9,9 +9,8 @@ TriggersError (detail)
 
 from __future__ import annotations
 
-import msgspec
-
 from bpract.errors import BpractError
+from bpract.shape import FieldError, summary
 
 __all__ = [
     "DuplicateRuleError",
@@ -23,22 +22,13 @@ __all__ = [
 ]
 
 
-class FieldError(msgspec.Struct, frozen=True, kw_only=True):
-    """One validation problem: where (``rules[0].when.page[1]``) and what."""
-
-    path: str
-    message: str
-
-
 class TriggersError(BpractError):
     """Root of the feature's errors; ``detail`` is safe to show to an admin."""
 
 
 class RulesetInvalidError(TriggersError):
     def __init__(self, errors: list[FieldError]) -> None:
-        first = errors[0] if errors else FieldError(path="$", message="invalid")
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"{first.path}: {first.message}{more}")
+        super().__init__(summary(errors))
         self.errors = errors
 
 

@@ -8,13 +8,12 @@ than stopping at the first: unknown keys (with a suggestion), types and ranges
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any, TypeVar
 
 import msgspec
-import yaml
 
 from bpract.links import safe_link
+from bpract.shape import UnreadableDocumentError, read_document
 from bpract.triggers.checks import check_rule
 from bpract.triggers.errors import FieldError, RulesetInvalidError
 from bpract.triggers.shape import join_path, unknown_keys
@@ -43,22 +42,10 @@ _FIELD_NAMES = frozenset(
 
 def parse_source(text: str) -> object:
     """Read a YAML or JSON document (JSON when it starts with ``{`` or ``[``)."""
-    stripped = text.strip()
-    if not stripped:
-        raise RulesetInvalidError([FieldError(path="$", message="the document is empty")])
-    if stripped[0] in "{[":
-        try:
-            return json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno}, column {exc.colno}"
-            raise RulesetInvalidError([FieldError(path=where, message=exc.msg)]) from exc
     try:
-        return yaml.safe_load(stripped)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "$"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RulesetInvalidError([FieldError(path=where, message=str(problem))]) from exc
+        return read_document(text)
+    except UnreadableDocumentError as exc:
+        raise RulesetInvalidError([exc.error]) from exc
 
 
 def _from_msgspec(exc: msgspec.ValidationError, prefix: str) -> FieldError:
