@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 
+from bpract.errors import BpractError
 from bpract.features import MIGRATIONS
 from bpract.settings import ServerSettings, get_settings
 from bpract.sites import SiteNotFoundError, site_id_for_ref
 from bpract.store import Database, migrate
 
-__all__ = ["database_path", "open_db", "site_id"]
+__all__ = ["Handler", "database_path", "open_db", "reporting_errors", "site_id"]
+
+Handler = Callable[[argparse.Namespace], int]
 
 
 def database_path(args: argparse.Namespace) -> str:
@@ -31,3 +36,20 @@ def site_id(db: Database, ref: str) -> int:
     if found is None:
         raise SiteNotFoundError(f"no site {ref!r} (see `bpract sites list`)")
     return found
+
+
+def reporting_errors(handler: Handler) -> Handler:
+    """``handler`` with a :class:`BpractError` or an unreadable file printed as ``error: …``
+    on stderr and exit status 2, instead of a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except BpractError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+            return 2
+
+    return run

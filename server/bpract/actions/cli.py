@@ -13,13 +13,12 @@ from typing import Any, TypeVar
 import msgspec
 import yaml
 
-from bpract.actions.errors import ActionsError, ActionsInvalidError
+from bpract.actions.errors import ActionsInvalidError
 from bpract.actions.openapi import import_operations
 from bpract.actions.service import ActionService
 from bpract.actions.settings import ActionSettings
 from bpract.actions.spec import check_base_url, load_actions, parse_source, validate_actions
-from bpract.command import open_db, site_id
-from bpract.errors import BpractError
+from bpract.command import open_db, reporting_errors, site_id
 from bpract.net import NetSettings
 from bpract.settings import Settings
 
@@ -124,20 +123,6 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except (ActionsError, BpractError) as exc:
-            print(f"error: {exc.detail}", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
-            return 2
-
-    return run
-
-
 def register(subparsers: Any) -> None:
     """Add ``actions load|show|validate|import|audit`` to the ``bpract`` command line."""
     common = argparse.ArgumentParser(add_help=False)
@@ -150,13 +135,13 @@ def register(subparsers: Any) -> None:
     load = actions.add_parser("load", parents=[common, site], help="save FILE as the next version")
     load.add_argument("file", type=Path)
     load.add_argument("--author", default="cli")
-    load.set_defaults(handler=_guarded(_load))
+    load.set_defaults(handler=reporting_errors(_load))
     show = actions.add_parser("show", parents=[common, site], help="print the current actions")
     show.add_argument("--json", action="store_true", help="the validated JSON")
-    show.set_defaults(handler=_guarded(_show))
+    show.set_defaults(handler=reporting_errors(_show))
     validate = actions.add_parser("validate", help="check FILE without saving it")
     validate.add_argument("file", type=Path)
-    validate.set_defaults(handler=_guarded(_validate))
+    validate.set_defaults(handler=reporting_errors(_validate))
     imports = actions.add_parser(
         "import", help="print declared actions (YAML) made from OpenAPI 3 operations"
     )
@@ -164,9 +149,9 @@ def register(subparsers: Any) -> None:
     imports.add_argument("--operation", action="append", required=True, help="an operationId")
     imports.add_argument("--base-url", help="instead of the document's first server")
     imports.add_argument("--auth-env", help="environment variable holding the API's secret")
-    imports.set_defaults(handler=_guarded(_import))
+    imports.set_defaults(handler=reporting_errors(_import))
     audit = actions.add_parser("audit", parents=[common, site], help="proposals and results")
     audit.add_argument("--conversation")
     audit.add_argument("--visitor")
     audit.add_argument("--json", action="store_true")
-    audit.set_defaults(handler=_guarded(_audit))
+    audit.set_defaults(handler=reporting_errors(_audit))

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from bpract.command import open_db
-from bpract.triggers.errors import RulesetInvalidError, TriggersError
+from bpract.command import open_db, reporting_errors
+from bpract.triggers.errors import RulesetInvalidError
 from bpract.triggers.report import RuleReport
 from bpract.triggers.service import TriggerService
 from bpract.triggers.spec import load_ruleset
@@ -114,17 +114,6 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except TriggersError as exc:
-            print(f"error: {exc.detail}", file=sys.stderr)
-            return 2
-
-    return run
-
-
 def register(subparsers: Any) -> None:
     """Add ``rules load|show|validate|report`` to the ``bpract`` command line."""
     common = argparse.ArgumentParser(add_help=False)
@@ -137,14 +126,14 @@ def register(subparsers: Any) -> None:
     load = rules.add_parser("load", parents=[common, site], help="save FILE as the next version")
     load.add_argument("file", type=Path)
     load.add_argument("--author", default="cli")
-    load.set_defaults(handler=_guarded(_load))
+    load.set_defaults(handler=reporting_errors(_load))
     show = rules.add_parser("show", parents=[common, site], help="print the current ruleset")
     show.add_argument("--compiled", action="store_true", help="the compiled JSON")
-    show.set_defaults(handler=_guarded(_show))
+    show.set_defaults(handler=reporting_errors(_show))
     validate = rules.add_parser("validate", help="check FILE without saving it")
     validate.add_argument("file", type=Path)
-    validate.set_defaults(handler=_guarded(_validate))
+    validate.set_defaults(handler=reporting_errors(_validate))
     report = rules.add_parser("report", parents=[common, site], help="what each rule earned")
     report.add_argument("--days", type=float, default=30)
     report.add_argument("--json", action="store_true")
-    report.set_defaults(handler=_guarded(_report))
+    report.set_defaults(handler=reporting_errors(_report))
