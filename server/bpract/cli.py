@@ -256,7 +256,9 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
 
 
 def _in_tx(conn: Any, fn: Callable[[], Any]) -> Any:
-    with transaction(conn):
+    # The write lock first: beside a running server, a read-then-write transaction would
+    # fail at once on a stale snapshot instead of waiting for its turn.
+    with transaction(conn, lock=True):
         return fn()
 
 

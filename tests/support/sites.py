@@ -28,7 +28,8 @@ def _with_db(db_path: Path, fn: Any) -> Any:
         db.run_sync(lambda conn: migrate(conn, MIGRATIONS))
 
         def run(conn: apsw.Connection) -> Any:
-            with transaction(conn):
+            # the write lock first: a test's server may be writing (its start-up sweep)
+            with transaction(conn, lock=True):
                 return fn(conn)
 
         return db.run_sync(run)
