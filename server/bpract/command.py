@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from bpract.errors import BpractError
 from bpract.features import MIGRATIONS
@@ -12,7 +13,15 @@ from bpract.settings import ServerSettings, get_settings
 from bpract.sites import SiteNotFoundError, site_id_for_ref
 from bpract.store import Database, migrate
 
-__all__ = ["Handler", "database_path", "open_db", "reporting_errors", "site_id"]
+__all__ = [
+    "Handler",
+    "database_path",
+    "db_option",
+    "open_db",
+    "reporting_errors",
+    "site_id",
+    "site_option",
+]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -53,3 +62,17 @@ def reporting_errors(handler: Handler) -> Handler:
             return 2
 
     return run
+
+
+def db_option() -> argparse.ArgumentParser:
+    """A parent parser with ``--db``, accepted after a subcommand too (``rules show --db x``)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--db", type=Path, default=argparse.SUPPRESS, help="SQLite file")
+    return parent
+
+
+def site_option() -> argparse.ArgumentParser:
+    """A parent parser with the required ``--site`` of commands about one site."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--site", required=True, help="the site's public key (pk_…)")
+    return parent

@@ -18,7 +18,7 @@ from bpract.actions.openapi import import_operations
 from bpract.actions.service import ActionService
 from bpract.actions.settings import ActionSettings
 from bpract.actions.spec import check_base_url, load_actions, parse_source, validate_actions
-from bpract.command import open_db, reporting_errors, site_id
+from bpract.command import db_option, open_db, reporting_errors, site_id, site_option
 from bpract.net import NetSettings
 from bpract.settings import Settings
 
@@ -125,10 +125,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``actions load|show|validate|import|audit`` to the ``bpract`` command line."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", type=Path, default=argparse.SUPPRESS, help="SQLite file")
-    site = argparse.ArgumentParser(add_help=False)
-    site.add_argument("--site", required=True, help="the site's public key (pk_…)")
+    common, site = db_option(), site_option()
     actions = subparsers.add_parser("actions", help="declared actions").add_subparsers(
         dest="actions_command", required=True
     )

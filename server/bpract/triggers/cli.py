@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from bpract.command import open_db, reporting_errors
+from bpract.command import db_option, open_db, reporting_errors, site_option
 from bpract.triggers.errors import RulesetInvalidError
 from bpract.triggers.report import RuleReport
 from bpract.triggers.service import TriggerService
@@ -116,10 +116,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``rules load|show|validate|report`` to the ``bpract`` command line."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", type=Path, default=argparse.SUPPRESS, help="SQLite file")
-    site = argparse.ArgumentParser(add_help=False)
-    site.add_argument("--site", required=True, help="the site's public key (pk_…)")
+    common, site = db_option(), site_option()
     rules = subparsers.add_parser("rules", help="trigger rules").add_subparsers(
         dest="rules_command", required=True
     )
