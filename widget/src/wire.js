@@ -20,6 +20,8 @@ export const T_EVENT = "event";
 export const T_IDENTIFY = "identify";
 export const T_MESSAGE = "message";
 export const T_RATE = "rate";
+export const T_CONFIRM = "confirm";
+export const T_DECLINE = "decline";
 export const T_PING = "ping";
 export const T_WELCOME = "welcome";
 export const T_ACK = "ack";
@@ -32,6 +34,8 @@ export const T_REPLY_DELTA = "reply_delta";
 export const T_REPLY_RESET = "reply_reset";
 export const T_REPLY_END = "reply_end";
 export const T_HISTORY = "history";
+export const T_ACTION = "action";
+export const T_ACTION_RESULT = "action_result";
 // error codes (the `code` of an `error` frame)
 export const E_MALFORMED = "malformed";
 export const E_UNKNOWN_TYPE = "unknown_type";

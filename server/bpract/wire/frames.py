@@ -14,10 +14,16 @@ __all__ = [
     "CLIENT_FRAMES",
     "SERVER_FRAMES",
     "Ack",
+    "ActionCard",
+    "ActionDetail",
+    "ActionField",
+    "ActionResult",
     "Citation",
     "ClientFrame",
     "Config",
+    "Confirm",
     "Cta",
+    "Decline",
     "Error",
     "Event",
     "Fire",
@@ -156,14 +162,37 @@ class Rate(SeqFrame, frozen=True, kw_only=True, tag="rate"):
     comment: Annotated[str, Meta(max_length=2000)] | None = None
 
 
+Token = Annotated[str, Meta(min_length=1, max_length=1024)]
+
+
+class Confirm(SeqFrame, frozen=True, kw_only=True, tag="confirm"):
+    """The visitor's click on a card's Confirm: the only thing that runs a pending action."""
+
+    token: Token
+    """The card's signed token, as the server sent it."""
+    values: dict[str, Any] = {}
+    """What the visitor chose in the card's form (only the card's ``fields``)."""
+
+    def __post_init__(self) -> None:
+        check_free("values", self.values)
+
+
+class Decline(SeqFrame, frozen=True, kw_only=True, tag="decline"):
+    """The visitor's click on a card's Cancel."""
+
+    token: Token
+
+
 class Ping(Frame, frozen=True, kw_only=True, tag="ping"):
     pass
 
 
-ClientFrame = Hello | Signal | Fire | Outcome | Event | Identify | Message | Rate | Ping
+ClientFrame = (
+    Hello | Signal | Fire | Outcome | Event | Identify | Message | Rate | Confirm | Decline | Ping
+)
 #: Every client frame type of v1, in the order the protocol document lists them.
 CLIENT_FRAMES: tuple[type[Frame], ...] = (
-    Hello, Signal, Fire, Outcome, Event, Identify, Message, Rate, Ping,
+    Hello, Signal, Fire, Outcome, Event, Identify, Message, Rate, Confirm, Decline, Ping,
 )  # fmt: skip
 
 
@@ -244,8 +273,59 @@ class ReplyEnd(Frame, frozen=True, kw_only=True, tag="reply_end"):
     id: str
     text: str
     citations: list[Citation] = []
-    kind: Literal["answer", "unknown", "handoff"] = "answer"
+    kind: Literal["answer", "unknown", "handoff", "action"] = "answer"
     offline: bool = False
+
+
+class ActionDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of a confirmation card: ``Amount: 12.50``."""
+
+    label: str
+    value: str
+
+
+class ActionField(msgspec.Struct, frozen=True, kw_only=True):
+    """A parameter the visitor still chooses on the card, drawn from the action's schema."""
+
+    name: str
+    label: str
+    kind: Literal["choice", "integer", "number", "date", "text"]
+    required: bool = True
+    choices: list[str] = []
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+    value: str | int | float | None = None
+    """A suggestion filled in (the schema's default, or what the message said)."""
+
+
+class ActionCard(Frame, frozen=True, kw_only=True, tag="action"):
+    """A proposed action waiting for the visitor's Confirm or Cancel."""
+
+    id: str
+    """The pending action's id."""
+    token: str
+    """Signed by the server; sent back unchanged in ``confirm`` or ``decline``."""
+    conversation: str
+    action: str
+    title: str
+    text: str
+    """What will happen, in plain words."""
+    details: list[ActionDetail] = []
+    before: str = ""
+    after: str = ""
+    fields: list[ActionField] = []
+    irreversible: bool = False
+    expires_at: int
+    """Milliseconds since the epoch; after it the card confirms nothing."""
+
+
+class ActionResult(Frame, frozen=True, kw_only=True, tag="action_result"):
+    """What became of a card: run, failed, declined, expired or refused."""
+
+    id: str
+    state: Literal["succeeded", "failed", "declined", "expired", "refused"]
+    text: str
 
 
 class HistoryMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -273,12 +353,14 @@ ServerFrame = (
     | ReplyReset
     | ReplyEnd
     | History
+    | ActionCard
+    | ActionResult
 )
 
 #: Every server frame type of v1.
 SERVER_FRAMES: tuple[type[Frame], ...] = (
     Welcome, Ack, Rules, Outreach, Error, Pong,
-    ReplyStart, ReplyDelta, ReplyReset, ReplyEnd, History,
+    ReplyStart, ReplyDelta, ReplyReset, ReplyEnd, History, ActionCard, ActionResult,
 )  # fmt: skip
 
 _decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
