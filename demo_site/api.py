@@ -143,6 +143,25 @@ def reschedule_order(
     )
 
 
+@post("/accounts/{account_id:str}/orders/{order_id:str}/reschedule", sync_to_thread=True)
+def reschedule_account_order(
+    store: Store,
+    request: Request[Any, Any, Any],
+    account_id: str,
+    order_id: str,
+    data: Reschedule,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[bytes]:
+    """Move the delivery of one of the account's own orders (another's: not found)."""
+    return idempotent(
+        store,
+        request,
+        idempotency_key,
+        data,
+        lambda conn: delivery.reschedule(conn, order_id, data, store.today(), account_id),
+    )
+
+
 def business_router(api_key: str) -> Router:
     return Router(
         path="/api",
@@ -156,5 +175,6 @@ def business_router(api_key: str) -> Router:
             refund_account,
             read_order,
             reschedule_order,
+            reschedule_account_order,
         ],
     )

@@ -31,9 +31,10 @@ def _order(conn: sqlite3.Connection, row: sqlite3.Row) -> Order:
     return msgspec.convert(fields, Order, strict=False)
 
 
-def get_order(conn: sqlite3.Connection, order_id: str) -> Order:
+def get_order(conn: sqlite3.Connection, order_id: str, account_id: str | None = None) -> Order:
+    """The order; with ``account_id``, only if it is that account's (else: not found)."""
     row = conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
-    if row is None:
+    if row is None or (account_id is not None and row["account_id"] != account_id):
         raise DemoApiError.not_found("order", order_id)
     return _order(conn, row)
 
@@ -60,9 +61,14 @@ def _check_date(day: dt.date, today: dt.date) -> None:
 
 
 def reschedule(
-    conn: sqlite3.Connection, order_id: str, request: Reschedule, today: dt.date
+    conn: sqlite3.Connection,
+    order_id: str,
+    request: Reschedule,
+    today: dt.date,
+    account_id: str | None = None,
 ) -> Order:
-    order = get_order(conn, order_id)
+    """Move a delivery; with ``account_id``, only one of that account's orders."""
+    order = get_order(conn, order_id, account_id)
     if order.status in ("delivered", "cancelled"):
         raise DemoApiError(
             409, "not_reschedulable", f"order {order_id} is {order.status} and cannot be moved"

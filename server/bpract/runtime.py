@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import importlib
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -19,7 +20,12 @@ from typing import Any
 
 from litestar.channels import ChannelsPlugin
 
+from bpract.actions import ActionService
+from bpract.actions.matcher import ActionMatcher
+from bpract.actions.runner import ActionRunner
+from bpract.actions.settings import ActionSettings
 from bpract.chat import ChatConfig, ChatService
+from bpract.chat import actions as chat_actions
 from bpract.chat import frames as chat_frames
 from bpract.features import MIGRATIONS
 from bpract.kb import KnowledgeBase
@@ -44,6 +50,8 @@ from bpract.visitors.settings import VisitorSettings
 from bpract.wire.handlers import FrameHandlers
 
 __all__ = ["SERVICES", "Runtime"]
+
+log = logging.getLogger("bpract.runtime")
 
 #: The services a route handler may ask for by name, each kept on the app's state.
 SERVICES = ("settings", "db", "gateway", "kb", "triggers", "chat", "visitors", "grounding")
@@ -94,14 +102,21 @@ class Runtime:
                 db, channels, decider, decider_timeout_s=trigger_settings.decider_timeout,
                 fire_deadline_s=trigger_settings.fire_deadline,
             )  # fmt: skip
-            chat = ChatService(
-                db, kb, gateway, channels, rules=triggers, config=settings.of(ChatConfig)
+            action_settings = settings.of(ActionSettings)
+            runner = ActionRunner(
+                db, ActionService(db), settings=action_settings, net=settings.of(NetSettings)
             )
+            stack.push_async_callback(runner.aclose)
+            chat = ChatService(
+                db, kb, gateway, channels, rules=triggers, config=settings.of(ChatConfig),
+                actions=runner, matcher=ActionMatcher(kb.embedder),
+            )  # fmt: skip
             stack.push_async_callback(chat.aclose)
             frames = FrameHandlers()
             visitor_frames.register(frames)
             trigger_frames.register(frames, triggers)
             chat_frames.register(frames, chat)
+            chat_actions.register(frames, chat, runner)
             visitors = VisitorHub(settings.of(VisitorSettings), db, channels, triggers, frames)
             visitors.writer.start()
             stack.push_async_callback(visitors.writer.stop)
@@ -120,6 +135,9 @@ class Runtime:
                 asyncio.create_task(  # fires a stopped process left undecided
                     triggers.expire_undecided_forever(trigger_settings.sweep_interval)
                 ),
+                asyncio.create_task(  # calls a stopped process left confirmed, cards unanswered
+                    _settle_actions_forever(runner, chat, action_settings.sweep_interval)
+                ),
             ]
             if isinstance(decider, LLMDecider):
                 jobs.append(asyncio.create_task(asyncio.to_thread(_import_sdks)))
@@ -133,6 +151,22 @@ class Runtime:
             gc.collect()
             gc.freeze()
             yield runtime
+
+
+async def _settle_actions_forever(runner: ActionRunner, chat: ChatService, every: float) -> None:
+    """Finish what a stopped process left confirmed, then expire unanswered cards, forever."""
+    try:
+        for settled in await runner.recover():
+            await chat.settled(settled)
+    except Exception:
+        log.exception("actions: finishing the calls confirmed before a restart failed")
+    while True:
+        try:
+            for settled in await runner.expire_due():
+                await chat.settled(settled)
+        except Exception:
+            log.exception("actions: expiring unanswered cards failed; trying again")
+        await asyncio.sleep(every)
 
 
 async def _cancel(jobs: list[asyncio.Task[Any]]) -> None:

@@ -53,6 +53,8 @@ class AuditOut(msgspec.Struct, kw_only=True):
     action: str
     event: str
     reason: str
+    pending: str
+    """The pending action the event is about ('' when none was made)."""
     at: str
 
 
@@ -144,6 +146,7 @@ class ActionsController(Controller):
                 action=e.action,
                 event=e.event,
                 reason=e.reason,
+                pending=e.pending,
                 at=e.at,
             )
             for e in events

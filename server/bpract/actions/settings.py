@@ -16,3 +16,9 @@ class ActionSettings:
 
     audit_page: int = env("BPRACT_ACTIONS_AUDIT_PAGE", 500)
     """Most audit entries one listing returns (the latest ones)."""
+
+    confirm_ttl: float = env("BPRACT_ACTIONS_CONFIRM_TTL", 600.0)
+    """Seconds a confirmation card stays valid; after it, it confirms nothing."""
+
+    sweep_interval: float = env("BPRACT_ACTIONS_SWEEP", 15.0)
+    """Seconds between two passes that expire unanswered cards (and tell the visitor)."""

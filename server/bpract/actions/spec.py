@@ -9,7 +9,6 @@ cross-checks between fields (placeholders, bindings, confirmation, audience).
 from __future__ import annotations
 
 import re
-import string
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ import msgspec
 from jsonschema import Draft202012Validator
 
 from bpract.actions.errors import ActionsInvalidError, FieldError
+from bpract.actions.templates import TemplateError, placeholders
 from bpract.net import NetSettings, OutboundError, check_target
 from bpract.shape import UnreadableDocumentError, join_path, read_document, suggest
 
@@ -82,15 +82,28 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
 
 class Messages(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Replies of the offline path; ``{name}`` is a parameter or a declared result field."""
+    """What the visitor reads.  ``{name}`` is a parameter (or, in ``success`` and
+    ``failure``, a declared result field; in the card's ``confirm``, ``before`` and
+    ``after``, ``traits.<name>`` of the identity); ``{name:cents}`` shows cents as 12.50."""
 
+    confirm: str = ""
+    """The card's sentence: what will happen (``Refund {amount_cents:cents} EUR to your card.``)."""
+    before: str = ""
+    """The card's "now" side, for a change (``{traits.plan}, billed {traits.billing}``)."""
+    after: str = ""
+    """The card's "after" side (``{plan}, billed {billing}``)."""
     success: str = ""
     failure: str = ""
+    item: str = ""
+    """For an answer that is a list: one line per item (``{id}: {status}``), after ``success``;
+    its placeholders are declared result fields (of each item)."""
 
 
 class Action(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str
     description: str
+    title: str = ""
+    """The card's title (``Refund a damaged item``); empty: made from the name."""
     method: Method
     path: str
     kind: Kind
@@ -231,10 +244,6 @@ def _parameters(check: _Check, schema: object, path: str) -> bool:
     return ok and len(check.errors) == before
 
 
-def _placeholders(template: str) -> list[str]:
-    return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
-
-
 def _path(check: _Check, action: Action, where: str) -> None:
     path = action.path
     dots = "/../" in f"{path}/" or "%2e" in path.lower()
@@ -293,21 +302,28 @@ def _limits(check: _Check, action: Action, where: str) -> None:
 
 
 def _messages(check: _Check, action: Action, where: str) -> None:
-    known = [*action.properties(), *action.result]
-    for which in ("success", "failure"):
+    params = list(action.properties())
+    for which in ("confirm", "before", "after", "success", "failure", "item"):
         template = getattr(action.messages, which)
         at = join_path(where, which)
         try:
-            names = _placeholders(template)
-        except ValueError as exc:
+            found = placeholders(template)
+        except TemplateError as exc:
             check.add(at, f"not a template: {exc}")
             continue
-        for name in names:
-            if name not in known:
-                check.add(
-                    at,
-                    f"{{{name}}} is neither a parameter nor a result field{suggest(name, known)}",
-                )
+        on_card = which in ("confirm", "before", "after")
+        known = (
+            params if on_card else list(action.result) if which == "item"
+            else [*params, *action.result]
+        )  # fmt: skip
+        what = (
+            "is not a declared result field" if which == "item"
+            else "is neither a parameter nor traits.<name>" if on_card
+            else "is neither a parameter nor a result field"
+        )  # fmt: skip
+        for p in found:
+            if p.name not in known and not (on_card and p.name.startswith("traits.")):
+                check.add(at, f"{{{p.name}}} {what}{suggest(p.name, known)}")
 
 
 def _action(check: _Check, action: Action, where: str) -> None:

@@ -43,13 +43,15 @@ class AuditEvent:
     action: str
     event: Event
     reason: str = ""
+    pending: str = ""
+    """The pending action's id, when the event is about one."""
     at: str = ""
     """Set by the database when recorded."""
     id: int = 0
 
 
 _COLUMNS = "site_id, version, body, source, author, created_at"
-_AUDIT = "id, site_id, conversation, visitor, action, event, reason, at"
+_AUDIT = "id, site_id, conversation, visitor, action, event, reason, pending, at"
 
 
 def _row(row: tuple[Any, ...]) -> StoredActions:
@@ -96,9 +98,17 @@ def insert_version(
 def record_event(conn: apsw.Connection, event: AuditEvent) -> int:
     """Append one audit entry; its id."""
     row = conn.execute(
-        "INSERT INTO action_audit (site_id, conversation, visitor, action, event, reason)"
-        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        (event.site_id, event.conversation, event.visitor, event.action, event.event, event.reason),
+        "INSERT INTO action_audit (site_id, conversation, visitor, action, event, reason, pending)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            event.site_id,
+            event.conversation,
+            event.visitor,
+            event.action,
+            event.event,
+            event.reason,
+            event.pending,
+        ),
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -124,6 +134,16 @@ def audit_events(
         (*params, limit),
     )
     return [
-        AuditEvent(id=i, site_id=s, conversation=c, visitor=v, action=a, event=e, reason=r, at=at)
-        for i, s, c, v, a, e, r, at in rows
+        AuditEvent(
+            id=i,
+            site_id=s,
+            conversation=c,
+            visitor=v,
+            action=a,
+            event=e,
+            reason=r,
+            pending=p,
+            at=at,
+        )
+        for i, s, c, v, a, e, r, p, at in rows
     ]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bpract.actions.outcomes import Outcome
 from bpract.chat.citations import cite, render_extract
 from bpract.chat.extractive import extract
 from bpract.chat.phrases import phrases
@@ -50,6 +51,8 @@ class Draft:
     provider: str | None = None
     model: str | None = None
     cost_nano: int | None = None
+    outcomes: tuple[Outcome, ...] = ()
+    """What each proposed action came to (a card is sent after the reply)."""
 
 
 def fixed(kind: Kind, lang: str) -> Draft:

@@ -24,7 +24,7 @@ def register(frames: FrameHandlers, chat: ChatService) -> None:
         pending = await chat.accept(
             site_id=visit.site_id, site_name=visit.site_name, visitor=visit.visitor,
             stream=visit.stream, seq=frame.seq, text=frame.text, outreach=frame.outreach,
-            lang_hint=visit.lang,
+            lang_hint=visit.lang, user_id=visit.user_id, traits=visit.traits,
         )  # fmt: skip
         if pending is None:
             return None

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bpract.actions.outcomes import Asker, Carded
+from bpract.actions.runner import ActionRunner, Settled
+from bpract.actions.spec import ActionSet
 from bpract.chat import storage
 from bpract.chat.answer import Draft, Question, extractive, fixed, generate
 from bpract.chat.citations import stored_citation
@@ -23,14 +27,15 @@ from bpract.chat.language import detect_language
 from bpract.chat.memory import KEEP_TURNS, summarize, to_fold
 from bpract.chat.phrases import asks_for_human
 from bpract.chat.prompt import Context
-from bpract.chat.replies import ReplyStream
+from bpract.chat.replies import Kind, ReplyStream
 from bpract.chat.storage import Answer, Conversation, OutreachRow
 from bpract.clock import Clock
 from bpract.clock import now_ms as wall_ms
 from bpract.llm import Gateway
 from bpract.store import Database
 from bpract.visitors.limits import Limiter, MemoryLimiter, take_all
-from bpract.wire.frames import Citation, History, HistoryMessage
+from bpract.wire.channels import visitor_channel
+from bpract.wire.frames import Citation, History, HistoryMessage, ServerFrame, encode
 
 if TYPE_CHECKING:
     from litestar.channels import ChannelsPlugin
@@ -87,6 +92,24 @@ class PendingAnswer:
     text: str
     seq: int
     lang: str
+    user_id: str | None = None
+    """The identity the site's HMAC verified on the connection the message came on."""
+    traits: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Matcher(Protocol):
+    """The offline proposer: a declared action the message asks for, or None."""
+
+    def match(
+        self, actions: ActionSet, text: str, *, today: dt.date, lang: str = "en"
+    ) -> MatchLike | None: ...
+
+
+class MatchLike(Protocol):
+    @property
+    def action(self) -> str: ...
+    @property
+    def arguments(self) -> dict[str, Any]: ...
 
 
 class ChatService:
@@ -101,10 +124,13 @@ class ChatService:
         *,
         rules: RuleSource | None = None,
         config: ChatConfig | None = None,
+        actions: ActionRunner | None = None,
+        matcher: Matcher | None = None,
         now_ms: Clock = wall_ms,
     ) -> None:
         self.db, self.kb, self.gateway, self.channels = db, kb, gateway, channels
         self.rules = rules
+        self.actions, self.matcher = actions, matcher
         self.config = config or ChatConfig()
         self._now_ms = now_ms
         self._locks: dict[str, asyncio.Lock] = {}
@@ -166,6 +192,8 @@ class ChatService:
         text: str,
         outreach: str | None,
         lang_hint: str | None,
+        user_id: str | None = None,
+        traits: Mapping[str, Any] | None = None,
     ) -> PendingAnswer | None:
         """Store the visitor's turn; None when this frame's turn was stored before."""
         now = self._now_ms()
@@ -186,7 +214,10 @@ class ChatService:
             return None
         conv, row = stored
         lang = detect_language(text, conv.lang or lang_hint)
-        return PendingAnswer(site_id, site_name, visitor, conv, row, message_id, text, seq, lang)
+        return PendingAnswer(
+            site_id, site_name, visitor, conv, row, message_id, text, seq, lang,
+            user_id=user_id, traits=dict(traits or {}),
+        )  # fmt: skip
 
     def answer(self, pending: PendingAnswer) -> None:
         """Write the answer in the background (it outlives the connection)."""
@@ -250,20 +281,55 @@ class ChatService:
             department=department, rule=rule,
         )  # fmt: skip
 
+    def _asker(self, p: PendingAnswer) -> Asker:
+        return Asker(
+            site_id=p.site_id, conversation=p.conversation.id, visitor=p.visitor,
+            user_id=p.user_id, traits=p.traits, lang=p.lang,
+        )  # fmt: skip
+
+    async def _offline_action(self, p: PendingAnswer, actions: ActionSet) -> Draft | None:
+        """The matcher's proposal for this message, or None: answer from the help centre."""
+        assert self.actions is not None
+        if self.matcher is None:
+            return None
+        today = dt.datetime.fromtimestamp(self._now_ms() / 1000, dt.UTC).date()
+        found = await asyncio.to_thread(
+            self.matcher.match, actions, p.text, today=today, lang=p.lang
+        )
+        if found is None:
+            return None
+        outcome = await self.actions.propose(
+            self._asker(p), found.action, found.arguments, source="matcher"
+        )
+        kind: Kind = "action" if isinstance(outcome, Carded) else "answer"
+        return Draft(text=outcome.text, kind=kind, offline=True, provider="offline",
+                     model="actions", outcomes=(outcome,))  # fmt: skip
+
     async def _draft(self, p: PendingAnswer, q: Question, reply: ReplyStream) -> Draft:
         if asks_for_human(p.text):
             site_id, conv_id = p.site_id, p.conversation.id
             await self.db.run(lambda c: storage.set_status(c, site_id, conv_id, "human"))
             return fixed("handoff", p.lang)
+        gateway = self.gateway
+        has_model = gateway is not None and gateway.policies.for_site(p.site_id).has_model
+        actions = await self.actions.service.current_set(p.site_id) if self.actions else None
+        if actions is not None and not has_model:
+            acted = await self._offline_action(p, actions)
+            if acted is not None:
+                return acted
         if not q.passages or (q.confidence is not None and q.confidence < self.config.threshold):
             from bpract.kb import record_unanswered
 
             await record_unanswered(self.db, p.site_id, p.text, q.confidence)
             return fixed("unknown", p.lang)
-        gateway = self.gateway
-        if gateway is None or not gateway.policies.for_site(p.site_id).has_model:
+        if gateway is None or not has_model:
             return extractive(q)
-        return await generate(gateway, q, reply, self.config.max_tokens)
+        if actions is None or self.actions is None:
+            return await generate(gateway, q, reply, self.config.max_tokens)
+        return await generate(
+            gateway, q, reply, self.config.max_tokens, actions=actions, proposer=self.actions,
+            asker=self._asker(p),
+        )  # fmt: skip
 
     async def _answer(self, p: PendingAnswer) -> None:
         reply = ReplyStream(
@@ -278,6 +344,9 @@ class ChatService:
         answer = self._stored_answer(p, q, reply.id, draft)
         await self.db.transaction(lambda conn: self._save(conn, p, answer))
         await reply.end(draft.text, draft.citations, draft.kind, draft.offline)
+        for outcome in draft.outcomes:
+            if isinstance(outcome, Carded):
+                await self._publish(p.site_id, p.visitor, outcome.card)
         for listener in self._listeners:
             try:
                 await listener(answer)
@@ -318,6 +387,26 @@ class ChatService:
         )
         upto = fold[-1].at_ms
         await self.db.run(lambda c: storage.set_summary(c, site_id, conv.id, summary, upto))
+
+    # -- actions -------------------------------------------------------------------------------
+
+    async def _publish(self, site_id: int, visitor: str, frame: ServerFrame) -> None:
+        await self.channels.wait_published(encode(frame), visitor_channel(site_id, visitor))
+
+    async def settled(self, settled: Settled) -> None:
+        """A card's end: stored as the bot's turn and sent to every tab of the visitor (for
+        an end this call made); a repeat or a refusal is the caller's to send."""
+        if not settled.fresh:
+            return
+        frame = settled.frame
+        answer = Answer(
+            id=f"ar_{frame.id}", site_id=settled.site_id, conversation_id=settled.conversation,
+            text=frame.text, at_ms=self._now_ms(), citations=[], kind="action_result",
+            offline=True, provider=None, model=None, cost_nano=None, passages=[],
+            retrieval_confidence=None,
+        )  # fmt: skip
+        await self.db.transaction(lambda conn: storage.insert_answer(conn, answer))
+        await self._publish(settled.site_id, settled.visitor, frame)
 
     # -- ratings and history -----------------------------------------------------------------
 

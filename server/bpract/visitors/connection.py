@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from bpract.visitors.fallback import ServerEngine
     from bpract.visitors.hub import VisitorHub
 
-__all__ = ["Closing", "Connection", "classify_error", "error_path"]
+__all__ = ["Closing", "Connection", "VerifiedIdentity", "classify_error", "error_path"]
 
 log = logging.getLogger("bpract.visitors")
 _encoder = msgspec.json.Encoder()
@@ -103,6 +104,14 @@ class _IdleWatch:
             self._task.uncancel()
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedIdentity:
+    """A user id whose HMAC the site's identity secret verified, and the traits sent with it."""
+
+    user_id: str
+    traits: Mapping[str, Any]
+
+
 class Connection:
     """Serves one visitor socket until it closes; the :class:`~bpract.wire.Visit` of handlers."""
 
@@ -120,6 +129,8 @@ class Connection:
         self._site_key = str(site.id)
         self.engine: ServerEngine | None = None
         self.closed = False
+        self.identity: VerifiedIdentity | None = None
+        """Set once the site's HMAC verified a user id on this connection (hello or identify)."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the Visit protocol -----------------------------------------------------------------
@@ -147,6 +158,14 @@ class Connection:
     @property
     def client(self) -> str:
         return self.address
+
+    @property
+    def user_id(self) -> str | None:
+        return self.identity.user_id if self.identity is not None else None
+
+    @property
+    def traits(self) -> dict[str, Any]:
+        return dict(self.identity.traits) if self.identity is not None else {}
 
     async def send(self, frame: Frame) -> None:
         await self.send_raw(_encoder.encode(frame))

@@ -9,7 +9,7 @@ from typing import Any
 
 from bpract.clock import now_ms
 from bpract.sites import verify_identity
-from bpract.visitors.connection import Connection
+from bpract.visitors.connection import Connection, VerifiedIdentity
 from bpract.visitors.fallback import ServerEngine
 from bpract.visitors.storage import apply_identity
 from bpract.visitors.writer import RowRefused, SignalRow
@@ -83,6 +83,7 @@ async def _verified(
     await conn.hub.db.transaction(
         lambda c: apply_identity(c, site_id, visitor, user_id, traits_json)
     )
+    conn.identity = VerifiedIdentity(user_id, traits or {})
     if conn.engine is not None:
         conn.engine.set_identity(user_id, traits)
 

@@ -11,7 +11,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 
-from bpract.visitors.connection import Connection
+from bpract.visitors.connection import Connection, VerifiedIdentity
 from bpract.visitors.fallback import ServerEngine
 from bpract.visitors.frames import tick_forever
 from bpract.visitors.handshake import Accepted, Closed, handshake
@@ -40,6 +40,8 @@ async def _welcome(conn: Connection, accepted: Accepted) -> None:
         )
         if hello.identity is not None and not accepted.identity_rejected:
             conn.engine.set_identity(hello.identity.user_id, hello.identity.traits)
+    if hello.identity is not None and not accepted.identity_rejected:
+        conn.identity = VerifiedIdentity(hello.identity.user_id, hello.identity.traits or {})
     config = Config(time_scale=hub.settings.time_scale, raw_events=hello.engine == "server")
     await conn.send(
         Welcome(

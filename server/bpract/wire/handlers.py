@@ -59,6 +59,14 @@ class Visit(Protocol):
     def client(self) -> str:
         """The client address limits count this connection under (an IPv4, an IPv6 /64)."""
 
+    @property
+    def user_id(self) -> str | None:
+        """The user id the site's HMAC verified on this connection; None when none was."""
+
+    @property
+    def traits(self) -> dict[str, Any]:
+        """The traits given with the verified identity (unverified data; for display only)."""
+
     async def send(self, frame: Frame) -> None:
         """Send ``frame`` to this connection only."""
 
