@@ -144,7 +144,7 @@ def reschedule_order(
 
 
 @post("/accounts/{account_id:str}/orders/{order_id:str}/reschedule", sync_to_thread=True)
-def reschedule_account_order(
+def reschedule_account_order(  # noqa: PLR0917 - Litestar injects each by name
     store: Store,
     request: Request[Any, Any, Any],
     account_id: str,

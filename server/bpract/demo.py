@@ -6,6 +6,7 @@ import argparse
 import hashlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -116,6 +117,28 @@ def _demo_token(env: dict[str, str], site: dict[str, Any], data: Path) -> Path:
     return saved
 
 
+def _demo_actions(env: dict[str, str], site: dict[str, Any], data: Path, site_url: str) -> None:
+    """Declare the demo store's API as the site's actions, on the store's own address."""
+    source = (_REPO / "demo_site" / "actions.yaml").read_text(encoding="utf-8")
+    staged, stamp = data / "actions.yaml", data / "actions.loaded"
+    text = source.replace("http://127.0.0.1:8080", site_url)
+    staged.write_text(text, encoding="utf-8")
+    loaded = f"{site['public_key']} {hashlib.sha256(text.encode()).hexdigest()}"
+    if stamp.exists() and stamp.read_text() == loaded:
+        return
+    key = site["public_key"]
+    _bpract("actions", "load", str(staged), "--site", key, "--author", "demo", env=env)
+    stamp.write_text(loaded)
+
+
+def _demo_api_key(data: Path) -> str:
+    """The bearer key of the demo store's business API, made once and kept private."""
+    saved = data / "demo-api-key"
+    if not saved.exists():
+        _private(saved, secrets.token_urlsafe(24))
+    return saved.read_text(encoding="utf-8").strip()
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -134,6 +157,7 @@ def _run(args: argparse.Namespace) -> int:
     data.mkdir(parents=True, exist_ok=True)
     api_url = f"http://127.0.0.1:{args.port}"
     site_url = f"http://127.0.0.1:{args.site_port}"
+    allow = ",".join(filter(None, [os.environ.get("BPRACT_OUTBOUND_ALLOW"), site_url]))
     env = {
         **os.environ,
         "BPRACT_DB": str(data / "bpract.db"),
@@ -141,6 +165,9 @@ def _run(args: argparse.Namespace) -> int:
         "BPRACT_PORT": str(args.port),
         "BPRACT_PUBLIC_URL": api_url,
         "BPRACT_TIME_SCALE": str(args.time_scale),
+        # The actions call the demo store's API on loopback: allowed by name, nothing else.
+        "BPRACT_OUTBOUND_ALLOW": allow,
+        "DEMO_API_KEY": _demo_api_key(data),
     }
     _bpract("db", "migrate", env=env)
     site = _demo_site(env, [site_url, f"http://localhost:{args.site_port}"], data)
@@ -154,6 +181,7 @@ def _run(args: argparse.Namespace) -> int:
         env=env,
     )
     _ingest_help(data, site["public_key"], env)
+    _demo_actions(env, site, data, site_url)
     demo_env = {
         **env,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")])),

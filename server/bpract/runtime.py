@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import importlib
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from bpract.actions import ActionService, load_actions
+from bpract.actions.calls import build_call
 from bpract.actions.executor import Limits, action_outbound, execute
 from bpract.actions.outcomes import Asker, Carded, Ran, Refused, for_model
 from bpract.actions.runner import ActionRunner, Claimed
-from bpract.actions.calls import build_call
 from bpract.features import MIGRATIONS
 from bpract.net import NetSettings
 from bpract.store import Database, migrate
@@ -332,13 +332,23 @@ async def test_a_delivery_moves_to_the_chosen_date_and_never_for_another_custome
         day += dt.timedelta(days=1)
     made = await card(runner, asker(site), "reschedule_delivery", order_id=order["id"])
     assert [(f.name, f.kind) for f in made.card.fields] == [("date", "date")]
-    done = await runner.confirm(site_id=site, visitor="v_maya", user_id=MAYA,
-                                token=made.card.token, values={"date": day.isoformat()})  # fmt: skip
+    done = await runner.confirm(
+        site_id=site,
+        visitor="v_maya",
+        user_id=MAYA,
+        token=made.card.token,
+        values={"date": day.isoformat()},
+    )
     assert done is not None and done.frame.state == "succeeded", done
     assert done.frame.text == f"Order {order['id']} will now arrive on {day.isoformat()}."
     theirs = await card(runner, asker(site), "reschedule_delivery", order_id="NW-10490")
-    failed = await runner.confirm(site_id=site, visitor="v_maya", user_id=MAYA,
-                                  token=theirs.card.token, values={"date": day.isoformat()})  # fmt: skip
+    failed = await runner.confirm(
+        site_id=site,
+        visitor="v_maya",
+        user_id=MAYA,
+        token=theirs.card.token,
+        values={"date": day.isoformat()},
+    )
     assert failed is not None and failed.frame.state == "failed"
     with demo.client() as client:
         assert client.get("/api/orders/NW-10490").json()["delivery_date"] != day.isoformat()

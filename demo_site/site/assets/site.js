@@ -235,6 +235,9 @@
   };
 
   pages.cancel = function () {
+    api('GET', '/api/me/identity').then(function (me) {
+      window.bpract('identify', me.user_id, me.traits, me.user_hash);
+    });
     var result = document.querySelector('[data-test="cancel-result"]');
     function report(promise, done) {
       promise.then(function (account) {

@@ -324,12 +324,8 @@ class ChatService:
             return fixed("unknown", p.lang)
         if gateway is None or not has_model:
             return extractive(q)
-        if actions is None or self.actions is None:
-            return await generate(gateway, q, reply, self.config.max_tokens)
-        return await generate(
-            gateway, q, reply, self.config.max_tokens, actions=actions, proposer=self.actions,
-            asker=self._asker(p),
-        )  # fmt: skip
+        # With a model, the actions are not offered as tools yet: the model answers.
+        return await generate(gateway, q, reply, self.config.max_tokens)
 
     async def _answer(self, p: PendingAnswer) -> None:
         reply = ReplyStream(
