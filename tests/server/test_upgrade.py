@@ -61,6 +61,7 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
         ("visitors", 2, None),
         ("triggers", 3, None),
         ("actions", 1, None),
+        ("actions", 2, None),
         ("quality", 2, ("chat", 1)),
     ]
     assert pending(conn, MIGRATIONS) == []
