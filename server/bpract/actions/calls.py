@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from bpract.actions.executor import Auth, Call
 from bpract.actions.spec import Action, ActionSet
-from bpract.actions.templates import render
+from bpract.actions.templates import cents
 from bpract.wire.frames import ActionDetail, ActionField
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "card_details",
     "card_fields",
     "card_title",
-    "cents",
     "check_final",
     "check_proposed",
     "with_defaults",
@@ -58,12 +57,6 @@ def _label(name: str, schema: Mapping[str, Any]) -> str:
         return title.strip()[:80]
     words = name.removesuffix("_cents").removesuffix("_id").replace("_", " ").strip()
     return (words or name).capitalize()
-
-
-def cents(value: int) -> str:
-    """``1250`` → ``12.50``."""
-    sign = "-" if value < 0 else ""
-    return f"{sign}{abs(value) // 100}.{abs(value) % 100:02d}"
 
 
 def _shown(name: str, value: Any) -> str:
@@ -203,10 +196,6 @@ def card_details(action: Action, supplied: Mapping[str, Any]) -> list[ActionDeta
         for name, value in supplied.items()
         if name not in bound and name in props
     ]
-
-
-def card_text(action: Action, values: Mapping[str, Any], template: str) -> str:
-    return render(template, values).strip() if template else ""
 
 
 def build_call(actions: ActionSet, action: Action, called: Mapping[str, Any], key: str) -> Call:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FORMATS", "Placeholder", "TemplateError", "placeholders", "render"]
+__all__ = ["FORMATS", "Placeholder", "TemplateError", "cents", "placeholders", "render"]
 
 FORMATS = frozenset({"", "cents"})
 _MAX_VALUE = 200
@@ -48,12 +48,17 @@ def placeholders(template: str) -> list[Placeholder]:
     return found
 
 
+def cents(value: int) -> str:
+    """``1250`` → ``12.50``."""
+    sign = "-" if value < 0 else ""
+    return f"{sign}{abs(value) // 100}.{abs(value) % 100:02d}"
+
+
 def _text(value: Any, spec: str) -> str:
     if value is None:
         return ""
     if spec == "cents" and isinstance(value, int) and not isinstance(value, bool):
-        sign = "-" if value < 0 else ""
-        return f"{sign}{abs(value) // 100}.{abs(value) % 100:02d}"
+        return cents(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict | list):
