@@ -22,6 +22,7 @@ RATE_LIMIT_RETRY_MS = 2_000
 MAX_EVENTS_PER_MESSAGE = 500
 MAX_TEXT_CHARS = 4_000
 MAX_COMMENT_CHARS = 2_000
+MAX_FORM_FIELDS = 30
 _FRAME_ROOM = 32  # bytes kept free for the seq added at push time
 _POISON = frozenset({"malformed", "invalid", "unknown_type"})  # resending cannot help
 
@@ -259,7 +260,8 @@ class Client:
         return
 
     def _forward(self, frame: dict[str, Any]) -> None:
-        """Chat frames (``reply_*``, ``history``) go to the page as they are."""
+        """Chat frames (``reply_*``, ``history``, ``action``, ``action_result``) go to the page
+        as they are."""
         self._post({"type": frame["t"], **{k: v for k, v in frame.items() if k != "t"}})
 
     def _report_sent(self, seqs: Iterable[int]) -> None:
@@ -288,7 +290,7 @@ class Client:
             for event in msg["events"][:MAX_EVENTS_PER_MESSAGE]:
                 if isinstance(event, dict):
                     self._event(event)
-        elif kind in ("ui", "outcome", "message", "rate"):
+        elif kind in ("ui", "outcome", "message", "rate", "confirm", "decline"):
             self._event({**msg, "k": kind, "at": msg.get("at") or self._clock()})
         self._flush()
         self._persist()
@@ -303,6 +305,9 @@ class Client:
             return
         if kind == "rate":
             self._rate(event, at)
+            return
+        if kind in ("confirm", "decline"):
+            self._settle(kind, event, at)
             return
         if kind == "message":
             self._message(event, at)
@@ -332,6 +337,16 @@ class Client:
         if reply and rating in protocol.RATINGS:
             comment = as_str(event.get("comment"), MAX_COMMENT_CHARS) or None
             self._push(protocol.rate(at=at, reply=reply, rating=rating, comment=comment))
+
+    def _settle(self, kind: str, event: dict[str, Any], at: int) -> None:
+        """A click on a card: its token goes back unchanged, or nothing is sent."""
+        token = event.get("token")
+        if not isinstance(token, str) or not 0 < len(token) <= protocol.MAX_TOKEN_CHARS:
+            return
+        if kind == "decline":
+            self._push(protocol.decline(at=at, token=token))
+        else:
+            self._push(protocol.confirm(at=at, token=token, values=_form_values(event.get("values"))))
 
     def _identify(self, event: dict[str, Any], at: int) -> None:
         if self._set_identity(event) and self._identity is not None:
@@ -426,3 +441,22 @@ class Client:
         self._dirty.clear()
         self._post({"type": "persist", "key": "state", "value": self._engine.snapshot()})
         self._post({"type": "persist", "key": "outbox", "value": self._outbox.to_dict()})
+
+
+def _form_values(value: Any) -> dict[str, str | int | float | bool | None]:
+    """A card form's values as the page gave them: names to JSON scalars, nothing nested.
+
+    The server checks each against the card's fields and the action's schema; text is
+    kept whole up to the chat's message size, so what the visitor typed is what is checked.
+    """
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, str | int | float | bool | None] = {}
+    for name, raw in list(value.items())[:MAX_FORM_FIELDS]:
+        if not isinstance(name, str) or not name or len(name) > 64:
+            continue
+        if isinstance(raw, str):
+            out[name] = raw[:MAX_TEXT_CHARS]
+        elif raw is None or isinstance(raw, bool) or as_num(raw) is not None:
+            out[name] = raw  # a number within 2**53 (NaN and infinities are not)
+    return out

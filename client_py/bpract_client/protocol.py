@@ -11,6 +11,7 @@ from enum import IntEnum
 from typing import Any
 
 __all__ = [
+    "ACTION_STATES",
     "CHAT_FRAME_TYPES",
     "NO_RECONNECT",
     "OUTCOME_KINDS",
@@ -20,6 +21,8 @@ __all__ = [
     "SERVER_FRAME_TYPES",
     "CloseCode",
     "ProtocolError",
+    "confirm",
+    "decline",
     "encode",
     "event",
     "hello",
@@ -55,7 +58,10 @@ NO_RECONNECT = frozenset(
 )
 OUTCOME_KINDS = frozenset({"shown", "opened", "clicked", "dismissed", "replied", "converted"})
 RATINGS = frozenset({"up", "down"})
-REPLY_KINDS = frozenset({"answer", "unknown", "handoff"})
+REPLY_KINDS = frozenset({"answer", "unknown", "handoff", "action"})
+ACTION_STATES = frozenset({"succeeded", "failed", "declined", "expired", "refused"})
+FIELD_KINDS = frozenset({"choice", "integer", "number", "date", "text"})
+MAX_TOKEN_CHARS = 1024
 
 
 class ProtocolError(ValueError):
@@ -127,6 +133,16 @@ def identify(
         "user_hash": user_hash,
         "traits": traits or {},
     }
+
+
+def confirm(*, at: int, token: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The visitor's click on a card's Confirm, with what they chose in its form."""
+    return {"t": "confirm", "at": at, "token": token, "values": values or {}}
+
+
+def decline(*, at: int, token: str) -> dict[str, Any]:
+    """The visitor's click on a card's Cancel."""
+    return {"t": "decline", "at": at, "token": token}
 
 
 def event(*, at: int, raw: dict[str, Any]) -> dict[str, Any]:
@@ -206,13 +222,41 @@ def _reply_end(frame: dict[str, Any]) -> None:
     frame.setdefault("kind", "answer")
     frame.setdefault("offline", False)
     _require(frame, "citations", _is_list_of_objects, "a list of objects")
-    _require(frame, "kind", lambda v: v in REPLY_KINDS, "answer, unknown or handoff")
+    _require(frame, "kind", lambda v: v in REPLY_KINDS, "answer, unknown, handoff or action")
     _require(frame, "offline", lambda v: isinstance(v, bool), "a boolean")
 
 
 def _history(frame: dict[str, Any]) -> None:
     _require(frame, "conversation", _is_str, "a string")
     _require(frame, "messages", _is_list_of_objects, "a list of objects")
+
+
+def _field(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("name"), str)
+        and isinstance(value.get("label"), str)
+        and value.get("kind") in FIELD_KINDS
+    )
+
+
+def _action(frame: dict[str, Any]) -> None:
+    _reply_id(frame)
+    for name in ("token", "conversation", "action", "title", "text"):
+        _require(frame, name, _is_str, "a string")
+    _require(frame, "expires_at", _is_int, "an integer")
+    for name, default in (("details", []), ("fields", []), ("before", ""), ("after", "")):
+        frame.setdefault(name, default)
+    frame.setdefault("irreversible", False)
+    _require(frame, "details", _is_list_of_objects, "a list of objects")
+    _require(frame, "fields", lambda v: isinstance(v, list) and all(map(_field, v)), "fields")
+    _require(frame, "irreversible", lambda v: isinstance(v, bool), "a boolean")
+
+
+def _action_result(frame: dict[str, Any]) -> None:
+    _reply_id(frame)
+    _require(frame, "state", lambda v: v in ACTION_STATES, "a known state")
+    _require(frame, "text", _is_str, "a string")
 
 
 _CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -227,8 +271,12 @@ _CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "reply_reset": _reply_id,
     "reply_end": _reply_end,
     "history": _history,
+    "action": _action,
+    "action_result": _action_result,
 }
-CHAT_FRAME_TYPES = frozenset({"reply_start", "reply_delta", "reply_reset", "reply_end", "history"})
+CHAT_FRAME_TYPES = frozenset(
+    {"reply_start", "reply_delta", "reply_reset", "reply_end", "history", "action", "action_result"}
+)
 SERVER_FRAME_TYPES = frozenset(_CHECKS)
 
 

@@ -123,7 +123,7 @@ async def test_a_refund_card_shows_the_amount_and_runs_once_on_confirm(
     assert c.title == "Refund a damaged item"
     assert c.text == "Refund 12.50 EUR of your last charge to your card."
     assert [(d.label, d.value) for d in c.details] == [
-        ("Amount (cents)", "12.50"), ("Reason", "torn seam"),
+        ("Amount", "12.50"), ("Reason", "torn seam"),
     ]  # fmt: skip
     assert c.irreversible and c.fields == [] and MAYA not in str(c.details)
     assert refunds(demo) == []  # nothing runs before the click

@@ -1,6 +1,7 @@
-// The chat module (served as chat.mjs, loaded on first use): streamed answers, citations, ratings, history.
+// The chat module (served as chat.mjs, loaded on first use): streamed answers, citations, ratings,
+// history, and action cards (docs/actions.md).
 import { h, safeUrl } from "./dom.js";
-import { T_HISTORY, T_REPLY_DELTA, T_REPLY_END, T_REPLY_RESET, T_REPLY_START } from "./wire.js";
+import { T_ACTION, T_ACTION_RESULT, T_HISTORY, T_REPLY_DELTA, T_REPLY_END, T_REPLY_RESET, T_REPLY_START } from "./wire.js";
 
 const CSS = `.m[aria-busy=true] .t:empty::before{content:"";display:inline-block;width:28px;height:10px;background:radial-gradient(circle,#666 35%,#0000 40%) 0 50%/9px 9px repeat-x;animation:k 1s infinite}
 @keyframes k{50%{opacity:.3}}
@@ -15,7 +16,21 @@ const CSS = `.m[aria-busy=true] .t:empty::before{content:"";display:inline-block
 .v button{display:flex;align-items:center;justify-content:center;border:1px solid #999;border-radius:8px;background:#fff;cursor:pointer}
 .v button[aria-pressed=true]{background:#dbe6ff;border-color:#1a56db}
 .v svg{width:20px;height:20px;fill:#1f2328}
-.down svg{transform:rotate(180deg)}`;
+.down svg{transform:rotate(180deg)}
+.c{align-self:stretch;max-width:100%;background:#fff;border:1px solid #bbb}
+.c h3{font-size:15px;margin:0 0 4px}
+.c dl{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;margin:8px 0}
+.c dt{color:#555}.c dd{margin:0;font-weight:600}
+.c form{display:flex;flex-direction:column;gap:8px;padding:0;border:0;margin-top:8px}
+.c label{display:flex;flex-direction:column;gap:2px}
+.c input,.c select{min-height:44px;padding:8px;border:1px solid #888;border-radius:8px;font:inherit;background:#fff}
+.c .b{display:flex;gap:8px}
+.c .b button{flex:1;border:1px solid #1a56db;border-radius:8px;background:#1a56db;color:#fff;cursor:pointer}
+.c .b .no{background:#fff;color:#1a56db}
+.c button:disabled{opacity:.6;cursor:default}
+.c .w{color:#8a4b00}
+.c .r{display:block;margin-top:8px;font-weight:600}
+.c[data-state=succeeded] .r{color:#0a6b2d}.c[data-state=failed] .r,.c[data-state=refused] .r{color:#b00020}`;
 
 // A static icon, never untrusted text.
 const THUMB = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"/></svg>';
@@ -24,6 +39,39 @@ const NOTES = {
   handoff: "A person from our team will answer here.",
 };
 const MAX_MESSAGES = 200;
+const STATES = { succeeded: "Done", failed: "Not done", refused: "Not done", declined: "Cancelled", expired: "Expired" };
+const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x == "object") : []);
+
+// One input of a card's form, from the schema's field: choices, numbers, dates, text.
+function input(f) {
+  const name = String(f.name);
+  const value = f.value == null ? "" : String(f.value);
+  let el;
+  if (f.kind == "choice") {
+    el = h("select", { name }, h("option", { value: "" }, "Choose…"));
+    for (const c of Array.isArray(f.choices) ? f.choices : []) el.append(h("option", { value: String(c), selected: String(c) == value }, String(c)));
+  } else {
+    el = h("input", { type: { integer: "number", number: "number", date: "date" }[f.kind] || "text", name, value });
+    if (f.kind == "integer") el.step = "1";
+    if (f.kind == "number") el.step = "any";
+    if (f.min != null) el.min = String(f.min);
+    if (f.max != null) el.max = String(f.max);
+    if (f.max_length) el.maxLength = +f.max_length;
+  }
+  el.required = f.required !== false;
+  el.dataset.kind = f.kind;
+  return h("label", {}, String(f.label || name) + (el.required ? "" : " (optional)"), el);
+}
+
+// The form's values as the schema wants them: numbers as numbers, empty optional fields left out.
+function values(form) {
+  const out = {};
+  for (const el of form.querySelectorAll("input,select")) {
+    if (el.value === "") continue;
+    out[el.name] = el.dataset.kind == "integer" || el.dataset.kind == "number" ? +el.value : el.value;
+  }
+  return out;
+}
 
 // "[n]" markers become superscript links to the cited source; everything is text nodes.
 function fill(el, text, cites) {
@@ -98,13 +146,13 @@ export function mount(shell) {
     const body = h("span", { className: "t" });
     fill(body, text, cites);
     const parts = [body];
-    if (d.offline) parts.push(h("span", { className: "n" }, "Automatic answer, quoted from our help pages."));
+    if (d.offline && d.kind != "action") parts.push(h("span", { className: "n" }, "Automatic answer, quoted from our help pages."));
     if (NOTES[d.kind]) parts.push(h("span", { className: "n" }, NOTES[d.kind]));
     if (cites.length) {
       const items = cites.map((c) => h("li", { value: c.n }, c.href ? h("a", { href: c.href, rel: "noopener", target: "_blank" }, c.title) : c.title));
       parts.push(h("nav", { "aria-label": "Sources" }, h("h3", {}, "Sources"), h("ol", {}, ...items)));
     }
-    if (el.dataset.role == "bot") parts.push(rating(el.dataset.id));
+    if (el.dataset.role == "bot" && d.kind != "action") parts.push(rating(el.dataset.id));
     keep(() => el.replaceChildren(...parts));
     el.removeAttribute("aria-busy");
   }
@@ -125,13 +173,74 @@ export function mount(shell) {
       el = bubble(id, role);
       if (role == "visitor") el.textContent = String(m.text || "");
     }
-    if (role != "visitor" && el.dataset.role) finish(el, m); // not the shell's outreach bubble: it has the CTA
+    if (el.classList.contains("c")) {
+      if (el.dataset.state == "open" || el.dataset.state == "sent") settle(el, "", m.text); // settled while away
+    } else if (role != "visitor" && el.dataset.role) finish(el, m); // not the shell's outreach bubble: it has the CTA
     const at = after ? after.nextSibling : log.firstChild;
     if (at != el) keep(() => log.insertBefore(el, at));
     return el;
   }
 
+  // A proposed action: what will happen, its form, Confirm / Cancel. Nothing runs until the
+  // visitor clicks Confirm; a click is sent once (the buttons lock) and the server's
+  // action_result settles the card. Its id is the stored result's ("ar_" + the pending id),
+  // so a history after a reconnect places the card instead of repeating its result.
+  function card(d) {
+    const id = "ar_" + d.id;
+    if (find(id)) return; // a card comes again after every welcome while it is open
+    const title = h("h3", {}, String(d.title || ""));
+    const parts = [title, h("span", { className: "t" }, String(d.text || ""))];
+    const rows = list(d.details).map((x) => [x.label, x.value]);
+    if (d.before) rows.push(["Now", d.before]);
+    if (d.after) rows.push(["After", d.after]);
+    if (rows.length) parts.push(h("dl", {}, ...rows.flatMap(([k, v]) => [h("dt", {}, String(k)), h("dd", {}, String(v))])));
+    const yes = h("button", { type: "submit" }, "Confirm");
+    const no = h("button", { type: "button", className: "no" }, "Cancel");
+    const form = h("form", { "aria-label": "Confirm " + String(d.title || "") }, ...list(d.fields).map(input), h("div", { className: "b" }, yes, no));
+    if (d.irreversible) parts.push(h("span", { className: "n w" }, "This cannot be undone."));
+    const until = +d.expires_at;
+    if (until) parts.push(h("span", { className: "n" }, "Valid until " + new Date(until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + "."));
+    parts.push(form);
+    const el = h("div", { className: "m c", role: "group" }, ...parts);
+    el.dataset.id = id;
+    el.dataset.state = "open";
+    title.id = "h" + id;
+    el.setAttribute("aria-labelledby", title.id);
+    const send = (k, extra) => {
+      if (el.dataset.state != "open") return;
+      el.dataset.state = "sent";
+      for (const c of form.elements) c.disabled = true;
+      el.setAttribute("aria-busy", "true");
+      shell.emit(Object.assign({ k, token: String(d.token) }, extra));
+    };
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      if (form.reportValidity()) send("confirm", { values: values(form) });
+    };
+    no.onclick = () => send("decline");
+    const left = until - Date.now();
+    if (left < 2 ** 31) setTimeout(() => el.dataset.state == "open" && settle(el, "expired", "This request has expired; ask again if you still want it."), Math.max(0, left));
+    keep(() => log.append(el));
+    if (!shell.isOpen()) shell.unread(true);
+  }
+
+  function settle(el, state, text) {
+    el.dataset.state = state || "done";
+    el.removeAttribute("aria-busy");
+    const form = el.querySelector("form");
+    const label = STATES[state];
+    for (const note of el.querySelectorAll(".n")) note.remove(); // "cannot be undone", "valid until"
+    keep(() => form && form.replaceWith(h("span", { className: "r", role: "status" }, (label ? label + ": " : "") + String(text || ""))));
+  }
+
   const handlers = {
+    [T_ACTION]: card,
+    [T_ACTION_RESULT]: (d) => {
+      const id = "ar_" + d.id;
+      const el = find(id);
+      if (el && el.classList.contains("c")) settle(el, d.state, d.text);
+      else if (!el) finish(bubble(id, "bot"), d); // the card was on another page
+    },
     [T_REPLY_START]: (d) => reply(d.id),
     [T_REPLY_DELTA]: (d) => {
       const el = reply(d.id);

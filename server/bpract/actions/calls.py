@@ -154,6 +154,8 @@ def _field(
     action: Action, name: str, schema: Mapping[str, Any], required: bool
 ) -> ActionField | None:
     label, default = _label(name, schema), schema.get("default")
+    if name.endswith("_cents") and "cent" not in label.lower():
+        label += " (in cents)"  # the card shows the amount as money; the form takes cents
     kind: FieldKind | None = None
     typ = schema.get("type")
     choices: list[str] = []
