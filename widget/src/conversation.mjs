@@ -22,7 +22,7 @@ const CSS = `.m[aria-busy=true] .t:empty::before{content:"";display:inline-block
 .c dl{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;margin:8px 0}
 .c dt{color:#555}.c dd{margin:0;font-weight:600}
 .c form{display:flex;flex-direction:column;gap:8px;padding:0;border:0;margin-top:8px}
-.c label{display:flex;flex-direction:column;gap:2px}
+.c .fd{display:flex;flex-direction:column;gap:2px}
 .c input,.c select{min-height:44px;padding:8px;border:1px solid #888;border-radius:8px;font:inherit;background:#fff}
 .c .b{display:flex;gap:8px}
 .c .b button{flex:1;border:1px solid #1a56db;border-radius:8px;background:#1a56db;color:#fff;cursor:pointer}
@@ -43,7 +43,7 @@ const STATES = { succeeded: "Done", failed: "Not done", refused: "Not done", dec
 const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x == "object") : []);
 
 // One input of a card's form, from the schema's field: choices, numbers, dates, text.
-function input(f) {
+function input(f, prefix) {
   const name = String(f.name);
   const value = f.value == null ? "" : String(f.value);
   let el;
@@ -60,7 +60,8 @@ function input(f) {
   }
   el.required = f.required !== false;
   el.dataset.kind = f.kind;
-  return h("label", {}, String(f.label || name) + (el.required ? "" : " (optional)"), el);
+  el.id = prefix + name;
+  return h("div", { className: "fd" }, h("label", { htmlFor: el.id }, String(f.label || name) + (el.required ? "" : " (optional)")), el);
 }
 
 // The form's values as the schema wants them: numbers as numbers, empty optional fields left out.
@@ -196,7 +197,7 @@ export function mount(shell) {
     if (rows.length) parts.push(h("dl", {}, ...rows.flatMap(([k, v]) => [h("dt", {}, String(k)), h("dd", {}, String(v))])));
     const yes = h("button", { type: "submit" }, "Confirm");
     const no = h("button", { type: "button", className: "no" }, "Cancel");
-    const form = h("form", { "aria-label": "Confirm " + String(d.title || "") }, ...list(d.fields).map(input), h("div", { className: "b" }, yes, no));
+    const form = h("form", {}, ...list(d.fields).map((f) => input(f, id + "-")), h("div", { className: "b" }, yes, no));
     if (d.irreversible) parts.push(h("span", { className: "n w" }, "This cannot be undone."));
     const until = +d.expires_at;
     if (until) parts.push(h("span", { className: "n" }, "Valid until " + new Date(until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + "."));
