@@ -346,7 +346,9 @@ class Client:
         if kind == "decline":
             self._push(protocol.decline(at=at, token=token))
         else:
-            self._push(protocol.confirm(at=at, token=token, values=_form_values(event.get("values"))))
+            self._push(
+                protocol.confirm(at=at, token=token, values=_form_values(event.get("values")))
+            )
 
     def _identify(self, event: dict[str, Any], at: int) -> None:
         if self._set_identity(event) and self._identity is not None:

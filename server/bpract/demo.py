@@ -152,6 +152,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30
     raise SystemExit(f"{url} did not answer within {timeout_s:.0f} s")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _run(args: argparse.Namespace) -> int:
     data = Path(args.data_dir).resolve()
     data.mkdir(parents=True, exist_ok=True)
@@ -191,6 +195,7 @@ def _run(args: argparse.Namespace) -> int:
         "DEMO_IDENTITY_SECRET": site["identity_secret"],
         "DEMO_DB": str(data / "demo_site.db"),
     }
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop stops both children
     api = subprocess.Popen([sys.executable, "-m", "bpract", "serve"], env=env)
     store = subprocess.Popen([sys.executable, "-m", "demo_site"], env=demo_env, cwd=_REPO)
     try:

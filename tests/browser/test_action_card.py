@@ -61,7 +61,7 @@ def proposing(*frames: dict[str, Any]) -> Any:
                 "citations": [],
                 "kind": "action",
                 "offline": True,
-            },  # fmt: skip
+            },
             *frames,
         ]
 
@@ -109,8 +109,8 @@ def test_a_card_says_what_will_happen_and_asks_for_what_is_left(
     assert plan.evaluate("e => e.tagName") == "SELECT" and plan.evaluate("e => e.required")
     assert plan.locator("option").all_inner_texts() == ["Choose…", "basic", "premium"]
     months = c.get_by_label("Months", exact=True)
-    assert (months.get_attribute("type"), months.get_attribute("min"), months.get_attribute("max")) == (
-        "number", "1", "3")  # fmt: skip
+    bounds = [months.get_attribute(name) for name in ("type", "min", "max")]
+    assert bounds == ["number", "1", "3"]
     assert months.input_value() == "1"
     assert c.get_by_label("Start on (optional)").get_attribute("type") == "date"
     assert c.get_by_label("Note (optional)").get_attribute("maxlength") == "20"

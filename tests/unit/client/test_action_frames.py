@@ -42,7 +42,7 @@ CARD = server.ActionCard(
             title="Orders",
             text="Look up your orders.",
             expires_at=T0,
-        ),  # fmt: skip
+        ),
         server.ActionResult(id="pa_1", state="succeeded", text="You are now on premium."),
         server.ActionResult(id="pa_1", state="refused", text="Sign in first."),
         server.ReplyEnd(id="r_1", text="Please choose below.", kind="action", offline=True),
