@@ -55,6 +55,14 @@ API = textwrap.dedent(
     import asyncio, json, sys, time
 
     async def serve(reader, writer):
+        try:
+            await answer_all(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client closed its keep-alive connection
+        finally:
+            writer.close()
+
+    async def answer_all(reader, writer):
         while True:
             head = await reader.readuntil(b"\\r\\n\\r\\n")
             got = time.monotonic_ns()
