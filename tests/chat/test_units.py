@@ -33,13 +33,66 @@ def test_detect_language(text: str, hint: str | None, lang: str) -> None:
     assert detect_language(text, hint) == lang
 
 
-def test_asks_for_human() -> None:
-    assert asks_for_human("Can I speak to a human?")
-    assert asks_for_human("Je voudrais parler à un conseiller")
-    assert asks_for_human("Quiero hablar con una persona")
-    assert not asks_for_human("How do I return an item?")
-    long = "My order " + "really " * 20 + "needs a person to sign for it, is that right?"
-    assert not asks_for_human(long)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can I speak to a human?",
+        "can I talk to a human",
+        "talk to someone",
+        "agent",
+        "Human!",
+        "a real person please",
+        "I need a human",
+        "get me a human",
+        "Can you put me through to customer service?",
+        "customer service please",
+        "I want to speak to your manager",
+        "Je voudrais parler à un conseiller",
+        "je veux parler à quelqu'un",
+        "Puis-je parler à une vraie personne ?",
+        "ich möchte mit einem Menschen sprechen",
+        "Kundenservice bitte",
+        "Quiero hablar con una persona",
+        "Necesito hablar con alguien",
+        "Posso parlare con un operatore?",
+        "Vorrei parlare con qualcuno",
+        "Kan ik met een medewerker spreken?",
+        "Ik wil iemand spreken",
+        "Quero falar com um atendente",
+        "Preciso falar com alguém",
+    ],
+)
+def test_a_request_for_a_person_is_recognised(text: str) -> None:
+    assert asks_for_human(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I return an item?",
+        "Can I follow someone on Twitter?",
+        "Silent (undetectable) ways of following someone on twitter.",
+        "Is it possible to play a sequence of videos published on youtube by the same person?",
+        "I'm very worried someone might read my important mails, what security features does "
+        "gmail offer?",
+        "Is my data safe on dropbox or could someone steal it?",
+        "Subtitling someone elses video on youtube.",
+        "How many people can share a Club membership?",
+        "Who is the person delivering my order?",
+        "Why can't the person I sent the money transfer to see it?",
+        "How can people transfer money to me?",
+        "How do I call someone from the app",
+        "Can I talk to you about returns?",
+        "I don't want to talk to a human",
+        "No, I do not need a human, thanks",
+        "je ne veux pas parler à un humain",
+        "Ich will nicht mit einem Menschen sprechen",
+        "Personne ne peut m'aider ?",
+        "My order " + "really " * 20 + "needs a person to sign for it, is that right?",
+    ],
+)
+def test_naming_people_is_not_asking_for_one(text: str) -> None:
+    assert not asks_for_human(text)
 
 
 def test_looks_like_instructions() -> None:

@@ -105,25 +105,113 @@ def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Words that ask for a person, per language (whole words, lower case).
-_HUMAN_WORDS: Final = _wordset(
-    "human humans agent agents person operator representative someone"
-    " humain humaine conseiller conseillère opérateur quelqu'un"
-    " mensch menschen mitarbeiter mitarbeiterin berater beraterin"
-    " humano humana persona agente operador operadora"
-    " umano operatore persone"
-    " medewerker mens iemand"
-    " pessoa atendente"
+# A request for a person, in each language the chat answers in: a verb of reaching someone
+# ("talk", "parler", "sprechen") with a person within a few words of it, or a message that is
+# nothing but a person ("a human, please"). Naming people is not asking for one: "following
+# someone on Twitter", "videos by the same person" and "could someone steal it?" are questions.
+# (Calling is left out: "how do I call someone from the app" is a question about calls; and
+# "transfer" wants a strong person: "the person I sent the transfer to" is about money.)
+_REACH: Final = _wordset(
+    "talk speak chat connect escalate reach contact"
+    " parler discuter contacter joindre"
+    " sprechen reden verbinden weiterleiten kontaktieren erreichen"
+    " hablar comunicarme contactar"
+    " parlare contattare"
+    " spreken praten doorverbinden"
+    " falar contactar contatar"
 )
-_LONGEST_REQUEST: Final = 16  # words; a longer message is a question that mentions people
+# Weaker: "I want a human" asks, "I want someone to explain" does not; a strong person is needed.
+_WANT: Final = _wordset(
+    "want need get give put pass transfer"
+    " veux voudrais veut besoin passer transférer"
+    " möchte will brauche hätte gerne"
+    " quiero necesito quisiera pasar pásame transferir"
+    " voglio vorrei passare passarmi"
+    " wil wel graag"
+    " quero preciso queria passar"
+)
+# Nobody could mean anything else.
+_STRONG: Final = _wordset(
+    "human humans agent agents operator representative rep staff manager supervisor"
+    " humain humaine humains conseiller conseillère opérateur opératrice"
+    " mensch menschen menschlichen mitarbeiter mitarbeiterin berater beraterin kundenberater"
+    " humano humana agente operador operadora asesor asesora"
+    " umano operatore operatrice consulente"
+    " kundenservice kundendienst medewerker mens klantenservice atendimento"
+    " humano atendente"
+)
+# A person only when asked for: "talk to someone", never "someone might read my mail".
+_WEAK: Final = _wordset(
+    "person someone somebody people"
+    " personne quelqu'un"
+    " person jemand jemandem jemanden"
+    " persona alguien"
+    " persona qualcuno"
+    " iemand persoon"
+    " pessoa alguém"
+)
+# Words a bare request may hold besides its person: "a real human please", "un humain svp".
+_FILLER: Final = _wordset(
+    "a an the real live actual please pls now i me to with can could talk speak"
+    " un une vrai vraie s'il vous plaît svp à avec"
+    " ein einen einem eine echten echter bitte mit"
+    " una uno un con por favor real"
+    " un una vero vera per favore"
+    " een echte alstublieft graag met"
+    " um uma verdadeiro por favor"
+    " customer service support team care"
+)
+# Two words that together name the people who answer: "customer service", "service client".
+_TEAMS: Final = frozenset(
+    {("customer", "service"), ("customer", "support"), ("customer", "care"),
+     ("support", "team"), ("service", "client"), ("servicio", "cliente")}
+)  # fmt: skip
+_NEGATION: Final = _wordset(
+    "don't dont not no never won't"
+    " pas ne jamais"
+    " nicht kein keine nie"
+    " no nunca nada"
+    " non mai"
+    " niet geen nooit"
+    " não nunca"
+)
+_NEAR: Final = 4  # words between the verb and its person
+_LONGEST_REQUEST: Final = 20  # words; a longer message is a question that mentions people
+
+
+def asks_for_human(text: str) -> bool:
+    """Whether the message asks for a person, in any language the chat answers in.
+
+    A request reaches for someone ("can I talk to someone?", "je veux parler à
+    quelqu'un", "ich möchte mit einem Menschen sprechen"), wants an unambiguous
+    person ("I need a human"), or is one ("agent", "a real person, please"). A
+    negated request ("I don't want to talk to a human") is not one.
+    """
+    words = spoken_words(text)
+    if not 0 < len(words) <= _LONGEST_REQUEST:
+        return False
+    strong = {i for i, w in enumerate(words) if w in _STRONG}
+    strong |= {
+        i + 1 for i, pair in enumerate(zip(words, words[1:], strict=False)) if pair in _TEAMS
+    }
+    people = sorted(strong | {i for i, w in enumerate(words) if w in _WEAK})
+    if not people:
+        return False
+    bare = all(w in _FILLER or w in _STRONG or w in _WEAK for w in words)
+    if bare and (strong or "person" in words):
+        return True
+    for i, word in enumerate(words):
+        if word not in _REACH and word not in _WANT:
+            continue
+        for j in people:
+            if abs(j - i) > _NEAR + 1 or (word not in _REACH and j not in strong):
+                continue
+            span = words[max(0, min(i, j) - 3) : max(i, j)]  # "nicht" may sit between them
+            if not any(w in _NEGATION for w in span):
+                return True
+    return False
 
 
 def phrases(lang: str) -> Phrases:
     """The sentences for ``lang`` (English when there are none for it)."""
     return _PHRASES.get(lang, _PHRASES["en"])
-
-
-def asks_for_human(text: str) -> bool:
-    """A short message naming a person, an agent or a human, in any supported language."""
-    words = spoken_words(text)
-    return 0 < len(words) <= _LONGEST_REQUEST and any(w in _HUMAN_WORDS for w in words)
