@@ -21,7 +21,6 @@ import json
 from pathlib import Path
 
 from _support import Row, machine, print_table
-
 from bpract.chat.phrases import asks_for_human
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Final
 
@@ -191,9 +192,7 @@ def asks_for_human(text: str) -> bool:
     if not 0 < len(words) <= _LONGEST_REQUEST:
         return False
     strong = {i for i, w in enumerate(words) if w in _STRONG}
-    strong |= {
-        i + 1 for i, pair in enumerate(zip(words, words[1:], strict=False)) if pair in _TEAMS
-    }
+    strong |= {i + 1 for i, pair in enumerate(itertools.pairwise(words)) if pair in _TEAMS}
     people = sorted(strong | {i for i, w in enumerate(words) if w in _WEAK})
     if not people:
         return False
