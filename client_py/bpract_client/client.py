@@ -290,7 +290,7 @@ class Client:
             for event in msg["events"][:MAX_EVENTS_PER_MESSAGE]:
                 if isinstance(event, dict):
                     self._event(event)
-        elif kind in ("ui", "outcome", "message", "rate", "confirm", "decline"):
+        elif kind in ("ui", "outcome", "message", "rate", "handoff", "confirm", "decline"):
             self._event({**msg, "k": kind, "at": msg.get("at") or self._clock()})
         self._flush()
         self._persist()
@@ -308,6 +308,9 @@ class Client:
             return
         if kind in ("confirm", "decline"):
             self._settle(kind, event, at)
+            return
+        if kind == "handoff":
+            self._push(protocol.handoff(at=at))
             return
         if kind == "message":
             self._message(event, at)

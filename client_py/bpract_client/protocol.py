@@ -25,6 +25,7 @@ __all__ = [
     "decline",
     "encode",
     "event",
+    "handoff",
     "hello",
     "identify",
     "message",
@@ -133,6 +134,11 @@ def identify(
         "user_hash": user_hash,
         "traits": traits or {},
     }
+
+
+def handoff(*, at: int) -> dict[str, Any]:
+    """The visitor's click on "Talk to a person"."""
+    return {"t": "handoff", "at": at}
 
 
 def confirm(*, at: int, token: str, values: dict[str, Any] | None = None) -> dict[str, Any]:

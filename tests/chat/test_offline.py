@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
 from chat.conftest import Sites, open_chat, rows
@@ -85,3 +87,31 @@ async def test_asking_for_a_human_hands_off(
         chat_db, "SELECT status FROM conversations WHERE id = ?", reply.start["conversation"]
     )
     assert status == [("human",)]
+
+
+async def test_talk_to_a_person_hands_off_in_the_visitors_language_once(
+    offline_server: ServerProcess, chat_sites: Sites, chat_db: Path
+) -> None:
+    client, _ = await open_chat(offline_server, chat_sites.help, lang="fr-FR")
+    try:
+        frame = {"t": "handoff", "seq": 1, "at": int(time.time() * 1000)}
+        await client.send(frame)
+        reply, others = await client.reply()
+        await client.send(frame)  # the same click again (a resend): acknowledged, nothing new
+        await client.send({"t": "ping"})
+        after = [await client.recv(10) for _ in range(2)]
+    finally:
+        await client.close()
+    assert reply.end["kind"] == "handoff" and "personne de l'équipe" in reply.end["text"]
+    assert {"t": "ack", "seq": [1]} in others
+    assert [f["t"] for f in after] == ["ack", "pong"]
+    conversation = reply.start["conversation"]
+    assert rows(chat_db, "SELECT status FROM conversations WHERE id = ?", conversation) == [
+        ("human",)
+    ]
+    turns = rows(
+        chat_db,
+        "SELECT role, text FROM chat_messages WHERE conversation_id = ? ORDER BY at_ms",
+        conversation,
+    )
+    assert turns == [("visitor", "Je voudrais parler à une personne."), ("bot", reply.end["text"])]

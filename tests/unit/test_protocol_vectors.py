@@ -78,6 +78,10 @@ def test_hello_decodes() -> None:
         ),
         (client.identify(at=NOW, user_id="42", user_hash="ab" * 32), server.Identify),
         (client.event(at=NOW, raw={"k": "scroll", "at": NOW, "pct": 50}), server.Event),
+        (client.handoff(at=NOW), server.Handoff),
+        (client.confirm(at=NOW, token="v1.a.b", values={"plan": "premium"}), server.Confirm),
+        (client.confirm(at=NOW, token="v1.a.b"), server.Confirm),
+        (client.decline(at=NOW, token="v1.a.b"), server.Decline),
     ],
 )
 def test_client_frames_decode(frame: dict[str, Any], kind: type[msgspec.Struct]) -> None:

@@ -10,7 +10,9 @@ button,a,textarea{min-height:44px;min-width:44px}
 .p{position:fixed;right:16px;bottom:84px;width:360px;max-height:70vh;display:flex;flex-direction:column;background:#fff;border-radius:12px;box-shadow:0 4px 24px #0004;z-index:2147483000;transition:opacity .2s,transform .2s}
 .p[hidden]{display:none}
 header{display:flex;align-items:center;justify-content:space-between;padding:4px 4px 4px 16px;border-bottom:1px solid #ddd}
-h2{margin:0;font-weight:600}
+h2{margin:0;font-weight:600;flex:1}
+.hp{border:1px solid #1a56db;border-radius:8px;background:#fff;color:#1a56db;padding:0 10px;cursor:pointer;font-size:13px}
+.hp:disabled{opacity:.6;cursor:default}
 .x{border:0;background:none;font-size:22px;cursor:pointer}
 .g{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
 .m{padding:8px 12px;border-radius:10px;background:#f1f3f5;max-width:85%;white-space:pre-wrap;overflow-wrap:anywhere}
@@ -65,10 +67,16 @@ export function chat(hooks) {
   input.addEventListener("keydown", (e) => {
     if (e.key == "Enter" && !e.shiftKey) send(e);
   });
+  // "Talk to a person": the server hands the conversation to the team and says so in the chat.
+  const person = h("button", { className: "hp", type: "button", onclick: () => {
+    person.disabled = true; // until the answer that says it is passed on (or a while)
+    setTimeout(() => (person.disabled = false), 15000);
+    hooks.emit({ k: "handoff" });
+  } }, "Talk to a person");
   const panel = h(
     "div",
     { className: "p", id: "p", role: "dialog", "aria-modal": "false", "aria-labelledby": "t", hidden: true },
-    h("header", {}, h("h2", { id: "t" }, "Chat"), h("button", { className: "x", "aria-label": "Close chat", onclick: () => close() }, "×")),
+    h("header", {}, h("h2", { id: "t" }, "Chat"), person, h("button", { className: "x", "aria-label": "Close chat", onclick: () => close() }, "×")),
     log,
     h("form", { onsubmit: send }, h("label", { htmlFor: "r" }, "Your message"), input, h("button", { type: "submit" }, "Send")),
   );
@@ -125,6 +133,7 @@ export function chat(hooks) {
       mine.classList.remove("s");
       if (type == "unsent") mine.classList.add("f");
     } else if (/^(reply_|history$|action)/.test(type)) {
+      if (type == "reply_end") person.disabled = false;
       if (mod) return mod(type, d);
       queued.push([type, d]);
       load();

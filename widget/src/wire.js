@@ -20,6 +20,7 @@ export const T_EVENT = "event";
 export const T_IDENTIFY = "identify";
 export const T_MESSAGE = "message";
 export const T_RATE = "rate";
+export const T_HANDOFF = "handoff";
 export const T_CONFIRM = "confirm";
 export const T_DECLINE = "decline";
 export const T_PING = "ping";

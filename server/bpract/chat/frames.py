@@ -1,30 +1,34 @@
-"""The frames the chat handles: visitor messages, ratings, and the history after ``welcome``."""
+"""The frames the chat handles: visitor messages, "Talk to a person", ratings, and the history
+after ``welcome``."""
 
 from __future__ import annotations
 
 from bpract.chat.service import ChatService
 from bpract.wire.codes import INVALID
-from bpract.wire.frames import Message, Rate
+from bpract.wire.frames import Handoff, Message, Rate
 from bpract.wire.handlers import FollowUp, FrameHandlers, Visit
 
 __all__ = ["register"]
 
 
 def register(frames: FrameHandlers, chat: ChatService) -> None:
-    """Answer ``message`` frames, store ``rate`` frames, restore the conversation on open."""
+    """Answer ``message`` frames, hand ``handoff`` ones to the team, store ``rate`` frames,
+    restore the conversation on open."""
 
-    async def admit(visit: Visit, frame: Message) -> str | None:
+    async def admit(visit: Visit, frame: Message | Handoff) -> str | None:
         return await chat.refusal(
             site_id=visit.site_id, visitor=visit.visitor, client=visit.client,
-            outreach=frame.outreach,
+            outreach=frame.outreach if isinstance(frame, Message) else None,
         )  # fmt: skip
 
-    async def message(visit: Visit, frame: Message) -> FollowUp | None:
+    async def message(visit: Visit, frame: Message | Handoff) -> FollowUp | None:
         # The turn is stored before the ack, so an acknowledged question is never lost.
+        said = frame if isinstance(frame, Message) else None
         pending = await chat.accept(
             site_id=visit.site_id, site_name=visit.site_name, visitor=visit.visitor,
-            stream=visit.stream, seq=frame.seq, text=frame.text, outreach=frame.outreach,
-            lang_hint=visit.lang, user_id=visit.user_id, traits=visit.traits,
+            stream=visit.stream, seq=frame.seq, text=said.text if said else "",
+            outreach=said.outreach if said else None, lang_hint=visit.lang,
+            user_id=visit.user_id, traits=visit.traits, handoff=said is None,
         )  # fmt: skip
         if pending is None:
             return None
@@ -52,5 +56,6 @@ def register(frames: FrameHandlers, chat: ChatService) -> None:
             await visit.send(found)
 
     frames.on(Message, message, admit=admit)
+    frames.on(Handoff, message, admit=admit)
     frames.on(Rate, rate)
     frames.on_open(history)

@@ -19,6 +19,8 @@ class Phrases:
     """Retrieval found nothing good enough: say so, offer a person."""
     handoff: str
     """The visitor asked for a person (or no model could answer)."""
+    ask_person: str
+    """The visitor's turn when they click "Talk to a person"."""
 
 
 _PHRASES: Final[dict[str, Phrases]] = {
@@ -32,6 +34,7 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "Of course. I'm passing this conversation to a person on the team; "
             "they will answer here as soon as they can."
         ),
+        ask_person="I would like to talk to a person.",
     ),
     "fr": Phrases(
         offline_intro="Voici une réponse automatique tirée de notre centre d'aide :",
@@ -43,6 +46,7 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "Bien sûr. Je transmets cette conversation à une personne de l'équipe, "
             "qui vous répondra ici dès que possible."
         ),
+        ask_person="Je voudrais parler à une personne.",
     ),
     "de": Phrases(
         offline_intro="Dies ist eine automatische Antwort aus unserem Hilfe-Center:",
@@ -54,6 +58,7 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "Gern. Ich gebe dieses Gespräch an eine Person aus dem Team weiter; "
             "sie antwortet Ihnen hier so bald wie möglich."
         ),
+        ask_person="Ich möchte mit einer Person sprechen.",
     ),
     "es": Phrases(
         offline_intro="Esta es una respuesta automática de nuestro centro de ayuda:",
@@ -65,6 +70,7 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "Por supuesto. Paso esta conversación a una persona del equipo, "
             "que le responderá aquí lo antes posible."
         ),
+        ask_person="Quisiera hablar con una persona.",
     ),
     "it": Phrases(
         offline_intro="Questa è una risposta automatica dal nostro centro assistenza:",
@@ -76,6 +82,7 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "Certo. Passo questa conversazione a una persona del team, "
             "che le risponderà qui il prima possibile."
         ),
+        ask_person="Vorrei parlare con una persona.",
     ),
     "nl": Phrases(
         offline_intro="Dit is een automatisch antwoord uit ons helpcentrum:",
@@ -87,6 +94,7 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "Natuurlijk. Ik geef dit gesprek door aan iemand van het team; "
             "die antwoordt hier zo snel mogelijk."
         ),
+        ask_person="Ik wil graag met iemand spreken.",
     ),
     "pt": Phrases(
         offline_intro="Esta é uma resposta automática do nosso centro de ajuda:",
@@ -98,6 +106,7 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "Claro. Vou passar esta conversa a uma pessoa da equipa, "
             "que lhe responderá aqui assim que possível."
         ),
+        ask_person="Gostaria de falar com uma pessoa.",
     ),
 }
 

@@ -25,7 +25,7 @@ from bpract.chat.citations import stored_citation
 from bpract.chat.config import ChatConfig
 from bpract.chat.language import detect_language
 from bpract.chat.memory import KEEP_TURNS, summarize, to_fold
-from bpract.chat.phrases import asks_for_human
+from bpract.chat.phrases import asks_for_human, phrases
 from bpract.chat.prompt import Context
 from bpract.chat.replies import Kind, ReplyStream
 from bpract.chat.storage import Answer, Conversation, OutreachRow
@@ -95,6 +95,8 @@ class PendingAnswer:
     user_id: str | None = None
     """The identity the site's HMAC verified on the connection the message came on."""
     traits: Mapping[str, Any] = field(default_factory=dict)
+    handoff: bool = False
+    """The visitor clicked "Talk to a person": no answer is written, the team is asked."""
 
 
 class Matcher(Protocol):
@@ -194,11 +196,18 @@ class ChatService:
         lang_hint: str | None,
         user_id: str | None = None,
         traits: Mapping[str, Any] | None = None,
+        handoff: bool = False,
     ) -> PendingAnswer | None:
-        """Store the visitor's turn; None when this frame's turn was stored before."""
+        """Store the visitor's turn; None when this frame's turn was stored before.
+
+        ``handoff`` is the "Talk to a person" control: its turn is the request in the
+        visitor's language (``text`` is ignored), and its answer is the hand-off.
+        """
         now = self._now_ms()
         message_id = storage.visitor_message_id(site_id, visitor, stream, seq)
         since = now - self.config.history_window_ms
+        if handoff:
+            text = phrases(detect_language("", lang_hint)).ask_person
 
         def store(conn: Any) -> tuple[Conversation, OutreachRow | None] | None:
             conv, row = storage.open_conversation(
@@ -216,7 +225,7 @@ class ChatService:
         lang = detect_language(text, conv.lang or lang_hint)
         return PendingAnswer(
             site_id, site_name, visitor, conv, row, message_id, text, seq, lang,
-            user_id=user_id, traits=dict(traits or {}),
+            user_id=user_id, traits=dict(traits or {}), handoff=handoff,
         )  # fmt: skip
 
     def answer(self, pending: PendingAnswer) -> None:
@@ -306,7 +315,7 @@ class ChatService:
                      model="actions", outcomes=(outcome,))  # fmt: skip
 
     async def _draft(self, p: PendingAnswer, q: Question, reply: ReplyStream) -> Draft:
-        if asks_for_human(p.text):
+        if p.handoff or asks_for_human(p.text):
             site_id, conv_id = p.site_id, p.conversation.id
             await self.db.run(lambda c: storage.set_status(c, site_id, conv_id, "human"))
             return fixed("handoff", p.lang)

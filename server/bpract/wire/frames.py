@@ -27,6 +27,7 @@ __all__ = [
     "Error",
     "Event",
     "Fire",
+    "Handoff",
     "Hello",
     "History",
     "HistoryMessage",
@@ -162,6 +163,10 @@ class Rate(SeqFrame, frozen=True, kw_only=True, tag="rate"):
     comment: Annotated[str, Meta(max_length=2000)] | None = None
 
 
+class Handoff(SeqFrame, frozen=True, kw_only=True, tag="handoff"):
+    """The visitor's click on "Talk to a person": the conversation goes to the team."""
+
+
 Token = Annotated[str, Meta(min_length=1, max_length=1024)]
 
 
@@ -188,11 +193,12 @@ class Ping(Frame, frozen=True, kw_only=True, tag="ping"):
 
 
 ClientFrame = (
-    Hello | Signal | Fire | Outcome | Event | Identify | Message | Rate | Confirm | Decline | Ping
+    Hello | Signal | Fire | Outcome | Event | Identify | Message | Rate | Handoff | Confirm
+    | Decline | Ping
 )
 #: Every client frame type of v1, in the order the protocol document lists them.
 CLIENT_FRAMES: tuple[type[Frame], ...] = (
-    Hello, Signal, Fire, Outcome, Event, Identify, Message, Rate, Confirm, Decline, Ping,
+    Hello, Signal, Fire, Outcome, Event, Identify, Message, Rate, Handoff, Confirm, Decline, Ping,
 )  # fmt: skip
 
 
