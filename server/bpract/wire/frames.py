@@ -193,8 +193,18 @@ class Ping(Frame, frozen=True, kw_only=True, tag="ping"):
 
 
 ClientFrame = (
-    Hello | Signal | Fire | Outcome | Event | Identify | Message | Rate | Handoff | Confirm
-    | Decline | Ping
+    Hello
+    | Signal
+    | Fire
+    | Outcome
+    | Event
+    | Identify
+    | Message
+    | Rate
+    | Handoff
+    | Confirm
+    | Decline
+    | Ping
 )
 #: Every client frame type of v1, in the order the protocol document lists them.
 CLIENT_FRAMES: tuple[type[Frame], ...] = (
