@@ -251,9 +251,11 @@ def _action(frame: dict[str, Any]) -> None:
     for name in ("token", "conversation", "action", "title", "text"):
         _require(frame, name, _is_str, "a string")
     _require(frame, "expires_at", _is_int, "an integer")
-    for name, default in (("details", []), ("fields", []), ("before", ""), ("after", "")):
+    defaults = (("template", ""), ("details", []), ("fields", []), ("before", ""), ("after", ""))
+    for name, default in defaults:
         frame.setdefault(name, default)
     frame.setdefault("irreversible", False)
+    _require(frame, "template", _is_str, "a string")
     _require(frame, "details", _is_list_of_objects, "a list of objects")
     _require(frame, "fields", lambda v: isinstance(v, list) and all(map(_field, v)), "fields")
     _require(frame, "irreversible", lambda v: isinstance(v, bool), "a boolean")

@@ -303,6 +303,8 @@ async def test_a_plan_change_asks_for_the_plan_and_runs_with_the_visitors_choice
         ("billing", "choice", ["monthly", "annual"], False, "monthly"),
     ]
     assert c.before == "plus, billed monthly"  # from the identity's traits
+    # the sentence is filled in on the card as the visitor chooses
+    assert c.template == "Move your Club membership to the {plan} plan, billed {billing}."
     sneaky = await _confirm_as(runner, site, c.token, visitor="v_maya", user_id=MAYA)
     assert sneaky.frame.state == "refused"  # the required plan was not chosen
     again = await card(runner, asker(site), "change_plan")

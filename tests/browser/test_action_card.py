@@ -225,3 +225,16 @@ def test_a_history_settles_a_card_that_ended_while_the_page_was_away(
                            "text": "Order NW-10482 will now arrive on Friday."})  # fmt: skip
     log.get_by_text("Order NW-10482 will now arrive on Friday.").wait_for()
     assert log.locator(".c").count() == 1
+
+
+def test_the_sentence_follows_the_form(
+    shop: CustomerSite, chat_server: ScriptedChat, page: Page
+) -> None:
+    frame = card(text="Move your Club membership to the  plan for 1 month(s).",
+                 template="Move {{you}} to the {plan} plan for {months} month(s).")  # fmt: skip
+    c = shown_card(page, shop, chat_server, frame)
+    sentence = c.locator(".t")
+    assert sentence.inner_text() == "Move {you} to the … plan for 1 month(s)."
+    c.get_by_label("Plan", exact=True).select_option("premium")
+    c.get_by_label("Months", exact=True).fill("3")
+    assert sentence.inner_text() == "Move {you} to the premium plan for 3 month(s)."

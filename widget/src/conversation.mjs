@@ -190,7 +190,8 @@ export function mount(shell) {
     const id = "ar_" + d.id;
     if (find(id)) return; // a card comes again after every welcome while it is open
     const title = h("h3", {}, String(d.title || ""));
-    const parts = [title, h("span", { className: "t" }, String(d.text || ""))];
+    const sentence = h("span", { className: "t" }, String(d.text || ""));
+    const parts = [title, sentence];
     const rows = list(d.details).map((x) => [x.label, x.value]);
     if (d.before) rows.push(["Now", d.before]);
     if (d.after) rows.push(["After", d.after]);
@@ -198,6 +199,17 @@ export function mount(shell) {
     const yes = h("button", { type: "submit" }, "Confirm");
     const no = h("button", { type: "button", className: "no" }, "Cancel");
     const form = h("form", {}, ...list(d.fields).map((f) => input(f, id + "-")), h("div", { className: "b" }, yes, no));
+    if (d.template) {
+      // The sentence follows the form: "to the {plan} plan" reads "to the premium plan".
+      const fillIn = () =>
+        (sentence.textContent = String(d.template).replace(/\{\{|\}\}|\{(\w+)(?::(cents))?\}/g, (m, name, c) => {
+          if (!name) return m[0];
+          const v = form.elements[name] ? form.elements[name].value : "";
+          return v === "" ? "…" : c ? (+v / 100).toFixed(2) : v;
+        }));
+      form.addEventListener("input", fillIn);
+      fillIn();
+    }
     if (d.irreversible) parts.push(h("span", { className: "n w" }, "This cannot be undone."));
     const until = +d.expires_at;
     if (until) parts.push(h("span", { className: "n" }, "Valid until " + new Date(until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + "."));

@@ -47,7 +47,7 @@ from bpract.actions.signing import (
 )
 from bpract.actions.spec import Action, ActionSet
 from bpract.actions.storage import AuditEvent, Event, record_event
-from bpract.actions.templates import render
+from bpract.actions.templates import placeholders, render
 from bpract.clock import Clock
 from bpract.clock import now_ms as wall_ms
 from bpract.net import NetSettings
@@ -217,10 +217,12 @@ class ActionRunner:
             pid=pid, action=action.name, digest=arguments_digest(p.fixed), expires=expires,
         )  # fmt: skip
         shown = with_defaults(action, p.supplied) | {"traits": dict(asker.traits)}
+        chosen = {f.name for f in p.fields} & {x.name for x in placeholders(action.messages.confirm)}
         card = ActionCard(
             id=pid, token=sign(secret, fields), conversation=asker.conversation,
             action=action.name, title=card_title(action),
             text=render(action.messages.confirm, shown).strip() or action.description,
+            template=render(action.messages.confirm, shown, keep=chosen).strip() if chosen else "",
             details=card_details(action, p.supplied),
             before=render(action.messages.before, shown).strip(),
             after=render(action.messages.after, shown).strip() if not p.fields else "",

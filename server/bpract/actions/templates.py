@@ -10,7 +10,7 @@ a missing value renders as nothing.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,17 +66,25 @@ def _text(value: Any, spec: str) -> str:
     return str(value)[:_MAX_VALUE]
 
 
-def render(template: str, values: Mapping[str, Any]) -> str:
+def render(template: str, values: Mapping[str, Any], *, keep: Collection[str] = ()) -> str:
     """``template`` with each placeholder replaced by its value (``traits.x`` looks in
-    ``values["traits"]``); a template that does not parse renders as given."""
+    ``values["traits"]``); a template that does not parse renders as given.
+
+    With ``keep``, the placeholders of those names stay (``{plan}``, ``{amount_cents:cents}``)
+    and literal braces are doubled again: a template the widget fills in as the visitor
+    chooses on the card.
+    """
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError:
         return template
     out: list[str] = []
     for literal, name, spec, _ in parsed:
-        out.append(literal)
+        out.append(literal.replace("{", "{{").replace("}", "}}") if keep else literal)
         if name is None:
+            continue
+        if name in keep:
+            out.append("{" + name + (f":{spec}" if spec else "") + "}")
             continue
         if name.startswith("traits."):
             traits = values.get("traits")

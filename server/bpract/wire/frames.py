@@ -327,6 +327,9 @@ class ActionCard(Frame, frozen=True, kw_only=True, tag="action"):
     title: str
     text: str
     """What will happen, in plain words."""
+    template: str = ""
+    """``text`` still to fill in from the form: ``{name}`` (or ``{name:cents}``) for each field
+    named in it, literal braces doubled; empty when the card has no such field."""
     details: list[ActionDetail] = []
     before: str = ""
     after: str = ""
