@@ -251,7 +251,9 @@ def _action(frame: dict[str, Any]) -> None:
     for name in ("token", "conversation", "action", "title", "text"):
         _require(frame, name, _is_str, "a string")
     _require(frame, "expires_at", _is_int, "an integer")
-    defaults = (("template", ""), ("details", []), ("fields", []), ("before", ""), ("after", ""))
+    defaults: tuple[tuple[str, object], ...] = (
+        ("template", ""), ("details", []), ("fields", []), ("before", ""), ("after", ""),
+    )  # fmt: skip
     for name, default in defaults:
         frame.setdefault(name, default)
     frame.setdefault("irreversible", False)

@@ -217,7 +217,8 @@ class ActionRunner:
             pid=pid, action=action.name, digest=arguments_digest(p.fixed), expires=expires,
         )  # fmt: skip
         shown = with_defaults(action, p.supplied) | {"traits": dict(asker.traits)}
-        chosen = {f.name for f in p.fields} & {x.name for x in placeholders(action.messages.confirm)}
+        named = {x.name for x in placeholders(action.messages.confirm)}
+        chosen = {f.name for f in p.fields} & named
         card = ActionCard(
             id=pid, token=sign(secret, fields), conversation=asker.conversation,
             action=action.name, title=card_title(action),
