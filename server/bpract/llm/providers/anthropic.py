@@ -228,6 +228,8 @@ def _params(request: ChatRequest, model: str) -> dict[str, Any]:
             }
         )
         params["tool_choice"] = {"type": "tool", "name": request.response_name}
+    elif tools and request.tool_choice == "none":
+        params["tool_choice"] = {"type": "none"}
     if tools:
         params["tools"] = tools
     if request.temperature is not None:
