@@ -146,6 +146,16 @@ async def test_tool_choice_none_keeps_the_tools_but_forbids_a_call(
     assert [t.get("name") or t["function"]["name"] for t in body["tools"]] == ["track_card"]
 
 
+async def test_a_temperature_is_sent_to_openai_and_left_out_for_anthropic(
+    fake: FakeLLMServer, provider: Provider
+) -> None:
+    warm = ChatRequest(messages=REQUEST.messages, temperature=0.2)
+    done = await provider.complete(warm, model="m", time_limit=5)
+    assert done.text == Reply().text
+    sent = fake.requests[0]
+    assert sent.body.get("temperature") == (None if sent.path.endswith("/messages") else 0.2)
+
+
 async def test_anthropic_marks_the_cacheable_prefix(fake: FakeLLMServer, make: Make) -> None:
     await make("anthropic").complete(REQUEST, model="m", time_limit=5)
     seen = fake.requests[0]

@@ -232,8 +232,7 @@ def _params(request: ChatRequest, model: str) -> dict[str, Any]:
         params["tool_choice"] = {"type": "none"}
     if tools:
         params["tools"] = tools
-    if request.temperature is not None:
-        params["temperature"] = request.temperature
+    # No ``temperature``: this SDK's Messages API no longer takes one (the model's own applies).
     return params
 
 
