@@ -59,7 +59,7 @@ def _parameters(action: Action) -> dict[str, Any]:
 def as_tool(action: Action) -> Tool:
     """One declared action as the model sees it."""
     description = action.description.strip()
-    if action.confirm != "never":
+    if action.needs_click():
         description += _CARD
     examples = [e.strip() for e in action.examples[:_EXAMPLES]]
     if examples:
