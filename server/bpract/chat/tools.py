@@ -46,7 +46,8 @@ def _parameters(action: Action) -> dict[str, Any]:
     for name, ceiling in action.limits.max.items():
         prop = properties.get(name)
         if prop is not None:
-            prop["maximum"] = min(prop.get("maximum", ceiling), ceiling)
+            limit = int(ceiling) if ceiling == int(ceiling) else ceiling  # 5000, not 5000.0
+            prop["maximum"] = min(prop.get("maximum", limit), limit)
     schema["properties"] = properties
     required = [n for n in action.parameters.get("required", []) if n not in bound]
     if required:
