@@ -44,27 +44,43 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     yield from _start(tmp_path_factory.mktemp("demo") / "demo.sqlite3")
 
 
-@pytest.fixture(scope="module")
-def server(
-    chat_db: Path, chat_sites: Sites, demo: DemoServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    # One refund a day is the demo's limit; these tests refund the same member several times.
+def declare_demo_actions(chat_db: Path, site_id: int, demo: DemoServer) -> None:
+    """The demo store's actions, on ``demo``'s API, as the site's declared actions.
+
+    One refund a day is the demo's limit; the tests refund the same member several times.
+    """
     source = DEMO.replace("http://127.0.0.1:8080", demo.url).replace(
         "max: {amount_cents: 5000}\n      per_visitor_per_day: 1", "max: {amount_cents: 5000}"
     )
     assert source.count("per_visitor_per_day") == DEMO.count("per_visitor_per_day") - 1
+    db = Database(chat_db)
+    try:
+        asyncio.run(ActionService(db).save(site_id, load_actions(source), source=source,
+                                           author="test"))  # fmt: skip
+    finally:
+        db.close()
+
+
+def demo_env(demo: DemoServer) -> dict[str, str]:
+    """What the server needs to call the demo's API on loopback."""
+    return {"BPRACT_OUTBOUND_ALLOW": demo.url, "DEMO_API_KEY": API_KEY}
+
+
+@pytest.fixture(scope="module")
+def server(
+    chat_db: Path, chat_sites: Sites, demo: DemoServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    declare_demo_actions(chat_db, chat_sites.help.id, demo)
     articles = tmp_path_factory.mktemp("articles")
     (articles / "express.md").write_text(INJECTED, encoding="utf-8")
     db = Database(chat_db)
     try:
-        asyncio.run(ActionService(db).save(chat_sites.help.id, load_actions(source),
-                                           source=source, author="test"))  # fmt: skip
         kb = KnowledgeBase(db, MiniLMEmbedder())
         report = asyncio.run(ingest(kb, chat_sites.help.id, str(articles)))
         assert report.added == 1, report
     finally:
         db.close()
-    proc = start_server(chat_db, {"BPRACT_OUTBOUND_ALLOW": demo.url, "DEMO_API_KEY": API_KEY})
+    proc = start_server(chat_db, demo_env(demo))
     try:
         yield proc
     finally:
@@ -80,8 +96,10 @@ def identity(sites: Sites, user: str = MAYA) -> dict[str, Any]:
 
 
 def refunds(demo: DemoServer) -> list[tuple[Any, ...]]:
+    """The demo's refunds, oldest first (their ids are random: the row order tells)."""
     with sqlite3.connect(demo.db) as conn:
-        return conn.execute("SELECT account_id, amount_cents FROM refunds ORDER BY id").fetchall()
+        sql = "SELECT account_id, amount_cents FROM refunds ORDER BY rowid"
+        return conn.execute(sql).fetchall()
 
 
 def refunded(demo: DemoServer) -> int:

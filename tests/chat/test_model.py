@@ -21,13 +21,14 @@ def fake() -> Iterator[FakeLLMServer]:
         yield server
 
 
-def _env(fake: FakeLLMServer) -> dict[str, str]:
+def openai_env(fake: FakeLLMServer) -> dict[str, str]:
+    """The server's environment for the default OpenAI policy, served by ``fake``."""
     return {"OPENAI_API_KEY": "sk-test-not-real", "BPRACT_OPENAI_BASE_URL": fake.openai_url}
 
 
 @pytest.fixture(scope="module")
 def model_server(chat_db: Path, chat_sites: Sites, fake: FakeLLMServer) -> Iterator[ServerProcess]:
-    proc = start_server(chat_db, _env(fake))
+    proc = start_server(chat_db, openai_env(fake))
     try:
         yield proc
     finally:
@@ -112,7 +113,7 @@ async def test_provider_down_degrades_to_the_help_centre(chat_db: Path, chat_sit
     with FakeLLMServer() as down:
         for model in MODELS:
             down.always(model, Fault("status", status=500))
-        server = start_server(chat_db, _env(down))
+        server = start_server(chat_db, openai_env(down))
         try:
             client, _ = await open_chat(server, chat_sites.help)
             try:

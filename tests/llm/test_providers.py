@@ -122,6 +122,38 @@ async def test_tool_results_go_back_in_each_format(fake: FakeLLMServer, provider
     sent = str(fake.requests[0].body["messages"])
     assert "shipped" in sent
     assert "c1" in sent
+    assert "tool_choice" not in fake.requests[0].body
+
+
+async def test_tool_choice_none_keeps_the_tools_but_forbids_a_call(
+    fake: FakeLLMServer, provider: Provider
+) -> None:
+    call = ToolCall(id="c1", name="track_card", arguments={"order": "A-17"})
+    request = ChatRequest(
+        messages=(
+            Message(role="user", content="Track A-17"),
+            Message(role="assistant", content="", tool_calls=(call,)),
+            Message(role="tool", content="shipped", tool_call_id="c1"),
+        ),
+        tools=(TOOL,),
+        tool_choice="none",
+    )
+    await provider.complete(request, model="m", time_limit=5)
+    sent = fake.requests[0]
+    anthropic = sent.path.endswith("/messages")
+    assert sent.body["tool_choice"] == ({"type": "none"} if anthropic else "none")
+    body = sent.body
+    assert [t.get("name") or t["function"]["name"] for t in body["tools"]] == ["track_card"]
+
+
+async def test_a_temperature_is_sent_to_openai_and_left_out_for_anthropic(
+    fake: FakeLLMServer, provider: Provider
+) -> None:
+    warm = ChatRequest(messages=REQUEST.messages, temperature=0.2)
+    done = await provider.complete(warm, model="m", time_limit=5)
+    assert done.text == Reply().text
+    sent = fake.requests[0]
+    assert sent.body.get("temperature") == (None if sent.path.endswith("/messages") else 0.2)
 
 
 async def test_anthropic_marks_the_cacheable_prefix(fake: FakeLLMServer, make: Make) -> None:

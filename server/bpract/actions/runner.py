@@ -182,10 +182,7 @@ class ActionRunner:
             fixed=supplied | dict.fromkeys(action.bound(), asker.user_id), fields=fields,
             source=source,
         )  # fmt: skip
-        needs_click = action.confirm == "always" or (
-            action.confirm == "if_irreversible" and action.irreversible
-        )
-        if not needs_click and not fields:
+        if not action.needs_click() and not fields:
             return await self._run_now(proposal)
         return await self._card(proposal)
 

@@ -128,6 +128,10 @@ class Action(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
         """Parameter → what it is bound to (``identity.user_id``)."""
         return {n: s["from"] for n, s in self.properties().items() if "from" in s}
 
+    def needs_click(self) -> bool:
+        """Whether a proposal always waits for the visitor's confirm (a card)."""
+        return self.confirm == "always" or (self.confirm == "if_irreversible" and self.irreversible)
+
 
 class ActionSet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     version: int

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -29,6 +30,7 @@ from bpract.chat.phrases import asks_for_human, phrases
 from bpract.chat.prompt import Context
 from bpract.chat.replies import Kind, ReplyStream
 from bpract.chat.storage import Answer, Conversation, OutreachRow
+from bpract.chat.tools import Toolbox, offered
 from bpract.clock import Clock
 from bpract.clock import now_ms as wall_ms
 from bpract.llm import Gateway
@@ -326,15 +328,32 @@ class ChatService:
             acted = await self._offline_action(p, actions)
             if acted is not None:
                 return acted
-        if not q.passages or (q.confidence is not None and q.confidence < self.config.threshold):
-            from bpract.kb import record_unanswered
-
-            await record_unanswered(self.db, p.site_id, p.text, q.confidence)
+        weak = not q.passages or (q.confidence is not None and q.confidence < self.config.threshold)
+        toolbox = self._toolbox(p, actions) if has_model else None
+        if weak and toolbox is None:
+            await self._unanswered(p, q)
             return fixed("unknown", p.lang)
         if gateway is None or not has_model:
             return extractive(q)
-        # With a model, the actions are not offered as tools yet: the model answers.
-        return await generate(gateway, q, reply, self.config.max_tokens)
+        if weak:
+            # A request to act needs no article: the model has the tools, not the passages
+            # that fell short.
+            q = dataclasses.replace(q, passages=())
+        draft = await generate(gateway, q, reply, self.config.max_tokens, toolbox)
+        if weak and not draft.outcomes:
+            await self._unanswered(p, q)
+        return draft
+
+    def _toolbox(self, p: PendingAnswer, actions: ActionSet | None) -> Toolbox | None:
+        """The site's declared actions as the model's tools, proposed for this visitor."""
+        if actions is None or self.actions is None:
+            return None
+        return Toolbox(offered(actions), self.actions, self._asker(p))
+
+    async def _unanswered(self, p: PendingAnswer, q: Question) -> None:
+        from bpract.kb import record_unanswered
+
+        await record_unanswered(self.db, p.site_id, p.text, q.confidence)
 
     async def _answer(self, p: PendingAnswer) -> None:
         reply = ReplyStream(

@@ -65,6 +65,9 @@ class ChatRequest(msgspec.Struct, frozen=True, kw_only=True):
     messages: tuple[Message, ...]
     system: tuple[SystemPart, ...] = ()
     tools: tuple[Tool, ...] = ()
+    tool_choice: Literal["auto", "none"] = "auto"
+    """``none``: the tools stay declared (a history with tool calls needs them) but the model
+    must answer in text."""
     max_tokens: int = 1024
     temperature: float | None = None
     response_schema: dict[str, Any] | None = None

@@ -228,10 +228,11 @@ def _params(request: ChatRequest, model: str) -> dict[str, Any]:
             }
         )
         params["tool_choice"] = {"type": "tool", "name": request.response_name}
+    elif tools and request.tool_choice == "none":
+        params["tool_choice"] = {"type": "none"}
     if tools:
         params["tools"] = tools
-    if request.temperature is not None:
-        params["temperature"] = request.temperature
+    # No ``temperature``: this SDK's Messages API no longer takes one (the model's own applies).
     return params
 
 

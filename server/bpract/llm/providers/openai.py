@@ -128,6 +128,8 @@ class OpenAIProvider(Provider):
                 }
                 for t in request.tools
             ]
+            if request.tool_choice == "none":
+                params["tool_choice"] = "none"
         if request.response_schema is not None:
             params["response_format"] = {
                 "type": "json_schema",
