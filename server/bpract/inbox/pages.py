@@ -100,7 +100,7 @@ def message_page(title: str, text: str, *, agent: Agent | None = None, csrf: str
 
 def _visitor_line(visitor: Visitor) -> str:
     verified = ' <span class="badge">verified</span>' if visitor.user_id is not None else ""
-    return f'<span class="visitor">{_e(visitor.label)}</span>{verified}'
+    return f'<span class="person"><span class="visitor">{_e(visitor.label)}</span>{verified}</span>'
 
 
 def _queue_rows(items: Iterable[Waiting], now_ms: int) -> str:
@@ -137,7 +137,7 @@ def _turn(turn: Turn, visitor: Visitor) -> str:
     who = visitor.label if turn.role == "visitor" else _ROLES.get(turn.role, turn.role)
     side = "visitor" if turn.role == "visitor" else turn.role
     return (
-        f'<li class="turn {_e(side)}"><div class="from">{_e(who)} · {_at(turn.at_ms)}</div>'
+        f'<li class="turn by-{_e(side)}"><div class="from">{_e(who)} · {_at(turn.at_ms)}</div>'
         f'<div class="text">{_e(turn.text)}</div></li>'
     )
 
