@@ -224,6 +224,21 @@ async def test_the_same_email_in_two_organisations_signs_in_to_the_matching_one(
     assert (await _sign_in(auth, "ana@example.com", "acme password 1")).agent.org_id == acme
 
 
+async def test_a_hash_with_old_parameters_is_replaced_at_sign_in(
+    db: Database, auth: InboxAuth
+) -> None:
+    from argon2 import PasswordHasher
+
+    acme = _org(db, "Acme")
+    _agent(db, acme, "ana@example.com")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    _tx(db, lambda c: c.execute("UPDATE inbox_agents SET password_hash = ?", (weak,)))
+    await _sign_in(auth, "ana@example.com")
+    [(stored,)] = _rows(db, "SELECT password_hash FROM inbox_agents")
+    assert stored != weak and stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    await _sign_in(auth, "ana@example.com")
+
+
 # -- lockout -------------------------------------------------------------------------------------
 
 

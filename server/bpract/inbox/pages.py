@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from bpract.chat.storage import Turn
-from bpract.inbox.queue import ConversationView, Visitor, Waiting
+from bpract.inbox.queue import ConversationView, QueueEntry, Visitor
 from bpract.inbox.storage import Agent
 
 __all__ = [
@@ -103,7 +103,7 @@ def _visitor_line(visitor: Visitor) -> str:
     return f'<span class="person"><span class="visitor">{_e(visitor.label)}</span>{verified}</span>'
 
 
-def _queue_rows(items: Iterable[Waiting], now_ms: int) -> str:
+def _queue_rows(items: Iterable[QueueEntry], now_ms: int) -> str:
     rows = []
     for item in items:
         preview = _e(item.preview) if item.preview else '<span class="muted">(no message)</span>'
@@ -118,7 +118,7 @@ def _queue_rows(items: Iterable[Waiting], now_ms: int) -> str:
     return "".join(rows)
 
 
-def queue_page(agent: Agent, csrf: str, items: list[Waiting], now_ms: int) -> str:
+def queue_page(agent: Agent, csrf: str, items: list[QueueEntry], now_ms: int) -> str:
     """The conversations waiting for a person, longest waiting first."""
     if items:
         listing = f'<ol class="queue">{_queue_rows(items, now_ms)}</ol>'

@@ -21,7 +21,7 @@ from bpract.sites import Site, list_sites
 from bpract.store import Database
 from bpract.visitors.storage import visitor_traits
 
-__all__ = ["ConversationView", "Visitor", "Waiting", "conversation_view", "waiting"]
+__all__ = ["ConversationView", "QueueEntry", "Visitor", "conversation_view", "waiting"]
 
 _PREVIEW: Final = 140
 _TRANSCRIPT: Final = 500
@@ -47,7 +47,7 @@ class Visitor:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Waiting:
+class QueueEntry:
     """One line of the queue."""
 
     conversation: str
@@ -85,13 +85,13 @@ def _sites(conn: apsw.Connection, agent: Agent) -> dict[int, Site]:
     return {s.id: s for s in list_sites(conn, org_id=agent.org_id)}
 
 
-async def waiting(db: Database, agent: Agent, limit: int) -> list[Waiting]:
+async def waiting(db: Database, agent: Agent, limit: int) -> list[QueueEntry]:
     """The conversations handed to a person on the agent's organisation's sites, oldest first."""
 
-    def read(conn: apsw.Connection) -> list[Waiting]:
+    def read(conn: apsw.Connection) -> list[QueueEntry]:
         sites = _sites(conn, agent)
         return [
-            Waiting(
+            QueueEntry(
                 conversation=w.id,
                 site=sites[w.site_id].name,
                 visitor=_visitor(conn, w.site_id, w.visitor),
