@@ -1,7 +1,7 @@
 """The inbox's pages under ``/inbox``: sign-in and sign-out, the queue, one conversation.
 
 Every form carries a CSRF token bound to its cookie (:mod:`bpract.inbox.csrf`); a POST
-without the right one is refused 403 before anything is read or written.  Cookies are
+without the right one is refused 403 before the form is acted on.  Cookies are
 ``HttpOnly``, ``SameSite=Strict``, ``Path=/inbox`` and ``Secure`` when the public URL (or
 the request) is https.  Pages are never cached and load no script.
 """
