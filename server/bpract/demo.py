@@ -15,12 +15,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "stage_help_articles"]
+__all__ = ["demo_agent", "register", "stage_help_articles"]
 
 _REPO = Path(__file__).resolve().parents[2]
 _SITE_NAME = "Northwind Threads (demo)"
 _ORG_NAME = "Northwind Threads"
 _TOKEN_NAME = "demo owner"  # noqa: S105 - the token's label, not a secret
+_AGENT_EMAIL = "agent@northwind.example"
+_AGENT_NAME = "Sam (Northwind support)"
 _HELP = _REPO / "demo_site" / "site" / "help"
 
 
@@ -58,13 +60,14 @@ def _ingest_help(data: Path, site_key: str, env: dict[str, str]) -> None:
     stamp.write_text(f"{site_key} {fingerprint}")
 
 
-def _bpract(*args: str, env: dict[str, str]) -> str:
+def _bpract(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
         [sys.executable, "-m", "bpract", *args],
         env=env,
         check=True,
         capture_output=True,
         text=True,
+        input=stdin,
     )
     return done.stdout
 
@@ -115,6 +118,31 @@ def _demo_token(env: dict[str, str], site: dict[str, Any], data: Path) -> Path:
         token = _bpract("tokens", "create", _TOKEN_NAME, "--org", org, "--role", "owner", env=env)
         _private(saved, token.strip() + "\n")
     return saved
+
+
+def demo_agent(env: dict[str, str], site: dict[str, Any], data: Path) -> dict[str, str]:
+    """The demo organisation's inbox agent, made once: ``{"email", "password"}``.
+
+    Its password is generated here and kept in the data directory (only its hash is in the
+    database); an agent found without that file gets a new password.
+    """
+    saved = data / "agent.json"
+    known = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
+    org = str(site["org_id"])
+    agents = json.loads(_bpract("agents", "list", "--org", org, "--json", env=env))
+    exists = any(a["email"] == _AGENT_EMAIL for a in agents)
+    if exists and known.get("email") == _AGENT_EMAIL and known.get("password"):
+        return {"email": _AGENT_EMAIL, "password": str(known["password"])}
+    password = secrets.token_urlsafe(18)
+    who = ["--org", org, "--email", _AGENT_EMAIL]
+    if exists:
+        _bpract("agents", "password", *who, "--password-stdin", env=env, stdin=password + "\n")
+    else:
+        _bpract("agents", "add", *who, "--name", _AGENT_NAME, "--password-stdin", env=env,
+                stdin=password + "\n")  # fmt: skip
+    found = {"email": _AGENT_EMAIL, "password": password}
+    _private(saved, json.dumps(found))
+    return found
 
 
 def _demo_actions(env: dict[str, str], site: dict[str, Any], data: Path, site_url: str) -> None:
@@ -176,6 +204,7 @@ def _run(args: argparse.Namespace) -> int:
     _bpract("db", "migrate", env=env)
     site = _demo_site(env, [site_url, f"http://localhost:{args.site_port}"], data)
     token_file = _demo_token(env, site, data)
+    agent = demo_agent(env, site, data)
     _bpract(
         "rules",
         "load",
@@ -206,6 +235,8 @@ def _run(args: argparse.Namespace) -> int:
             f"  open   {site_url}   (the store; the widget loads from {api_url})\n"
             f"  api    {api_url}/schema   site key {site['public_key']}\n"
             f"         owner token in {token_file} (Authorization: Bearer …)\n"
+            f"  inbox  {api_url}/inbox/sign-in\n"
+            f"         agent {agent['email']}  password {agent['password']}\n"
             f"  data   {data}\n  Ctrl-C stops both.\n",
             flush=True,
         )

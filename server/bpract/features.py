@@ -74,6 +74,12 @@ FEATURES: tuple[Feature, ...] = (
         cli="bpract.quality.cli",
         settings="bpract.quality.settings:QualitySettings",
     ),
+    Feature(
+        name="inbox",
+        routes="bpract.inbox.routes:route_handlers",
+        cli="bpract.inbox.cli",
+        settings="bpract.inbox.settings:InboxSettings",
+    ),
 )
 
 #: What the store migrates, in order.

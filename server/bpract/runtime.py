@@ -28,6 +28,7 @@ from bpract.chat import ChatConfig, ChatService
 from bpract.chat import actions as chat_actions
 from bpract.chat import frames as chat_frames
 from bpract.features import MIGRATIONS
+from bpract.inbox import InboxAuth, InboxSettings
 from bpract.kb import KnowledgeBase
 from bpract.kb.config import embedder_for
 from bpract.kb.settings import KBSettings
@@ -54,7 +55,9 @@ __all__ = ["SERVICES", "Runtime"]
 log = logging.getLogger("bpract.runtime")
 
 #: The services a route handler may ask for by name, each kept on the app's state.
-SERVICES = ("settings", "db", "gateway", "kb", "triggers", "chat", "visitors", "grounding")
+SERVICES = (
+    "settings", "db", "gateway", "kb", "triggers", "chat", "visitors", "grounding", "inbox",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +73,7 @@ class Runtime:
     chat: ChatService
     visitors: VisitorHub
     grounding: GroundingScorer | None
+    inbox: InboxAuth
 
     def services(self) -> dict[str, Any]:
         """Each of :data:`SERVICES` by name."""
@@ -145,6 +149,7 @@ class Runtime:
             runtime = cls(
                 settings=settings, db=db, channels=channels, gateway=gateway, kb=kb,
                 triggers=triggers, chat=chat, visitors=visitors, grounding=grounding,
+                inbox=InboxAuth(db, settings.of(InboxSettings)),
             )  # fmt: skip
             # Start-up objects live as long as the process: keep them out of every GC pass,
             # which otherwise rescans them as connections allocate.

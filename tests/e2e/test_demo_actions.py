@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Browser, Locator, Page
 
 from e2e.stack import REPO, SERVER_START
 from e2e.visitor import chat_log, wait_ready
@@ -32,6 +33,7 @@ ANSWER = 60_000  # ms: the offline matcher and the call to the demo API, on a bu
 @dataclass(frozen=True)
 class Demo:
     site: str
+    api: str
     data: Path
 
     def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
@@ -54,7 +56,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     proc.start(lambda: answers(f"http://127.0.0.1:{api}/health")() and answers(store)(),
                timeout=SERVER_START)  # fmt: skip
     try:
-        yield Demo(site=store, data=data)
+        yield Demo(site=store, api=f"http://127.0.0.1:{api}", data=data)
     finally:
         proc.stop(timeout=20)
 
@@ -175,3 +177,33 @@ def test_a_visitor_who_is_not_signed_in_is_asked_to_sign_in(page: Page, demo: De
         timeout=ANSWER
     )
     assert log.locator(".c").count() == 0
+
+
+def test_the_agent_printed_at_start_up_sees_who_asked_for_a_person(
+    page: Page, demo: Demo, browser: Browser
+) -> None:
+    printed = (demo.data / "demo.log").read_text()
+    found = re.search(r"inbox  (\S+)\n\s+agent (\S+)  password (\S+)", printed)
+    assert found is not None, printed
+    sign_in_url, email, password = found.groups()
+    assert sign_in_url == demo.api + "/inbox/sign-in"
+    page.goto(demo.site + "/")
+    wait_ready(page)
+    ask(page, "I want to talk to a person").get_by_text("passing this conversation").wait_for(
+        timeout=ANSWER
+    )
+    agent = browser.new_context()
+    try:
+        inbox = agent.new_page()
+        inbox.goto(sign_in_url)
+        inbox.get_by_label("Email").fill(email)
+        inbox.get_by_label("Password").fill(password)
+        inbox.get_by_role("button", name="Sign in").click()
+        waiting = inbox.locator("li.waiting")
+        waiting.first.wait_for()
+        assert "I want to talk to a person" in waiting.first.inner_text()
+        waiting.first.locator("a").click()
+        inbox.locator("li.turn").get_by_text("I want to talk to a person").wait_for()
+        assert "Northwind Threads (demo)" in inbox.locator("main").inner_text()
+    finally:
+        agent.close()

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ __all__ = [
     "Conversation",
     "OutreachRow",
     "Turn",
+    "Waiting",
+    "conversation_in",
     "find_conversation",
     "get_conversation",
     "has_conversation",
@@ -35,6 +38,7 @@ __all__ = [
     "set_status",
     "set_summary",
     "visitor_message_id",
+    "waiting_conversations",
 ]
 
 
@@ -349,3 +353,69 @@ def insert_rating(
         (reply_id, site_id, visitor, rating, comment, at_ms),
     )
     return True
+
+
+# Waiting since the first hand-off reply; the latest visitor message as its preview.
+_WAITING = (
+    "SELECT c.id, c.site_id, c.visitor,"  # noqa: S608 - the dialect's fixed sub-select
+    " COALESCE((SELECT MIN(h.at_ms) FROM chat_messages h"
+    "   WHERE h.site_id = c.site_id AND h.conversation_id = c.id AND h.role = 'bot'"
+    "   AND h.kind = 'handoff'), c.last_ms) AS since,"
+    " (SELECT v.text FROM chat_messages v WHERE v.site_id = c.site_id"
+    "   AND v.conversation_id = c.id AND v.role = 'visitor'"
+    "   ORDER BY v.at_ms DESC, v.id DESC LIMIT 1)"
+    " FROM conversations c WHERE c.status = 'human'"
+    f" AND c.site_id IN ({dialect.id_list()}) ORDER BY since, c.id LIMIT ?"
+)
+_IN_SITES = (
+    "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"  # noqa: S608
+    " summarized_upto_ms, lang, status FROM conversations"
+    f" WHERE id = ? AND site_id IN ({dialect.id_list()})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A conversation handed to a person, as a queue of waiting conversations lists it."""
+
+    id: str
+    site_id: int
+    visitor: str
+    since_ms: int
+    """When it was handed off (its first hand-off reply; its last activity if it has none)."""
+    last_visitor_text: str | None
+
+
+def waiting_conversations(
+    conn: apsw.Connection, site_ids: Sequence[int], limit: int
+) -> list[Waiting]:
+    """The conversations of these sites whose status is ``human``, longest waiting first."""
+    if not site_ids:
+        return []
+    rows = conn.execute(
+        _WAITING,
+        (dialect.id_list_value(site_ids), limit),
+    ).fetchall()
+    return [
+        Waiting(
+            str(id_),
+            int(str(site)),
+            str(visitor),
+            int(str(since)),
+            None if text is None else str(text),
+        )
+        for id_, site, visitor, since, text in rows
+    ]
+
+
+def conversation_in(
+    conn: apsw.Connection, site_ids: Sequence[int], conversation_id: str
+) -> Conversation | None:
+    """Conversation ``conversation_id`` if it belongs to one of these sites, else None."""
+    if not site_ids:
+        return None
+    row = conn.execute(
+        _IN_SITES,
+        (conversation_id, dialect.id_list_value(site_ids)),
+    ).fetchone()
+    return _conversation(row) if row else None

@@ -1,0 +1,112 @@
+"""Agents: who answers visitors for an organisation — add, list, disable, new password."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Final
+
+import apsw
+
+from bpract.inbox import storage
+from bpract.inbox.errors import AgentExistsError, AgentNotFoundError, InboxError
+from bpract.inbox.storage import Agent
+
+__all__ = [
+    "DEFAULT_DEPARTMENTS",
+    "AgentRole",
+    "add_agent",
+    "disable_agent",
+    "normalize_email",
+    "set_password",
+]
+
+DEFAULT_DEPARTMENTS: Final = ("support",)
+_EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MAX_EMAIL: Final = 254
+_MAX_NAME: Final = 100
+_MAX_DEPARTMENT: Final = 64
+
+
+class AgentRole(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+def normalize_email(email: str) -> str:
+    """``email`` trimmed and lower-cased; raises :class:`InboxError` if it is not an address."""
+    found = email.strip().lower()
+    if len(found) > _MAX_EMAIL or not _EMAIL.match(found):
+        raise InboxError(f"not an email address: {email!r}")
+    return found
+
+
+def _departments(names: Sequence[str] | None) -> list[str]:
+    kept: list[str] = []
+    for given in names or DEFAULT_DEPARTMENTS:
+        name = given.strip()
+        if not name or len(name) > _MAX_DEPARTMENT:
+            raise InboxError(f"a department is 1 to {_MAX_DEPARTMENT} characters: {given!r}")
+        if name not in kept:
+            kept.append(name)
+    return kept
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def add_agent(
+    conn: apsw.Connection,
+    *,
+    org_id: int,
+    email: str,
+    display_name: str,
+    password_hash: str,
+    role: AgentRole | str = AgentRole.AGENT,
+    departments: Sequence[str] | None = None,
+) -> Agent:
+    """A new agent of organisation ``org_id``; an email is unique within an organisation."""
+    email = normalize_email(email)
+    name = display_name.strip()
+    if not name or len(name) > _MAX_NAME:
+        raise InboxError(f"a display name is 1 to {_MAX_NAME} characters")
+    try:
+        role = AgentRole(role)
+    except ValueError:
+        raise InboxError(f"a role is agent or supervisor, not {role!r}") from None
+    if storage.agent_by_email(conn, org_id, email) is not None:
+        raise AgentExistsError(f"this organisation has an agent {email} already")
+    agent_id = storage.insert_agent(
+        conn, org_id=org_id, email=email, display_name=name, password_hash=password_hash,
+        role=role.value, departments=_departments(departments), created_at=_now(),
+    )  # fmt: skip
+    made = storage.agent_by_id(conn, agent_id)
+    assert made is not None
+    return made
+
+
+def _existing(conn: apsw.Connection, org_id: int, email: str) -> Agent:
+    found = storage.agent_by_email(conn, org_id, normalize_email(email))
+    if found is None:
+        raise AgentNotFoundError(f"this organisation has no agent {email.strip()}")
+    return found
+
+
+def disable_agent(conn: apsw.Connection, org_id: int, email: str) -> Agent:
+    """Stop agent ``email`` of ``org_id`` signing in; its open sessions end at once."""
+    agent = _existing(conn, org_id, email)
+    storage.disable_agent(conn, agent.id, _now())
+    disabled = storage.agent_by_id(conn, agent.id)
+    assert disabled is not None
+    return disabled
+
+
+def set_password(conn: apsw.Connection, org_id: int, email: str, password_hash: str) -> Agent:
+    """Give agent ``email`` of ``org_id`` a new password; its open sessions end at once."""
+    agent = _existing(conn, org_id, email)
+    storage.set_password_hash(conn, agent.id, password_hash)
+    storage.delete_sessions_of(conn, agent.id)
+    return agent

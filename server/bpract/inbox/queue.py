@@ -1,0 +1,123 @@
+"""What an agent sees: the conversations waiting for a person on the organisation's sites, and
+one conversation's transcript with the visitor's verified identity.
+
+Only the agent's organisation's sites are read: another organisation's conversation is not
+found, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import apsw
+
+from bpract.chat import storage as chat
+from bpract.chat.storage import Turn
+from bpract.inbox.storage import Agent
+from bpract.sites import Site, list_sites
+from bpract.store import Database
+from bpract.visitors.storage import visitor_traits
+
+__all__ = ["ConversationView", "QueueEntry", "Visitor", "conversation_view", "waiting"]
+
+_PREVIEW: Final = 140
+_TRANSCRIPT: Final = 500
+_NAME_TRAITS: Final = ("name", "full_name", "email")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Visitor:
+    """Who a visitor is: their user id and traits only when the site's HMAC verified them."""
+
+    id: str
+    user_id: str | None
+    traits: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A name to show: a verified name or email, the user id, or a short visitor id."""
+        for key in _NAME_TRAITS:
+            value = self.traits.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return self.user_id or f"Visitor {self.id.removeprefix('v_')[:8]}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueEntry:
+    """One line of the queue."""
+
+    conversation: str
+    site: str
+    visitor: Visitor
+    since_ms: int
+    preview: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationView:
+    conversation: str
+    site: str
+    status: str
+    started_ms: int
+    visitor: Visitor
+    turns: list[Turn]
+
+
+def _visitor(conn: apsw.Connection, site_id: int, visitor: str) -> Visitor:
+    found = visitor_traits(conn, site_id, visitor)
+    user_id, traits_json = found if found is not None else (None, None)
+    traits = json.loads(traits_json) if traits_json and user_id is not None else {}
+    return Visitor(id=visitor, user_id=user_id, traits=traits if isinstance(traits, dict) else {})
+
+
+def _preview(text: str | None) -> str | None:
+    if text is None:
+        return None
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _PREVIEW else flat[: _PREVIEW - 1].rstrip() + "…"
+
+
+def _sites(conn: apsw.Connection, agent: Agent) -> dict[int, Site]:
+    return {s.id: s for s in list_sites(conn, org_id=agent.org_id)}
+
+
+async def waiting(db: Database, agent: Agent, limit: int) -> list[QueueEntry]:
+    """The conversations handed to a person on the agent's organisation's sites, oldest first."""
+
+    def read(conn: apsw.Connection) -> list[QueueEntry]:
+        sites = _sites(conn, agent)
+        return [
+            QueueEntry(
+                conversation=w.id,
+                site=sites[w.site_id].name,
+                visitor=_visitor(conn, w.site_id, w.visitor),
+                since_ms=w.since_ms,
+                preview=_preview(w.last_visitor_text),
+            )
+            for w in chat.waiting_conversations(conn, list(sites), limit)
+        ]
+
+    return await db.run(read)
+
+
+async def conversation_view(
+    db: Database, agent: Agent, conversation: str
+) -> ConversationView | None:
+    """A conversation of the agent's organisation with its transcript; None for any other."""
+
+    def read(conn: apsw.Connection) -> ConversationView | None:
+        sites = _sites(conn, agent)
+        found = chat.conversation_in(conn, list(sites), conversation)
+        if found is None:
+            return None
+        return ConversationView(
+            conversation=found.id, site=sites[found.site_id].name, status=found.status,
+            started_ms=found.started_ms, visitor=_visitor(conn, found.site_id, found.visitor),
+            turns=chat.recent_turns(conn, found.site_id, found.id, _TRANSCRIPT),
+        )  # fmt: skip
+
+    return await db.run(read)

@@ -1,0 +1,220 @@
+"""SQL of the inbox: agents, sessions (by the sha256 of their cookie), failed sign-ins, secrets."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+
+from bpract.store import insert_id
+
+__all__ = [
+    "Agent",
+    "Failures",
+    "agent_by_email",
+    "agent_by_id",
+    "delete_session",
+    "delete_sessions_of",
+    "disable_agent",
+    "enabled_with_email",
+    "failures_of",
+    "forget_failures",
+    "insert_agent",
+    "insert_session",
+    "list_agents",
+    "prune_sessions",
+    "put_failures",
+    "secret",
+    "set_password_hash",
+    "use_session",
+]
+
+_AGENT = (
+    "SELECT id, org_id, email, display_name, role, departments, created_at, disabled_at"
+    " FROM inbox_agents"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Agent:
+    """A person who answers visitors for one organisation (never their password hash)."""
+
+    id: int
+    org_id: int
+    email: str
+    display_name: str
+    role: str
+    departments: list[str]
+    created_at: str
+    disabled_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Failures:
+    """The failed sign-ins still counted for one address."""
+
+    count: int
+    first_ms: int
+    locked_until_ms: int
+
+
+def _agent(row: Sequence[Any]) -> Agent:
+    id_, org_id, email, name, role, departments, created, disabled = row
+    return Agent(
+        id=int(id_), org_id=int(org_id), email=str(email), display_name=str(name),
+        role=str(role), departments=[str(d) for d in json.loads(departments)],
+        created_at=str(created), disabled_at=None if disabled is None else str(disabled),
+    )  # fmt: skip
+
+
+def insert_agent(
+    conn: apsw.Connection,
+    *,
+    org_id: int,
+    email: str,
+    display_name: str,
+    password_hash: str,
+    role: str,
+    departments: Sequence[str],
+    created_at: str,
+) -> int:
+    """Store a new agent; its id."""
+    return insert_id(
+        conn,
+        "INSERT INTO inbox_agents (org_id, email, display_name, password_hash, role, departments,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (org_id, email, display_name, password_hash, role, json.dumps(list(departments)),
+         created_at),
+    )  # fmt: skip
+
+
+def agent_by_email(conn: apsw.Connection, org_id: int, email: str) -> Agent | None:
+    row = conn.execute(_AGENT + " WHERE org_id = ? AND email = ?", (org_id, email)).fetchone()
+    return None if row is None else _agent(row)
+
+
+def agent_by_id(conn: apsw.Connection, agent_id: int) -> Agent | None:
+    row = conn.execute(_AGENT + " WHERE id = ?", (agent_id,)).fetchone()
+    return None if row is None else _agent(row)
+
+
+def enabled_with_email(conn: apsw.Connection, email: str) -> list[tuple[Agent, str]]:
+    """Every agent not disabled with this address (one per organisation), and its hash."""
+    rows = conn.execute(
+        "SELECT id, org_id, email, display_name, role, departments, created_at, disabled_at,"
+        " password_hash FROM inbox_agents WHERE email = ? AND disabled_at IS NULL ORDER BY id",
+        (email,),
+    ).fetchall()
+    return [(_agent(row[:-1]), str(row[-1])) for row in rows]
+
+
+def list_agents(conn: apsw.Connection, org_id: int | None = None) -> list[Agent]:
+    """Every agent, or only organisation ``org_id``'s, oldest first."""
+    if org_id is None:
+        return [_agent(r) for r in conn.execute(_AGENT + " ORDER BY id")]
+    return [_agent(r) for r in conn.execute(_AGENT + " WHERE org_id = ? ORDER BY id", (org_id,))]
+
+
+def disable_agent(conn: apsw.Connection, agent_id: int, at: str) -> None:
+    """Disable an agent (kept, listed as disabled) and end its sessions."""
+    conn.execute(
+        "UPDATE inbox_agents SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL",
+        (at, agent_id),
+    )
+    delete_sessions_of(conn, agent_id)
+
+
+def set_password_hash(conn: apsw.Connection, agent_id: int, password_hash: str) -> None:
+    conn.execute(
+        "UPDATE inbox_agents SET password_hash = ? WHERE id = ?", (password_hash, agent_id)
+    )
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def insert_session(
+    conn: apsw.Connection, id_hash: str, agent_id: int, now_ms: int, expires_ms: int
+) -> None:
+    conn.execute(
+        "INSERT INTO inbox_sessions (id_hash, agent_id, created_ms, seen_ms, expires_ms)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (id_hash, agent_id, now_ms, now_ms, expires_ms),
+    )
+
+
+def use_session(
+    conn: apsw.Connection, id_hash: str, now_ms: int, idle_since_ms: int
+) -> Agent | None:
+    """The enabled agent of a live session (seen after ``idle_since_ms``, not past its end),
+    its use recorded; None for an unknown, idle, expired or disabled agent's session."""
+    row = conn.execute(
+        "UPDATE inbox_sessions SET seen_ms = ? WHERE id_hash = ? AND expires_ms > ?"
+        " AND seen_ms > ? RETURNING agent_id",
+        (now_ms, id_hash, now_ms, idle_since_ms),
+    ).fetchone()
+    if row is None:
+        return None
+    agent = agent_by_id(conn, int(row[0]))
+    return agent if agent is not None and agent.disabled_at is None else None
+
+
+def delete_session(conn: apsw.Connection, id_hash: str) -> bool:
+    """End one session; False when there was none."""
+    cursor = conn.execute("DELETE FROM inbox_sessions WHERE id_hash = ? RETURNING id_hash",
+                          (id_hash,))  # fmt: skip
+    return cursor.fetchone() is not None
+
+
+def delete_sessions_of(conn: apsw.Connection, agent_id: int) -> None:
+    conn.execute("DELETE FROM inbox_sessions WHERE agent_id = ?", (agent_id,))
+
+
+def prune_sessions(conn: apsw.Connection, now_ms: int, idle_since_ms: int) -> None:
+    """Forget every session that has ended (idle or past its end)."""
+    conn.execute(
+        "DELETE FROM inbox_sessions WHERE expires_ms <= ? OR seen_ms <= ?",
+        (now_ms, idle_since_ms),
+    )
+
+
+# -- failed sign-ins -------------------------------------------------------------------------
+
+
+def failures_of(conn: apsw.Connection, email: str) -> Failures | None:
+    row = conn.execute(
+        "SELECT failures, first_ms, locked_until_ms FROM inbox_sign_in_failures WHERE email = ?",
+        (email,),
+    ).fetchone()
+    return None if row is None else Failures(int(row[0]), int(row[1]), int(row[2]))
+
+
+def put_failures(conn: apsw.Connection, email: str, failures: Failures) -> None:
+    conn.execute(
+        "INSERT INTO inbox_sign_in_failures (email, failures, first_ms, locked_until_ms)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (email) DO UPDATE SET failures = excluded.failures,"
+        " first_ms = excluded.first_ms, locked_until_ms = excluded.locked_until_ms",
+        (email, failures.count, failures.first_ms, failures.locked_until_ms),
+    )
+
+
+def forget_failures(conn: apsw.Connection, email: str) -> None:
+    conn.execute("DELETE FROM inbox_sign_in_failures WHERE email = ?", (email,))
+
+
+# -- secrets -----------------------------------------------------------------------------------
+
+
+def secret(conn: apsw.Connection, name: str) -> str:
+    """The server secret called ``name``, made on first use."""
+    conn.execute(
+        "INSERT INTO inbox_secrets (name, secret) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        (name, secrets.token_urlsafe(32)),
+    )
+    row = conn.execute("SELECT secret FROM inbox_secrets WHERE name = ?", (name,)).fetchone()
+    assert row is not None  # inserted just now, or by another worker first
+    return str(row[0])
