@@ -128,3 +128,27 @@ async def test_provider_down_degrades_to_the_help_centre(chat_db: Path, chat_sit
     assert reply.end["offline"] is True and reply.end["citations"]
     assert reply.end["citations"][0]["title"] == "Returns and exchanges"
     assert reply.streamed == reply.end["text"]
+
+
+async def test_the_model_hands_off_through_its_tool_with_a_reason_and_a_team(
+    model_server: ServerProcess, fake: FakeLLMServer, chat_sites: Sites, chat_db: Path
+) -> None:
+    reason = "Parcel lost twice; the visitor wants compensation"
+    fake.script(Reply(text="Let me get", tool_calls=(("hand_to_person",
+                      {"reason": reason, "department": "billing"}),)))  # fmt: skip
+    seen = len(fake.requests)
+    client, _ = await open_chat(model_server, chat_sites.help)
+    try:
+        reply = await client.ask("My parcel got lost again, this is the second time!")
+    finally:
+        await client.close()
+    assert reply.end["kind"] == "handoff" and "person on the team" in reply.end["text"]
+    assert reply.streamed == reply.end["text"]  # the round's own words were reset
+    [request] = [r for r in fake.requests[seen:] if r.path.endswith("/chat/completions")][-1:]
+    offered = [t["function"]["name"] for t in request.body["tools"]]
+    assert offered == ["hand_to_person"]  # no actions declared for this site: only the hand-off
+    # the hand-off ends the answer: no later round carries its result back to the model
+    assert all("handed_off" not in json.dumps(r.body) for r in fake.requests[seen:])
+    stored = rows(chat_db, "SELECT status, handoff_reason, handoff_department, handoff_at_ms"
+                  " FROM conversations WHERE id = ?", reply.start["conversation"])  # fmt: skip
+    assert stored[0][:3] == ("human", reason, "billing") and stored[0][3] > 0

@@ -105,9 +105,14 @@ async def test_talk_to_a_person_hands_off_in_the_visitors_language_once(
     assert {"t": "ack", "seq": [1]} in others
     assert [f["t"] for f in after] == ["ack", "pong"]
     conversation = reply.start["conversation"]
-    assert rows(chat_db, "SELECT status FROM conversations WHERE id = ?", conversation) == [
-        ("human",)
-    ]
+    handed = rows(
+        chat_db,
+        "SELECT status, handoff_reason, handoff_department, handoff_at_ms FROM conversations"
+        " WHERE id = ?",
+        conversation,
+    )
+    assert handed[0][:3] == ("human", "The visitor clicked Talk to a person.", "support")
+    assert handed[0][3] > 0  # when it was handed off: where it waits in the queue
     turns = rows(
         chat_db,
         "SELECT role, text FROM chat_messages WHERE conversation_id = ? ORDER BY at_ms",

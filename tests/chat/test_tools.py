@@ -6,9 +6,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from bpract.actions import load_actions
 from bpract.actions.outcomes import Asker, Outcome, Ran, Source
-from bpract.chat.tools import MAX_CALLS, Toolbox, ToolCalls, as_tool, offered
+from bpract.chat.tools import HANDOFF, MAX_CALLS, Handoff, Toolbox, ToolCalls, as_tool, offered
 from bpract.llm import ToolCall
 from chat.test_actions_chat import DEMO
 
@@ -31,7 +33,7 @@ class Recorder:
 
 def test_a_tool_never_names_the_bound_account() -> None:
     tools = {t.name: t for t in offered(ACTIONS)}
-    assert list(tools) == [a.name for a in ACTIONS.actions]
+    assert list(tools) == [a.name for a in ACTIONS.actions] + ["hand_to_person"]
     assert "account_id" not in json.dumps([t.parameters for t in tools.values()])
     refund = tools["refund_damaged_item"].parameters
     assert refund["type"] == "object" and refund["required"] == ["amount_cents"]
@@ -80,3 +82,41 @@ async def test_a_repeated_call_and_calls_past_the_cap_are_not_proposed() -> None
         ("refund_damaged_item", "model"), *[("order_status", "model")] * (MAX_CALLS - 2),
     ]  # fmt: skip
     assert len(calls.outcomes) == len(recorder.proposed) == MAX_CALLS - 1
+
+
+async def test_the_hand_off_is_recorded_never_proposed_and_its_words_are_bounded() -> None:
+    recorder = Recorder()
+    calls = ToolCalls(Toolbox(offered(None), None, ASKER))
+    assert calls.toolbox.tools == (HANDOFF,)  # no actions declared: only the hand-off
+    long = "The visitor is angry about a late parcel.   " * 20
+    first = ToolCall(id="t1", name="hand_to_person",
+                     arguments={"reason": long, "department": "billing"})  # fmt: skip
+    answered = await calls.answer(first)
+    assert json.loads(answered.content) == {"status": "handed_off"}
+    assert calls.handoff is not None and calls.handoff.department == "billing"
+    assert len(calls.handoff.reason) == 200 and "  " not in calls.handoff.reason
+    # a later call keeps the first reason; an action with no proposer is refused, not run
+    await calls.answer(ToolCall(id="t2", name="hand_to_person", arguments={"reason": "x"}))
+    assert calls.handoff.reason.startswith("The visitor is angry")
+    refused = await calls.answer(ToolCall(id="t3", name="refund_damaged_item", arguments={}))
+    assert json.loads(refused.content)["status"] == "refused" and recorder.proposed == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({}, Handoff(reason="The assistant handed it over.", department=None)),
+        ({"reason": 7, "department": "../admin"}, Handoff("The assistant handed it over.", None)),
+        ({"reason": "Legal question", "department": "Legal Team"}, Handoff("Legal question", None)),
+        (
+            {"reason": "Refund dispute", "department": "billing"},
+            Handoff("Refund dispute", "billing"),
+        ),
+    ],
+)
+async def test_hand_off_arguments_the_model_got_wrong_are_made_safe(
+    arguments: dict[str, object], expected: Handoff
+) -> None:
+    calls = ToolCalls(Toolbox(offered(None), None, ASKER))
+    await calls.answer(ToolCall(id="t1", name="hand_to_person", arguments=arguments))
+    assert calls.handoff == expected

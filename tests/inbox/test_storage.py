@@ -387,3 +387,31 @@ async def test_the_queue_lists_the_organisations_waiting_conversations_oldest_fi
     assert await conversation_view(db, ana, theirs) is None
     assert await conversation_view(db, gus, older) is None
     assert await conversation_view(db, ana, "c_nope") is None
+
+
+async def test_a_hand_off_names_its_reason_and_team_and_keeps_its_place(db: Database) -> None:
+    acme = _org(db, "Acme")
+    shop = _tx(db, lambda c: create_site(c, name="Shop", origins=["https://a.test"], org_id=acme))
+    first = _conversation(db, shop.id, "v_first", 1_000_000, "lost parcel")
+    second = _conversation(db, shop.id, "v_second", 1_500_000, "wrong size")
+
+    def hand(conversation: str, at: int, reason: str, team: str) -> None:
+        db.run_sync(
+            lambda c: chat.hand_off(
+                c, shop.id, conversation, at_ms=at, reason=reason, department=team
+            )
+        )
+
+    hand(first, 3_000_000, "Asked twice about a lost parcel", "billing")
+    hand(second, 2_000_000, "The visitor asked for a person.", "support")
+    ana = _agent(db, acme, "ana@example.com")
+    queue = await waiting(db, ana, limit=10)
+    # already waiting (the hand-off reply's time), so the stored hand-off keeps that place
+    assert [(w.conversation, w.since_ms) for w in queue] == [
+        (first, 1_000_005),
+        (second, 1_500_005),
+    ]
+    assert [(w.reason, w.department) for w in queue] == [
+        ("Asked twice about a lost parcel", "billing"),
+        ("The visitor asked for a person.", "support"),
+    ]

@@ -22,6 +22,7 @@ from bpract.shape import UnreadableDocumentError, join_path, read_document, sugg
 
 __all__ = [
     "BINDINGS",
+    "HANDOFF_TOOL",
     "Action",
     "ActionSet",
     "Auth",
@@ -50,6 +51,8 @@ BINDINGS = frozenset({"identity.user_id"})
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: The chat model's tool for handing a conversation to a person: no action may take its name.
+HANDOFF_TOOL = "hand_to_person"
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -333,6 +336,10 @@ def _messages(check: _Check, action: Action, where: str) -> None:
 def _action(check: _Check, action: Action, where: str) -> None:
     if not _NAME.match(action.name):
         check.add(join_path(where, "name"), "a lower-case identifier: a-z, 0-9, _ (64 at most)")
+    elif action.name == HANDOFF_TOOL:
+        check.add(
+            join_path(where, "name"), f"{HANDOFF_TOOL!r} is the chat's own hand-off to a person"
+        )
     if not action.description.strip():
         check.add(join_path(where, "description"), "say what the action does: the model reads it")
     for index, example in enumerate(action.examples):

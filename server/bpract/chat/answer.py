@@ -16,7 +16,7 @@ from bpract.chat.extractive import extract
 from bpract.chat.phrases import phrases
 from bpract.chat.prompt import Context, build_request
 from bpract.chat.replies import Kind, ReplyStream
-from bpract.chat.tools import MAX_CALLS, Toolbox, ToolCalls
+from bpract.chat.tools import MAX_CALLS, Handoff, Toolbox, ToolCalls
 from bpract.llm import ChatRequest, Completion, Finished, Gateway, Message, Restarted, TextDelta
 from bpract.wire.frames import Citation
 
@@ -57,6 +57,8 @@ class Draft:
     cost_nano: int | None = None
     outcomes: tuple[Outcome, ...] = ()
     """What each proposed action came to (a card is sent after the reply)."""
+    handoff: Handoff | None = None
+    """The model handed the conversation to a person (through its tool)."""
 
 
 def fixed(kind: Kind, lang: str) -> Draft:
@@ -170,7 +172,8 @@ async def generate(
     round, so the visitor is left with the last round's answer only.  After
     :data:`~bpract.chat.tools.MAX_CALLS` calls the tools stay declared but may not
     be called: the model answers in text.  A card's text stands in for an empty
-    answer; a round that fails after proposals answers with what they came to.
+    answer; a round that fails after proposals answers with what they came to.  A
+    call of the hand-off tool ends the answer with the fixed hand-off sentence.
     """
     tools = toolbox.tools if toolbox is not None else ()
     request = build_request(q.context, q.passages, max_tokens=max_tokens, tools=tools)
@@ -188,6 +191,11 @@ async def generate(
             if calls is None or not offered or not done.tool_calls:
                 return _answered(q, done, cost, calls)
             request = await _with_results(request, done, calls)
+            if calls.handoff is not None:  # the visitor is told now, in fixed words
+                handed = fixed("handoff", q.lang)
+                handed.handoff, handed.outcomes = calls.handoff, tuple(calls.outcomes)
+                handed.provider, handed.model, handed.cost_nano = done.provider, done.model, cost
+                return await _send(reply, handed)
             await reply.reset()
     except Exception:
         log.exception("chat: the model answer failed, answering from the help centre")

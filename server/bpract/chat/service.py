@@ -101,6 +101,12 @@ class PendingAnswer:
     """The visitor clicked "Talk to a person": no answer is written, the team is asked."""
 
 
+#: Why a conversation went to a person, as the inbox shows it (the model writes its own).
+_ASKED = "The visitor asked for a person."
+_CLICKED = "The visitor clicked Talk to a person."
+_NO_MODEL = "No model could answer (a budget or policy limit)."
+
+
 class Matcher(Protocol):
     """The offline proposer: a declared action the message asks for, or None."""
 
@@ -318,8 +324,7 @@ class ChatService:
 
     async def _draft(self, p: PendingAnswer, q: Question, reply: ReplyStream) -> Draft:
         if p.handoff or asks_for_human(p.text):
-            site_id, conv_id = p.site_id, p.conversation.id
-            await self.db.run(lambda c: storage.set_status(c, site_id, conv_id, "human"))
+            await self._hand_off(p, _CLICKED if p.handoff else _ASKED, q.department)
             return fixed("handoff", p.lang)
         gateway = self.gateway
         has_model = gateway is not None and gateway.policies.for_site(p.site_id).has_model
@@ -329,8 +334,8 @@ class ChatService:
             if acted is not None:
                 return acted
         weak = not q.passages or (q.confidence is not None and q.confidence < self.config.threshold)
-        toolbox = self._toolbox(p, actions) if has_model else None
-        if weak and toolbox is None:
+        acting = actions is not None and self.actions is not None
+        if weak and not (has_model and acting):
             await self._unanswered(p, q)
             return fixed("unknown", p.lang)
         if gateway is None or not has_model:
@@ -339,16 +344,29 @@ class ChatService:
             # A request to act needs no article: the model has the tools, not the passages
             # that fell short.
             q = dataclasses.replace(q, passages=())
+        toolbox = self._toolbox(p, actions if acting else None)
         draft = await generate(gateway, q, reply, self.config.max_tokens, toolbox)
-        if weak and not draft.outcomes:
+        if draft.kind == "handoff":  # the model's tool, or no model could answer
+            handed = draft.handoff
+            why = handed.reason if handed else _NO_MODEL
+            await self._hand_off(p, why, (handed and handed.department) or q.department)
+        elif weak and not draft.outcomes:
             await self._unanswered(p, q)
         return draft
 
-    def _toolbox(self, p: PendingAnswer, actions: ActionSet | None) -> Toolbox | None:
-        """The site's declared actions as the model's tools, proposed for this visitor."""
-        if actions is None or self.actions is None:
-            return None
-        return Toolbox(offered(actions), self.actions, self._asker(p))
+    def _toolbox(self, p: PendingAnswer, actions: ActionSet | None) -> Toolbox:
+        """The model's tools: the site's declared actions, proposed for this visitor, and
+        the hand-off to a person."""
+        proposer = self.actions if actions is not None else None
+        return Toolbox(offered(actions), proposer, self._asker(p))
+
+    async def _hand_off(self, p: PendingAnswer, reason: str, department: str) -> None:
+        at, site_id, conv_id = self._now_ms(), p.site_id, p.conversation.id
+        await self.db.transaction(
+            lambda c: storage.hand_off(
+                c, site_id, conv_id, at_ms=at, reason=reason, department=department
+            )
+        )
 
     async def _unanswered(self, p: PendingAnswer, q: Question) -> None:
         from bpract.kb import record_unanswered

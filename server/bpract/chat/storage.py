@@ -24,6 +24,7 @@ __all__ = [
     "conversation_in",
     "find_conversation",
     "get_conversation",
+    "hand_off",
     "has_conversation",
     "insert_answer",
     "insert_rating",
@@ -316,6 +317,27 @@ def set_lang(conn: apsw.Connection, site_id: int, conversation_id: str, lang: st
     )
 
 
+def hand_off(
+    conn: apsw.Connection, site_id: int, conversation_id: str, *, at_ms: int, reason: str,
+    department: str,
+) -> None:  # fmt: skip
+    """Give the conversation to a person: status ``human``, with why and for which team.
+
+    The wait starts at the first hand-off: asking again while waiting keeps its place
+    in the queue (and updates the reason and the team); for a conversation that was
+    waiting before hand-offs were stored, its first hand-off reply is that place.
+    """
+    conn.execute(
+        "UPDATE conversations SET status = 'human', handoff_reason = ?, handoff_department = ?,"
+        " handoff_at_ms = CASE WHEN status <> 'human' THEN ? ELSE COALESCE(handoff_at_ms,"
+        "   (SELECT MIN(h.at_ms) FROM chat_messages h WHERE h.site_id = conversations.site_id"
+        "    AND h.conversation_id = conversations.id AND h.role = 'bot' AND h.kind = 'handoff'),"
+        "   ?) END"
+        " WHERE id = ? AND site_id = ?",
+        (reason, department, at_ms, at_ms, conversation_id, site_id),
+    )
+
+
 def set_status(conn: apsw.Connection, site_id: int, conversation_id: str, status: str) -> None:
     conn.execute(
         "UPDATE conversations SET status = ? WHERE id = ? AND site_id = ?",
@@ -358,9 +380,9 @@ def insert_rating(
 # Waiting since the first hand-off reply; the latest visitor message as its preview.
 _WAITING = (
     "SELECT c.id, c.site_id, c.visitor,"  # noqa: S608 - the dialect's fixed sub-select
-    " COALESCE((SELECT MIN(h.at_ms) FROM chat_messages h"
+    " COALESCE(c.handoff_at_ms, (SELECT MIN(h.at_ms) FROM chat_messages h"
     "   WHERE h.site_id = c.site_id AND h.conversation_id = c.id AND h.role = 'bot'"
-    "   AND h.kind = 'handoff'), c.last_ms) AS since,"
+    "   AND h.kind = 'handoff'), c.last_ms) AS since, c.handoff_reason, c.handoff_department,"
     " (SELECT v.text FROM chat_messages v WHERE v.site_id = c.site_id"
     "   AND v.conversation_id = c.id AND v.role = 'visitor'"
     "   ORDER BY v.at_ms DESC, v.id DESC LIMIT 1)"
@@ -382,8 +404,13 @@ class Waiting:
     site_id: int
     visitor: str
     since_ms: int
-    """When it was handed off (its first hand-off reply; its last activity if it has none)."""
+    """When it was handed off (for a conversation handed off before this was stored: its
+    first hand-off reply, else its last activity)."""
     last_visitor_text: str | None
+    reason: str | None = None
+    """Why: what the visitor did, or the model's words for the person who takes over."""
+    department: str | None = None
+    """The team it is for."""
 
 
 def waiting_conversations(
@@ -403,8 +430,10 @@ def waiting_conversations(
             str(visitor),
             int(str(since)),
             None if text is None else str(text),
+            None if reason is None else str(reason),
+            None if department is None else str(department),
         )
-        for id_, site, visitor, since, text in rows
+        for id_, site, visitor, since, reason, department, text in rows
     ]
 
 

@@ -17,14 +17,15 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
 from bpract.actions.outcomes import Asker, Outcome, Proposer, Refused, for_model
-from bpract.actions.spec import Action, ActionSet
+from bpract.actions.spec import HANDOFF_TOOL, Action, ActionSet
 from bpract.llm import Message, Tool, ToolCall
 
-__all__ = ["MAX_CALLS", "ToolCalls", "Toolbox", "as_tool", "offered"]
+__all__ = ["HANDOFF", "MAX_CALLS", "Handoff", "ToolCalls", "Toolbox", "as_tool", "offered"]
 
 log = logging.getLogger("bpract.chat")
 
@@ -34,6 +35,57 @@ _EXAMPLES: Final = 3
 _REPEATED: Final = "This exact call was already made for this message: use its result."
 _TOO_MANY: Final = "No more actions for this message: answer the visitor in text now."
 _CARD: Final = " It shows the visitor a card; nothing happens unless they click Confirm."
+_UNDECLARED: Final = "There is no such action."
+_HANDED_OFF: Final = '{"status":"handed_off"}'
+
+
+_DEPARTMENT: Final = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_REASON_CHARS: Final = 200
+#: The model hands off through this tool, never by phrasing it; declared actions cannot take
+#: its name (``bpract.actions.spec`` refuses it).
+HANDOFF: Final = Tool(
+    name=HANDOFF_TOOL,
+    description=(
+        "Pass this conversation to a person on the team: when the visitor asks for a person, "
+        "when you cannot help with what they need, or when it needs a human (a complaint, a "
+        "legal or safety matter). The visitor is told at once that a person will answer. "
+        "Never say you are passing the conversation on without calling this."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "reason": {
+                "type": "string",
+                "maxLength": _REASON_CHARS,
+                "description": "Why, in a few words, for the person who takes over",
+            },
+            "department": {
+                "type": "string",
+                "pattern": f"^{_DEPARTMENT.pattern}$",
+                "description": "The team it is for (support, billing, sales…); "
+                "leave it out when unsure",
+            },
+        },
+        "required": ["reason"],
+    },
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """The model handed the conversation to a person: why, and for which team (None: the
+    conversation's own)."""
+
+    reason: str
+    department: str | None
+
+
+def _handoff(arguments: dict[str, Any]) -> Handoff:
+    reason = arguments.get("reason")
+    department = arguments.get("department")
+    text = " ".join(reason.split())[:_REASON_CHARS] if isinstance(reason, str) else ""
+    team = department if isinstance(department, str) and _DEPARTMENT.fullmatch(department) else None
+    return Handoff(reason=text or "The assistant handed it over.", department=team)
 
 
 def _parameters(action: Action) -> dict[str, Any]:
@@ -68,17 +120,18 @@ def as_tool(action: Action) -> Tool:
     return Tool(name=action.name, description=description, parameters=_parameters(action))
 
 
-def offered(actions: ActionSet) -> tuple[Tool, ...]:
-    """Every declared action of the site, as tools."""
-    return tuple(as_tool(a) for a in actions.actions)
+def offered(actions: ActionSet | None) -> tuple[Tool, ...]:
+    """Every declared action of the site, as tools, and the hand-off to a person."""
+    return (*(as_tool(a) for a in actions.actions), HANDOFF) if actions else (HANDOFF,)
 
 
 @dataclass(frozen=True, slots=True)
 class Toolbox:
-    """The tools offered to the model, who proposes their calls, and for whom."""
+    """The tools offered to the model, who proposes their calls (None: no actions are
+    declared), and for whom."""
 
     tools: tuple[Tool, ...]
-    proposer: Proposer
+    proposer: Proposer | None
     asker: Asker
 
 
@@ -99,6 +152,8 @@ class ToolCalls:
         """Every call the model made, proposed or not."""
         self.outcomes: list[Outcome] = []
         """What each proposed call came to, in order (the runner's own outcomes)."""
+        self.handoff: Handoff | None = None
+        """Set when the model handed the conversation to a person."""
         self._seen: set[str] = set()
 
     @property
@@ -108,6 +163,10 @@ class ToolCalls:
 
     async def answer(self, call: ToolCall) -> Message:
         """The ``tool`` message that answers ``call``."""
+        if call.name == HANDOFF_TOOL:
+            self.made += 1
+            self.handoff = self.handoff or _handoff(call.arguments)
+            return Message(role="tool", content=_HANDED_OFF, tool_call_id=call.id)
         outcome = await self._outcome(call)
         return Message(role="tool", content=for_model(outcome), tool_call_id=call.id)
 
@@ -120,6 +179,8 @@ class ToolCalls:
             return self._refused(call, "repeated_call", _REPEATED)
         self._seen.add(key)
         box = self.toolbox
+        if box.proposer is None:
+            return self._refused(call, "undeclared", _UNDECLARED)
         outcome = await box.proposer.propose(box.asker, call.name, call.arguments, source="model")
         self.outcomes.append(outcome)
         return outcome

@@ -107,13 +107,15 @@ def _queue_rows(items: Iterable[QueueEntry], now_ms: int) -> str:
     rows = []
     for item in items:
         preview = _e(item.preview) if item.preview else '<span class="muted">(no message)</span>'
+        team = f" · {_e(item.department)}" if item.department else ""
+        why = f'<span class="reason">{_e(item.reason)}</span>' if item.reason else ""
         rows.append(
             '<li class="waiting">'
             f'<a href="/inbox/c/{_e(item.conversation)}">'
             f'<span class="line">{_visitor_line(item.visitor)}'
             f'<span class="wait">waiting {waited(now_ms - item.since_ms)}</span></span>'
-            f'<span class="preview">{preview}</span>'
-            f'<span class="meta">{_e(item.site)} · since {_at(item.since_ms)}</span></a></li>'
+            f'<span class="preview">{preview}</span>{why}'
+            f'<span class="meta">{_e(item.site)}{team} · since {_at(item.since_ms)}</span></a></li>'
         )
     return "".join(rows)
 

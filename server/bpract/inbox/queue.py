@@ -55,6 +55,9 @@ class QueueEntry:
     visitor: Visitor
     since_ms: int
     preview: str | None
+    reason: str | None = None
+    """Why it was handed off: what the visitor did, or the assistant's words."""
+    department: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +100,8 @@ async def waiting(db: Database, agent: Agent, limit: int) -> list[QueueEntry]:
                 visitor=_visitor(conn, w.site_id, w.visitor),
                 since_ms=w.since_ms,
                 preview=_preview(w.last_visitor_text),
+                reason=_preview(w.reason),
+                department=w.department,
             )
             for w in chat.waiting_conversations(conn, list(sites), limit)
         ]
