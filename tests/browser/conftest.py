@@ -1,4 +1,5 @@
-"""Browser test fixtures: a customer page on another origin, served the widget.
+"""Browser test fixtures: a customer page on another origin, served the widget, and a
+scripted visitor server for the chat widget (``chat_server``, ``shop``).
 
 The server, its site, the widget build and Chromium (``widget_dist``,
 ``browser``, ``context``, ``page``) come from ``tests/conftest.py``; this folder
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bpract.sites import Site
+from browser.fixtures.chat_script import ScriptedChat
 from browser.fixtures.customer import CustomerSite
 from browser.fixtures.served import Store
 from support.server import ServerProcess
@@ -44,3 +46,20 @@ def store(server: ServerProcess, site: Site, customer: CustomerSite) -> Store:
     """The running server with the customer page wired to it, seen through its database."""
     customer.widget, customer.site = server.url, site.public_key
     return Store(server.db, site.public_key)
+
+
+@pytest.fixture
+def chat_server(widget_dist: Path) -> Iterator[ScriptedChat]:
+    """A scripted visitor server (the chat widget's tests line up its replies)."""
+    server = ScriptedChat(widget_dist).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shop(customer: CustomerSite, chat_server: ScriptedChat) -> CustomerSite:
+    """The customer page on the scripted server, with the fallback engine (no Pyodide start)."""
+    customer.widget, customer.site = chat_server.url, "pk_scripted"
+    customer.attrs = 'data-engine="server"'
+    customer.head = "<script>bpract('on', 'ready', (i) => { window.readyInfo = i; });</script>"
+    return customer

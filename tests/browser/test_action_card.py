@@ -7,8 +7,6 @@ The real server and the demo API are driven through these cards in tests/e2e/tes
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,21 +64,6 @@ def proposing(*frames: dict[str, Any]) -> Any:
         ]
 
     return script
-
-
-@pytest.fixture
-def chat_server(widget_dist: Path) -> Iterator[ScriptedChat]:
-    server = ScriptedChat(widget_dist).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def shop(customer: CustomerSite, chat_server: ScriptedChat) -> CustomerSite:
-    customer.widget, customer.site = chat_server.url, "pk_scripted"
-    customer.attrs = 'data-engine="server"'
-    customer.head = "<script>bpract('on', 'ready', (i) => { window.readyInfo = i; });</script>"
-    return customer
 
 
 def shown_card(page: Page, shop: CustomerSite, chat_server: ScriptedChat, *frames: Any) -> Locator:

@@ -4,8 +4,6 @@ unread dot and restore — every answer arrives exactly as the protocol lets a s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,21 +39,6 @@ def streamed(*holds: Hold, text: str = MALICIOUS, **extra: Any) -> Any:
         ]
 
     return script
-
-
-@pytest.fixture
-def chat_server(widget_dist: Path) -> Iterator[ScriptedChat]:
-    server = ScriptedChat(widget_dist).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def shop(customer: CustomerSite, chat_server: ScriptedChat) -> CustomerSite:
-    customer.widget, customer.site = chat_server.url, "pk_scripted"
-    customer.attrs = 'data-engine="server"'
-    customer.head = "<script>bpract('on', 'ready', (i) => { window.readyInfo = i; });</script>"
-    return customer
 
 
 def ask(page: Page, question: str) -> Locator:
