@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -108,16 +109,22 @@ async def test_stream_text_tools_and_usage(fake: FakeLLMServer, provider: Provid
     assert last.completion.tool_calls == tuple(calls)
 
 
-async def test_tool_results_go_back_in_each_format(fake: FakeLLMServer, provider: Provider) -> None:
+def _after_a_tool_call(**extra: Any) -> ChatRequest:
+    """A request whose history holds a tool call and its result."""
     call = ToolCall(id="c1", name="track_card", arguments={"order": "A-17"})
-    request = ChatRequest(
+    return ChatRequest(
         messages=(
             Message(role="user", content="Track A-17"),
             Message(role="assistant", content="", tool_calls=(call,)),
             Message(role="tool", content="shipped", tool_call_id="c1"),
         ),
         tools=(TOOL,),
+        **extra,
     )
+
+
+async def test_tool_results_go_back_in_each_format(fake: FakeLLMServer, provider: Provider) -> None:
+    request = _after_a_tool_call()
     await provider.complete(request, model="m", time_limit=5)
     sent = str(fake.requests[0].body["messages"])
     assert "shipped" in sent
@@ -128,16 +135,7 @@ async def test_tool_results_go_back_in_each_format(fake: FakeLLMServer, provider
 async def test_tool_choice_none_keeps_the_tools_but_forbids_a_call(
     fake: FakeLLMServer, provider: Provider
 ) -> None:
-    call = ToolCall(id="c1", name="track_card", arguments={"order": "A-17"})
-    request = ChatRequest(
-        messages=(
-            Message(role="user", content="Track A-17"),
-            Message(role="assistant", content="", tool_calls=(call,)),
-            Message(role="tool", content="shipped", tool_call_id="c1"),
-        ),
-        tools=(TOOL,),
-        tool_choice="none",
-    )
+    request = _after_a_tool_call(tool_choice="none")
     await provider.complete(request, model="m", time_limit=5)
     sent = fake.requests[0]
     anthropic = sent.path.endswith("/messages")
