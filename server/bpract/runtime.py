@@ -27,6 +27,7 @@ from bpract.actions.settings import ActionSettings
 from bpract.chat import ChatConfig, ChatService
 from bpract.chat import actions as chat_actions
 from bpract.chat import frames as chat_frames
+from bpract.chat import storage as chat_storage
 from bpract.features import MIGRATIONS
 from bpract.inbox import InboxAuth, InboxSettings
 from bpract.kb import KnowledgeBase
@@ -102,9 +103,13 @@ class Runtime:
             if isinstance(decider, LLMDecider):
                 stack.push_async_callback(decider.aclose)
             trigger_settings = settings.of(TriggerSettings)
+            window = settings.of(ChatConfig).history_window_ms
             triggers = TriggerService(
                 db, channels, decider, decider_timeout_s=trigger_settings.decider_timeout,
                 fire_deadline_s=trigger_settings.fire_deadline,
+                busy=lambda conn, site, visitor, now: chat_storage.with_person(
+                    conn, site, visitor, now - window
+                ),  # no outreach while a person has the conversation
             )  # fmt: skip
             action_settings = settings.of(ActionSettings)
             runner = ActionRunner(

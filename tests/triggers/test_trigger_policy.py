@@ -301,3 +301,34 @@ async def test_a_pending_fire_older_than_its_deadline_stops_counting(
     assert (await fire(service, site_id, "r"))[0] == "capped"
     clock.advance(1)
     assert (await fire(service, site_id, "r"))[0] == "sent"
+
+
+async def test_no_outreach_while_the_visitor_is_with_a_person(
+    db: Database, site_id: int, clock: FakeClock
+) -> None:
+    from bpract.chat import storage as chat
+
+    window = DAY
+    service = TriggerService(
+        db, None, now_ms=clock,
+        busy=lambda conn, site, visitor, now: chat.with_person(conn, site, visitor, now - window),
+    )  # fmt: skip
+    await save(service, site_id, one_rule())
+
+    def handed_off(visitor: str, at_ms: int) -> None:
+        def write(conn: object) -> None:
+            conv, _ = chat.open_conversation(conn, site_id, visitor, at_ms, since_ms=at_ms,
+                                             outreach_id=None)  # fmt: skip
+            chat.hand_off(conn, site_id, conv.id, at_ms=at_ms, reason="asked", department="support")
+
+        db.run_sync(write)
+
+    handed_off("v_alice", clock.now - HOUR)
+    handed_off("v_carol", clock.now - 2 * DAY)  # long ago: outreach again
+    assert (await fire(service, site_id, "r", "v_alice"))[:2] == (
+        "with_person", "the visitor is talking to a person")  # fmt: skip
+    assert (await fire(service, site_id, "r", "v_bob"))[0] == "sent"
+    assert (await fire(service, site_id, "r", "v_carol"))[0] == "sent"
+    statuses = [row[:3] for row in fires_table(db)]
+    assert statuses == [("v_alice", "r", "with_person"), ("v_bob", "r", "sent"),
+                        ("v_carol", "r", "sent")]  # fmt: skip

@@ -40,6 +40,7 @@ __all__ = [
     "set_summary",
     "visitor_message_id",
     "waiting_conversations",
+    "with_person",
 ]
 
 
@@ -336,6 +337,17 @@ def hand_off(
         " WHERE id = ? AND site_id = ?",
         (reason, department, at_ms, at_ms, conversation_id, site_id),
     )
+
+
+def with_person(conn: apsw.Connection, site_id: int, visitor: str, since_ms: int) -> bool:
+    """Whether the visitor has a conversation active since ``since_ms`` that is with a
+    person (waiting for one, or taken over)."""
+    row = conn.execute(
+        "SELECT 1 FROM conversations WHERE site_id = ? AND visitor = ? AND status = 'human'"
+        " AND last_ms >= ? LIMIT 1",
+        (site_id, visitor, since_ms),
+    ).fetchone()
+    return row is not None
 
 
 def set_status(conn: apsw.Connection, site_id: int, conversation_id: str, status: str) -> None:

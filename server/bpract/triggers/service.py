@@ -56,7 +56,12 @@ if TYPE_CHECKING:
 
     from bpract.store import Database
 
-__all__ = ["FireResult", "TriggerService"]
+__all__ = ["Busy", "FireResult", "TriggerService"]
+
+#: Whether a visitor is talking to a person now (``conn, site_id, visitor, now_ms``): the chat
+#: answers it; a fire for such a visitor is refused as ``with_person``.
+Busy = Callable[["apsw.Connection", int, str, int], bool]
+_WITH_PERSON = Refusal("with_person", "the visitor is talking to a person")
 
 log = logging.getLogger("bpract.triggers")
 
@@ -98,10 +103,13 @@ class TriggerService:
         decider_timeout_s: float = 8.0,
         cache_ttl_s: float = 5.0,
         fire_deadline_s: float = 60.0,
+        busy: Busy | None = None,
     ) -> None:
         """``cache_ttl_s`` bounds how long another process's save goes unseen here;
-        ``fire_deadline_s`` is how long after its arrival a fire may still be decided."""
+        ``fire_deadline_s`` is how long after its arrival a fire may still be decided;
+        ``busy`` says whether a visitor is talking to a person (no outreach meanwhile)."""
         self._db = db
+        self._busy = busy
         self._channels = channels
         self._decider: Decider = decider or RuleMessageDecider()
         self._now_ms = now_ms
@@ -242,15 +250,24 @@ class TriggerService:
         # A pending fire counts against caps for as long as it may still become a message.
         pending_since = fire.received_ms - self._deadline_ms - self._claim_ms
 
+        busy = self._busy
+
         def reserve(conn: apsw.Connection) -> StoredFire:
-            refusal = early or check_windows(
-                conn,
-                site_id=fire.site_id,
-                rule=rule,
-                policy=policy,
-                visitor=fire.visitor,
-                now_ms=fire.received_ms,
-                pending_since_ms=pending_since,
+            with_person = busy is not None and busy(
+                conn, fire.site_id, fire.visitor, fire.received_ms
+            )
+            refusal = (
+                early
+                or (_WITH_PERSON if with_person else None)
+                or check_windows(
+                    conn,
+                    site_id=fire.site_id,
+                    rule=rule,
+                    policy=policy,
+                    visitor=fire.visitor,
+                    now_ms=fire.received_ms,
+                    pending_since_ms=pending_since,
+                )
             )
             status, reason = (refusal.status, refusal.reason) if refusal else ("pending", "")
             return record_fire(conn, fire, status, reason)
