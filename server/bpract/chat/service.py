@@ -422,7 +422,7 @@ class ChatService:
             at, reply_id = self._now_ms(), storage.new_id("r_")
             answer = Answer(
                 id=reply_id, site_id=site_id, conversation_id=conv.id, text=draft.text, at_ms=at,
-                citations=[], kind="handoff", offline=True, provider=None, model=None,
+                citations=[], kind="handoff", offline=False, provider=None, model=None,
                 cost_nano=None, passages=[], retrieval_confidence=None,
             )  # fmt: skip
 
@@ -443,7 +443,7 @@ class ChatService:
                                 reply_id=reply_id)  # fmt: skip
             await reply.start(conv.id, seq)
             await reply.delta(draft.text)
-            await reply.end(draft.text, [], "handoff", True)
+            await reply.end(draft.text, [], "handoff", False)
 
     async def _unanswered(self, p: PendingAnswer, q: Question) -> None:
         from bpract.kb import record_unanswered
