@@ -5,6 +5,7 @@ BpractError (detail)
 ├── llm.errors.LLMError           the gateway: providers, routes, budgets, policies
 ├── kb.errors.KnowledgeBaseError  ingestion, embeddings, search
 ├── triggers.errors.TriggersError rulesets, rules, sites named by key
+├── chat.site_settings.ChatSettingsError  a refused change of a site's chat settings
 └── sites.SiteNotFoundError       no site with that key or id
 """
 

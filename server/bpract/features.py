@@ -66,7 +66,12 @@ FEATURES: tuple[Feature, ...] = (
         settings="bpract.llm.settings:LLMSettings",
     ),
     Feature(name="kb", cli="bpract.kb.cli", settings="bpract.kb.settings:KBSettings"),
-    Feature(name="chat", settings="bpract.chat.config:ChatConfig"),
+    Feature(
+        name="chat",
+        routes="bpract.chat.api:route_handlers",
+        cli="bpract.chat.cli",
+        settings="bpract.chat.config:ChatConfig",
+    ),
     Feature(
         name="quality",
         replaces={2: ("chat", 1)},

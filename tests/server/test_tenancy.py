@@ -64,6 +64,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/sites/{site_key}/rules/validate"): {"content": RULES},
     ("PUT", "/api/sites/{site_key}/rules/{rule_id}"): {"content": ONE_RULE},
     ("PUT", "/api/sites/{site_key}/actions"): {"content": ACTIONS},
+    ("PUT", "/api/sites/{site_key}/chat-settings"): {"json": {"handoff_on_failure": True}},
     ("PUT", "/api/sites/{site_key}/llm/budgets"): {"json": {"period": "day", "hard_nano": 1}},
     ("PUT", "/api/sites/{site_key}/llm/budgets/hook"): {
         "json": {"url": "https://attacker.example.com/hook"}
@@ -246,7 +247,11 @@ def test_the_walk_without_a_live_token_every_operation_answers_401(
         ("read-only", "POST", "/rules/validate", {"content": RULES}, 403),
         ("read-only", "PUT", "/quality/reviews/{message_id}",
          {"json": {"verdict": "grounded", "reviewer": "r"}}, 403),
+        ("read-only", "GET", "/chat-settings", {}, 200),
+        ("read-only", "PUT", "/chat-settings", {"json": {"handoff_on_failure": True}}, 403),
+        ("agent", "PUT", "/chat-settings", {"json": {"handoff_on_failure": True}}, 403),
         ("marketer", "PUT", "/rules", {"content": RULES}, 200),
+        ("marketer", "PUT", "/chat-settings", {"json": {"handoff_on_failure": False}}, 200),
         ("marketer", "PUT", "/llm/budgets", {"json": {"period": "day", "hard_nano": 1}}, 403),
         ("marketer", "PUT", "/llm/budgets/hook", {"json": {"url": "https://h.example/x"}}, 403),
         ("marketer", "POST", "/identity-secret", {}, 403),

@@ -85,6 +85,8 @@ class Settled:
     fresh: bool
     """True when this call settled it (store the reply, tell every tab); False for a repeat
     or a refusal that changed nothing (answer the sender only)."""
+    action: str = ""
+    """The declared action's name ('' when no pending action was found)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -306,7 +308,7 @@ class ActionRunner:
         frame = ActionResult(id=row.id if row else "", state="refused", text=_NOT_VALID)
         return Settled(
             frame=frame, conversation=row.conversation if row else "", visitor=visitor,
-            site_id=site_id, fresh=False,
+            site_id=site_id, fresh=False, action=row.action if row else "",
         )  # fmt: skip
 
     async def _mismatch(
@@ -335,7 +337,7 @@ class ActionRunner:
         frame = ActionResult(id=row.id, state=row.state, text=row.text)  # type: ignore[arg-type]
         return Settled(
             frame=frame, conversation=row.conversation, visitor=row.visitor,
-            site_id=row.site_id, fresh=False,
+            site_id=row.site_id, fresh=False, action=row.action,
         )  # fmt: skip
 
     async def _end(
@@ -359,7 +361,7 @@ class ActionRunner:
         frame = ActionResult(id=row.id, state=state, text=text)
         return Settled(
             frame=frame, conversation=row.conversation, visitor=row.visitor,
-            site_id=row.site_id, fresh=True,
+            site_id=row.site_id, fresh=True, action=row.action,
         )  # fmt: skip
 
     async def _expire(self, row: store.PendingRow) -> Settled:
@@ -369,7 +371,7 @@ class ActionRunner:
         frame = ActionResult(id=row.id, state="expired", text=_EXPIRED)
         return Settled(
             frame=frame, conversation=row.conversation, visitor=row.visitor,
-            site_id=row.site_id, fresh=False,
+            site_id=row.site_id, fresh=False, action=row.action,
         )  # fmt: skip
 
     async def confirm(
@@ -443,7 +445,7 @@ class ActionRunner:
         frame = ActionResult(id=row.id, state="succeeded" if ok else "failed", text=text)
         return Settled(
             frame=frame, conversation=row.conversation, visitor=row.visitor,
-            site_id=row.site_id, fresh=True,
+            site_id=row.site_id, fresh=True, action=row.action,
         )  # fmt: skip
 
     async def decline(
@@ -486,8 +488,8 @@ class ActionRunner:
             log.info("action %s: finishing a call confirmed before a restart", row.action)
             ok, _, text = await self._call(row, actions, action, row.called)
             frame = ActionResult(id=row.id, state="succeeded" if ok else "failed", text=text)
-            done.append(Settled(frame=frame, conversation=row.conversation,
-                                visitor=row.visitor, site_id=row.site_id, fresh=True))  # fmt: skip
+            done.append(Settled(frame=frame, conversation=row.conversation, visitor=row.visitor,
+                                site_id=row.site_id, fresh=True, action=row.action))  # fmt: skip
         return done
 
 

@@ -13,14 +13,14 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bpract.actions.outcomes import Asker, Carded
 from bpract.actions.runner import ActionRunner, Settled
 from bpract.actions.spec import ActionSet
-from bpract.chat import storage
+from bpract.chat import site_settings, storage
 from bpract.chat.answer import Draft, Question, extractive, fixed, generate
 from bpract.chat.citations import stored_citation
 from bpract.chat.config import ChatConfig
@@ -105,6 +105,13 @@ class PendingAnswer:
 _ASKED = "The visitor asked for a person."
 _CLICKED = "The visitor clicked Talk to a person."
 _NO_MODEL = "No model could answer (a budget or policy limit)."
+#: Why, when the site hands off on repeated failure (``handoff_on_failure``).
+_TWICE_UNKNOWN = "Two questions in a row the assistant could not answer."
+_NOT_HELPFUL = "The visitor marked an answer as not helpful."
+
+
+def _failed(action: str) -> str:
+    return f"An action failed: {action}."
 
 
 class Matcher(Protocol):
@@ -248,11 +255,17 @@ class ChatService:
             log.error("chat: answer task failed", exc_info=exc)
 
     async def _answer_in_turn(self, pending: PendingAnswer) -> None:
-        key = pending.conversation.id
+        async with self._turn(pending.conversation.id):
+            await self._answer(pending)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
+        """The conversation's turn to write a bot reply: one at a time."""
+        key = conversation_id
         lock = self._locks.setdefault(key, asyncio.Lock())
         try:
             async with lock:
-                await self._answer(pending)
+                yield
         finally:
             if not lock.locked() and key in self._locks and self._locks[key] is lock:
                 del self._locks[key]
@@ -368,6 +381,70 @@ class ChatService:
             )
         )
 
+    async def _unknown_again(self, p: PendingAnswer) -> bool:
+        """Whether this "I don't know" is the second in a row of a conversation the site
+        hands off on repeated failure (and that no person was asked for yet)."""
+        if not (await site_settings.load(self.db, p.site_id)).handoff_on_failure:
+            return False
+        site_id, conv_id = p.site_id, p.conversation.id
+
+        def previous(conn: Any) -> bool:
+            conv = storage.get_conversation(conn, site_id, conv_id)
+            waiting = conv is None or conv.status == "human"
+            return not waiting and storage.last_bot_kind(conn, site_id, conv_id) == "unknown"
+
+        return bool(await self.db.run(previous))
+
+    async def _department(self, conv: Conversation) -> str:
+        """The team a conversation is for: its outreach rule's, else ``support``."""
+        outreach_id = conv.outreach_id
+        if outreach_id is None or self.rules is None:
+            return "support"
+        row = await self.db.run(
+            lambda c: storage.outreach_row(c, conv.site_id, conv.visitor, outreach_id)
+        )
+        found = (await self.rules.ruleset(conv.site_id)).get(row.rule_id) if row else None
+        return (found.department if found else "") or "support"
+
+    async def _fail_over(self, site_id: int, conversation_id: str, reason: str) -> None:
+        """Hand the conversation to a person and tell the visitor with the hand-off sentence
+        (a bot turn), when the site hands off on failure and no person was asked for yet."""
+        if not (await site_settings.load(self.db, site_id)).handoff_on_failure:
+            return
+        async with self._turn(conversation_id):
+            conv = await self.db.run(
+                lambda c: storage.get_conversation(c, site_id, conversation_id)
+            )
+            if conv is None or conv.status == "human":
+                return
+            department = await self._department(conv)
+            draft = fixed("handoff", conv.lang or "en")
+            at, reply_id = self._now_ms(), storage.new_id("r_")
+            answer = Answer(
+                id=reply_id, site_id=site_id, conversation_id=conv.id, text=draft.text, at_ms=at,
+                citations=[], kind="handoff", offline=False, provider=None, model=None,
+                cost_nano=None, passages=[], retrieval_confidence=None,
+            )  # fmt: skip
+
+            def store(c: Any) -> int | None:
+                fresh = storage.get_conversation(c, site_id, conv.id)
+                if fresh is None or fresh.status == "human":
+                    return None  # another worker handed it off meanwhile
+                storage.hand_off(
+                    c, site_id, conv.id, at_ms=at, reason=reason, department=department
+                )
+                storage.insert_answer(c, answer)
+                return storage.last_visitor_seq(c, site_id, conv.id)
+
+            seq = await self.db.transaction(store, lock=True)
+            if seq is None:
+                return
+            reply = ReplyStream(self.channels, site_id=site_id, visitor=conv.visitor,
+                                reply_id=reply_id)  # fmt: skip
+            await reply.start(conv.id, seq)
+            await reply.delta(draft.text)
+            await reply.end(draft.text, [], "handoff", False)
+
     async def _unanswered(self, p: PendingAnswer, q: Question) -> None:
         from bpract.kb import record_unanswered
 
@@ -381,6 +458,11 @@ class ChatService:
         passages = await self._retrieve(p.site_id, p.text)
         q = await self._question(p, passages)
         draft = await self._draft(p, q, reply)
+        if draft.kind == "unknown" and await self._unknown_again(p):
+            await self._hand_off(p, _TWICE_UNKNOWN, q.department)
+            await reply.reset()
+            handoff = fixed("handoff", p.lang)
+            draft = dataclasses.replace(draft, text=handoff.text, kind="handoff", citations=[])
         if not reply.shown:
             await reply.delta(draft.text)
         answer = self._stored_answer(p, q, reply.id, draft)
@@ -449,27 +531,31 @@ class ChatService:
         )  # fmt: skip
         await self.db.transaction(lambda conn: storage.insert_answer(conn, answer))
         await self._publish(settled.site_id, settled.visitor, frame)
+        if frame.state == "failed":
+            await self._fail_over(settled.site_id, settled.conversation, _failed(settled.action))
 
     # -- ratings and history -----------------------------------------------------------------
 
     async def rate(
         self, *, site_id: int, visitor: str, reply: str, rating: str, comment: str | None
     ) -> bool:
-        """Store the visitor's rating of one of their answers; False when it is not theirs."""
+        """Store the visitor's rating of one of their answers; False when it is not theirs.
+
+        A thumbs-down hands the conversation off when the site hands off on failure.
+        """
         at = self._now_ms()
-        return bool(
-            await self.db.transaction(
-                lambda conn: storage.insert_rating(
-                    conn,
-                    site_id=site_id,
-                    visitor=visitor,
-                    reply_id=reply,
-                    rating=rating,
-                    comment=comment,
-                    at_ms=at,
-                )
-            )
-        )
+
+        def store(conn: Any) -> Conversation | None:
+            known = storage.insert_rating(
+                conn, site_id=site_id, visitor=visitor, reply_id=reply, rating=rating,
+                comment=comment, at_ms=at,
+            )  # fmt: skip
+            return storage.reply_conversation(conn, site_id, reply) if known else None
+
+        conv = await self.db.transaction(store)
+        if conv is not None and rating == "down":
+            await self._fail_over(site_id, conv.id, _NOT_HELPFUL)
+        return conv is not None
 
     async def history(self, site_id: int, visitor: str) -> History | None:
         """The visitor's conversation of the last 24 h, if any, as a ``history`` frame."""

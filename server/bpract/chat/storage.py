@@ -21,6 +21,7 @@ __all__ = [
     "OutreachRow",
     "Turn",
     "Waiting",
+    "chat_settings",
     "conversation_in",
     "find_conversation",
     "get_conversation",
@@ -29,12 +30,16 @@ __all__ = [
     "insert_answer",
     "insert_rating",
     "insert_visitor_turn",
+    "last_bot_kind",
+    "last_visitor_seq",
     "new_id",
     "open_conversation",
     "outreach_row",
     "recent_turns",
     "recent_visitor_turns",
+    "reply_conversation",
     "reply_owner",
+    "save_chat_settings",
     "set_lang",
     "set_status",
     "set_summary",
@@ -365,6 +370,57 @@ def reply_owner(conn: apsw.Connection, site_id: int, reply_id: str) -> str | Non
         (reply_id, site_id, site_id),
     ).fetchone()
     return str(row[0]) if row else None
+
+
+def reply_conversation(conn: apsw.Connection, site_id: int, reply_id: str) -> Conversation | None:
+    """The conversation of a bot reply of this site (None: no such reply here)."""
+    row = conn.execute(
+        "SELECT c.id, c.site_id, c.visitor, c.started_ms, c.last_ms, c.outreach_id, c.summary,"
+        " c.summarized_upto_ms, c.lang, c.status FROM chat_messages m"
+        " JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE m.id = ? AND m.site_id = ? AND c.site_id = ? AND m.role = 'bot'",
+        (reply_id, site_id, site_id),
+    ).fetchone()
+    return _conversation(row) if row else None
+
+
+def last_bot_kind(conn: apsw.Connection, site_id: int, conversation_id: str) -> str | None:
+    """The kind of the conversation's latest bot turn (None: no bot turn yet)."""
+    row = conn.execute(
+        "SELECT kind FROM chat_messages WHERE site_id = ? AND conversation_id = ?"
+        " AND role = 'bot' ORDER BY at_ms DESC, rowid DESC LIMIT 1",
+        (site_id, conversation_id),
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def last_visitor_seq(conn: apsw.Connection, site_id: int, conversation_id: str) -> int:
+    """The seq of the conversation's latest visitor turn (0: none)."""
+    row = conn.execute(
+        "SELECT seq FROM chat_messages WHERE site_id = ? AND conversation_id = ?"
+        " AND role = 'visitor' AND seq IS NOT NULL ORDER BY at_ms DESC, rowid DESC LIMIT 1",
+        (site_id, conversation_id),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def chat_settings(conn: apsw.Connection, site_id: int) -> dict[str, Any]:
+    """The site's stored chat settings by name (empty: none stored, the defaults apply)."""
+    row = conn.execute(
+        "SELECT handoff_on_failure FROM chat_settings WHERE site_id = ?", (site_id,)
+    ).fetchone()
+    return {} if row is None else {"handoff_on_failure": bool(row[0])}
+
+
+def save_chat_settings(
+    conn: apsw.Connection, site_id: int, *, handoff_on_failure: bool, at_ms: int
+) -> None:
+    conn.execute(
+        "INSERT INTO chat_settings (site_id, handoff_on_failure, updated_ms) VALUES (?, ?, ?)"
+        " ON CONFLICT (site_id) DO UPDATE SET handoff_on_failure = excluded.handoff_on_failure,"
+        " updated_ms = excluded.updated_ms",
+        (site_id, int(handoff_on_failure), at_ms),
+    )
 
 
 def insert_rating(
