@@ -52,7 +52,7 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
 
     recorded = migrate(conn, MIGRATIONS)
     # Only what release 0.1.0 never had runs (organisations, visitor keys, undecided fires,
-    # declared actions, hand-offs, the inbox);
+    # declared actions, hand-offs, the chat's site settings, the inbox);
     # the rest is recorded.
     assert [(m.feature, m.version, m.covered_by) for m in recorded] == [
         ("sites", 1, ("core", 1)),
@@ -63,6 +63,7 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
         ("actions", 1, None),
         ("actions", 2, None),
         ("chat", 2, None),
+        ("chat", 3, None),
         ("quality", 2, ("chat", 1)),
         ("inbox", 1, None),
     ]
