@@ -28,11 +28,14 @@ class Server:
                 server.seen.append((self.command, self.path, self.headers.get("Host", "")))
                 route = server.routes.get(self.path)
                 status, headers, body = route() if route else (404, {}, b"missing")
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client hung up: the size cap and the timeouts do so on purpose
 
             do_GET = do_POST = _answer
 
