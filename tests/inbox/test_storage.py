@@ -350,7 +350,8 @@ def _conversation(db: Database, site_id: int, visitor: str, at_ms: int, text: st
                     retrieval_confidence=None,
                 ),
             )
-            chat.set_status(conn, site_id, conv.id, "human")
+            chat.hand_off(conn, site_id, conv.id, at_ms=at_ms + 5, reason="asked",
+                          department="support")  # fmt: skip
             return conv.id
 
     made: str = db.run_sync(make)
@@ -406,7 +407,7 @@ async def test_a_hand_off_names_its_reason_and_team_and_keeps_its_place(db: Data
     hand(second, 2_000_000, "The visitor asked for a person.", "support")
     ana = _agent(db, acme, "ana@example.com")
     queue = await waiting(db, ana, limit=10)
-    # already waiting (the hand-off reply's time), so the stored hand-off keeps that place
+    # already waiting (since the first hand-off), so a second one keeps that place
     assert [(w.conversation, w.since_ms) for w in queue] == [
         (first, 1_000_005),
         (second, 1_500_005),

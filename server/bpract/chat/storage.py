@@ -41,7 +41,6 @@ __all__ = [
     "reply_owner",
     "save_chat_settings",
     "set_lang",
-    "set_status",
     "set_summary",
     "visitor_message_id",
     "waiting_conversations",
@@ -330,17 +329,13 @@ def hand_off(
     """Give the conversation to a person: status ``human``, with why and for which team.
 
     The wait starts at the first hand-off: asking again while waiting keeps its place
-    in the queue (and updates the reason and the team); for a conversation that was
-    waiting before hand-offs were stored, its first hand-off reply is that place.
+    in the queue (and updates the reason and the team).
     """
     conn.execute(
         "UPDATE conversations SET status = 'human', handoff_reason = ?, handoff_department = ?,"
-        " handoff_at_ms = CASE WHEN status <> 'human' THEN ? ELSE COALESCE(handoff_at_ms,"
-        "   (SELECT MIN(h.at_ms) FROM chat_messages h WHERE h.site_id = conversations.site_id"
-        "    AND h.conversation_id = conversations.id AND h.role = 'bot' AND h.kind = 'handoff'),"
-        "   ?) END"
-        " WHERE id = ? AND site_id = ?",
-        (reason, department, at_ms, at_ms, conversation_id, site_id),
+        " handoff_at_ms = CASE WHEN status = 'human' AND handoff_at_ms IS NOT NULL"
+        " THEN handoff_at_ms ELSE ? END WHERE id = ? AND site_id = ?",
+        (reason, department, at_ms, conversation_id, site_id),
     )
 
 
@@ -353,13 +348,6 @@ def with_person(conn: apsw.Connection, site_id: int, visitor: str, since_ms: int
         (site_id, visitor, since_ms),
     ).fetchone()
     return row is not None
-
-
-def set_status(conn: apsw.Connection, site_id: int, conversation_id: str, status: str) -> None:
-    conn.execute(
-        "UPDATE conversations SET status = ? WHERE id = ? AND site_id = ?",
-        (status, conversation_id, site_id),
-    )
 
 
 def reply_owner(conn: apsw.Connection, site_id: int, reply_id: str) -> str | None:
@@ -445,12 +433,10 @@ def insert_rating(
     return True
 
 
-# Waiting since the first hand-off reply; the latest visitor message as its preview.
+# Waiting since the first hand-off; the latest visitor message as its preview.
 _WAITING = (
     "SELECT c.id, c.site_id, c.visitor,"  # noqa: S608 - the dialect's fixed sub-select
-    " COALESCE(c.handoff_at_ms, (SELECT MIN(h.at_ms) FROM chat_messages h"
-    "   WHERE h.site_id = c.site_id AND h.conversation_id = c.id AND h.role = 'bot'"
-    "   AND h.kind = 'handoff'), c.last_ms) AS since, c.handoff_reason, c.handoff_department,"
+    " COALESCE(c.handoff_at_ms, c.last_ms) AS since, c.handoff_reason, c.handoff_department,"
     " (SELECT v.text FROM chat_messages v WHERE v.site_id = c.site_id"
     "   AND v.conversation_id = c.id AND v.role = 'visitor'"
     "   ORDER BY v.at_ms DESC, v.id DESC LIMIT 1)"
@@ -472,8 +458,7 @@ class Waiting:
     site_id: int
     visitor: str
     since_ms: int
-    """When it was handed off (for a conversation handed off before this was stored: its
-    first hand-off reply, else its last activity)."""
+    """When it was handed off (its first hand-off of this wait)."""
     last_visitor_text: str | None
     reason: str | None = None
     """Why: what the visitor did, or the model's words for the person who takes over."""
