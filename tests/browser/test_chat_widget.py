@@ -308,14 +308,17 @@ def test_talk_to_a_person_sends_one_handoff_and_shows_the_answer(
     shop: CustomerSite, chat_server: ScriptedChat, page: Page
 ) -> None:
     handoff = "Of course. I'm passing this conversation to a person on the team."
-    chat_server.scripts = [streamed(text=handoff, kind="handoff", citations=[])]
+    hold = Hold()  # the answer waits, so the button is looked at while asked
+    chat_server.scripts = [streamed(hold, text=handoff, kind="handoff", citations=[])]
     page.goto(shop.url("/"))
     page.wait_for_function("window.readyInfo")
     page.get_by_role("button", name="Open chat").click()
     person = page.get_by_role("button", name="Talk to a person")
     person.click()
-    assert person.is_disabled()  # one click, one request
     log = page.locator("#bpract-chat [role=log]")
+    bot(log).get_by_text(handoff[: len(handoff) // 2]).wait_for()
+    assert person.is_disabled()  # one click, one request
+    hold.release()
     bot(log).get_by_text("A person from our team will answer here.").wait_for()
     [sent] = chat_server.frames("handoff")
     assert isinstance(sent["seq"], int) and isinstance(sent["at"], int)

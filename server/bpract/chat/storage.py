@@ -19,6 +19,7 @@ __all__ = [
     "Answer",
     "Conversation",
     "OutreachRow",
+    "Taken",
     "Turn",
     "Waiting",
     "chat_settings",
@@ -27,6 +28,7 @@ __all__ = [
     "get_conversation",
     "hand_off",
     "has_conversation",
+    "insert_agent_turn",
     "insert_answer",
     "insert_rating",
     "insert_visitor_turn",
@@ -35,13 +37,19 @@ __all__ = [
     "new_id",
     "open_conversation",
     "outreach_row",
+    "owned_by",
+    "owned_counts",
     "recent_turns",
     "recent_visitor_turns",
+    "release",
     "reply_conversation",
     "reply_owner",
+    "route",
     "save_chat_settings",
     "set_lang",
     "set_summary",
+    "take_over",
+    "transfer",
     "visitor_message_id",
     "waiting_conversations",
     "with_person",
@@ -78,6 +86,25 @@ class Conversation:
     summarized_upto_ms: int | None
     lang: str | None
     status: str
+    """``bot``, ``human`` (waiting for a person, or with the one in :attr:`owner_agent`), or
+    ``resolved``."""
+    owner_agent: int | None = None
+    owner_name: str | None = None
+    routed_agent: int | None = None
+
+    @property
+    def with_person(self) -> bool:
+        """Waiting for a person or with one: the assistant does not answer."""
+        return self.status == "human"
+
+
+_FIELDS = (
+    "id", "site_id", "visitor", "started_ms", "last_ms", "outreach_id", "summary",
+    "summarized_upto_ms", "lang", "status", "owner_agent", "owner_name", "routed_agent",
+)  # fmt: skip
+_COLUMNS = ", ".join(_FIELDS)
+_C_COLUMNS = ", ".join(f"c.{f}" for f in _FIELDS)
+_SELECT = f"SELECT {_COLUMNS} FROM conversations"  # noqa: S608 - fixed column names
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +116,8 @@ class Turn:
     text: str
     at_ms: int
     citations: list[dict[str, Any]]
+    author: str | None = None
+    """An agent turn's name, as the visitor sees it."""
 
 
 #: The outreach a conversation answers: the triggers feature stores it.
@@ -121,11 +150,10 @@ def _conversation(row: Any) -> Conversation:
 def find_conversation(
     conn: apsw.Connection, site_id: int, visitor: str, since_ms: int
 ) -> Conversation | None:
-    """The visitor's most recent conversation active since ``since_ms``."""
+    """The visitor's most recent conversation active since ``since_ms`` and not resolved."""
     row = conn.execute(
-        "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"
-        " summarized_upto_ms, lang, status FROM conversations WHERE site_id = ? AND visitor = ?"
-        " AND last_ms >= ? ORDER BY last_ms DESC LIMIT 1",
+        f"SELECT {_COLUMNS} FROM conversations WHERE site_id = ? AND visitor = ?"  # noqa: S608
+        " AND last_ms >= ? AND status != 'resolved' ORDER BY last_ms DESC LIMIT 1",
         (site_id, visitor, since_ms),
     ).fetchone()
     return _conversation(row) if row else None
@@ -147,8 +175,7 @@ def get_conversation(
     conn: apsw.Connection, site_id: int, conversation_id: str
 ) -> Conversation | None:
     row = conn.execute(
-        "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"
-        " summarized_upto_ms, lang, status FROM conversations WHERE id = ? AND site_id = ?",
+        _SELECT + " WHERE id = ? AND site_id = ?",
         (conversation_id, site_id),
     ).fetchone()
     return _conversation(row) if row else None
@@ -158,8 +185,7 @@ def _by_outreach(
     conn: apsw.Connection, site_id: int, visitor: str, outreach_id: str
 ) -> Conversation | None:
     row = conn.execute(
-        "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"
-        " summarized_upto_ms, lang, status FROM conversations WHERE site_id = ? AND visitor = ?"
+        _SELECT + " WHERE site_id = ? AND visitor = ?"
         " AND outreach_id = ? ORDER BY last_ms DESC LIMIT 1",
         (site_id, visitor, outreach_id),
     ).fetchone()
@@ -190,8 +216,7 @@ def _create(
             (outreach.id, site_id, conv_id, outreach.message, outreach.sent_ms),
         )
     row = conn.execute(
-        "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"
-        " summarized_upto_ms, lang, status FROM conversations WHERE id = ?",
+        _SELECT + " WHERE id = ?",
         (conv_id,),
     ).fetchone()
     return _conversation(row)
@@ -277,7 +302,7 @@ def recent_turns(
 ) -> list[Turn]:
     """The last ``limit`` turns after ``after_ms``, oldest first."""
     rows = conn.execute(
-        "SELECT id, role, text, at_ms, citations FROM chat_messages WHERE site_id = ?"
+        "SELECT id, role, text, at_ms, citations, author FROM chat_messages WHERE site_id = ?"
         " AND conversation_id = ? AND at_ms > ? ORDER BY at_ms DESC, rowid DESC LIMIT ?",
         (site_id, conversation_id, after_ms, limit),
     ).fetchall()
@@ -285,13 +310,14 @@ def recent_turns(
 
 
 def _turn(row: Any) -> Turn:
-    message_id, role, text, at_ms, citations = row
+    message_id, role, text, at_ms, citations, author = row
     return Turn(
         str(message_id),
         str(role),
         str(text),
         int(at_ms),
         json.loads(citations) if citations else [],
+        None if author is None else str(author),
     )
 
 
@@ -363,8 +389,7 @@ def reply_owner(conn: apsw.Connection, site_id: int, reply_id: str) -> str | Non
 def reply_conversation(conn: apsw.Connection, site_id: int, reply_id: str) -> Conversation | None:
     """The conversation of a bot reply of this site (None: no such reply here)."""
     row = conn.execute(
-        "SELECT c.id, c.site_id, c.visitor, c.started_ms, c.last_ms, c.outreach_id, c.summary,"
-        " c.summarized_upto_ms, c.lang, c.status FROM chat_messages m"
+        f"SELECT {_C_COLUMNS} FROM chat_messages m"  # noqa: S608
         " JOIN conversations c ON c.id = m.conversation_id"
         " WHERE m.id = ? AND m.site_id = ? AND c.site_id = ? AND m.role = 'bot'",
         (reply_id, site_id, site_id),
@@ -437,15 +462,14 @@ def insert_rating(
 _WAITING = (
     "SELECT c.id, c.site_id, c.visitor,"  # noqa: S608 - the dialect's fixed sub-select
     " COALESCE(c.handoff_at_ms, c.last_ms) AS since, c.handoff_reason, c.handoff_department,"
-    " (SELECT v.text FROM chat_messages v WHERE v.site_id = c.site_id"
+    " c.routed_agent, (SELECT v.text FROM chat_messages v WHERE v.site_id = c.site_id"
     "   AND v.conversation_id = c.id AND v.role = 'visitor'"
     "   ORDER BY v.at_ms DESC, v.id DESC LIMIT 1)"
-    " FROM conversations c WHERE c.status = 'human'"
+    " FROM conversations c WHERE c.status = 'human' AND c.owner_agent IS NULL"
     f" AND c.site_id IN ({dialect.id_list()}) ORDER BY since, c.id LIMIT ?"
 )
 _IN_SITES = (
-    "SELECT id, site_id, visitor, started_ms, last_ms, outreach_id, summary,"  # noqa: S608
-    " summarized_upto_ms, lang, status FROM conversations"
+    f"SELECT {_COLUMNS} FROM conversations"  # noqa: S608
     f" WHERE id = ? AND site_id IN ({dialect.id_list()})"
 )
 
@@ -464,12 +488,15 @@ class Waiting:
     """Why: what the visitor did, or the model's words for the person who takes over."""
     department: str | None = None
     """The team it is for."""
+    routed_agent: int | None = None
+    """The agent it is offered to first."""
 
 
 def waiting_conversations(
     conn: apsw.Connection, site_ids: Sequence[int], limit: int
 ) -> list[Waiting]:
-    """The conversations of these sites whose status is ``human``, longest waiting first."""
+    """The conversations of these sites waiting for a person (no one has them yet), longest
+    waiting first."""
     if not site_ids:
         return []
     rows = conn.execute(
@@ -485,8 +512,9 @@ def waiting_conversations(
             None if text is None else str(text),
             None if reason is None else str(reason),
             None if department is None else str(department),
+            None if routed is None else int(routed),
         )
-        for id_, site, visitor, since, reason, department, text in rows
+        for id_, site, visitor, since, reason, department, routed, text in rows
     ]
 
 
@@ -501,3 +529,129 @@ def conversation_in(
         (conversation_id, dialect.id_list_value(site_ids)),
     ).fetchone()
     return _conversation(row) if row else None
+
+
+# -- a person's conversation -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """The result of taking a conversation over: who has it now, and whether it is the taker."""
+
+    conversation: Conversation
+    won: bool
+
+
+def take_over(
+    conn: apsw.Connection, site_ids: Sequence[int], conversation_id: str, *, agent_id: int,
+    name: str, at_ms: int,
+) -> Taken | None:  # fmt: skip
+    """Give the conversation to this agent if no one has it (one statement: of two agents at
+    once, exactly one wins); None when it is not one of these sites' or is resolved."""
+    if not site_ids:
+        return None
+    row = conn.execute(
+        "UPDATE conversations SET owner_agent = ?, owner_name = ?, owned_at_ms = ?,"  # noqa: S608
+        " status = 'human', handoff_at_ms = COALESCE(handoff_at_ms, ?)"
+        f" WHERE id = ? AND site_id IN ({dialect.id_list()}) AND owner_agent IS NULL"
+        f" AND status != 'resolved' RETURNING {_COLUMNS}",
+        (agent_id, name, at_ms, at_ms, conversation_id, dialect.id_list_value(site_ids)),
+    ).fetchone()
+    if row is not None:
+        return Taken(_conversation(row), won=True)
+    current = conversation_in(conn, site_ids, conversation_id)
+    if current is None or current.status == "resolved":
+        return None
+    return Taken(current, won=False)
+
+
+def release(
+    conn: apsw.Connection, site_id: int, conversation_id: str, *, agent_id: int | None,
+    to: str, at_ms: int, department: str | None = None,
+) -> Conversation | None:  # fmt: skip
+    """The owner lets go (``agent_id`` None: whoever has it, for a supervisor):
+    ``to="bot"`` hands back to the assistant, ``"queue"`` puts it back in the queue (of
+    ``department`` when given), ``"resolved"`` closes it.  None when it was not theirs."""
+    status = {"bot": "bot", "queue": "human", "resolved": "resolved"}[to]
+    owner = "owner_agent IS NOT NULL" if agent_id is None else "owner_agent = ?"
+    row = conn.execute(
+        "UPDATE conversations SET status = ?, owner_agent = NULL, owner_name = NULL,"  # noqa: S608
+        " owned_at_ms = NULL, routed_agent = NULL,"
+        " resolved_at_ms = CASE WHEN ? = 'resolved' THEN ? ELSE NULL END,"
+        " handoff_at_ms = CASE WHEN ? = 'human' THEN handoff_at_ms ELSE NULL END,"
+        " handoff_department = COALESCE(?, handoff_department)"
+        f" WHERE id = ? AND site_id = ? AND {owner} RETURNING {_COLUMNS}",
+        (status, status, at_ms, status, department, conversation_id, site_id)
+        + (() if agent_id is None else (agent_id,)),
+    ).fetchone()
+    return None if row is None else _conversation(row)
+
+
+def transfer(
+    conn: apsw.Connection, site_id: int, conversation_id: str, *, from_agent: int | None,
+    to_agent: int, to_name: str, at_ms: int,
+) -> Conversation | None:  # fmt: skip
+    """Give an owned conversation to another agent; None when ``from_agent`` does not have it
+    (``from_agent`` None: whoever has it, for a supervisor)."""
+    owner = "owner_agent IS NOT NULL" if from_agent is None else "owner_agent = ?"
+    row = conn.execute(
+        "UPDATE conversations SET owner_agent = ?, owner_name = ?, owned_at_ms = ?"  # noqa: S608
+        f" WHERE id = ? AND site_id = ? AND status = 'human' AND {owner} RETURNING {_COLUMNS}",
+        (to_agent, to_name, at_ms, conversation_id, site_id)
+        + (() if from_agent is None else (from_agent,)),
+    ).fetchone()
+    return None if row is None else _conversation(row)
+
+
+def route(conn: apsw.Connection, site_id: int, conversation_id: str, agent_id: int | None) -> None:
+    """Offer a waiting conversation to this agent first (None: to no one in particular)."""
+    conn.execute(
+        "UPDATE conversations SET routed_agent = ? WHERE id = ? AND site_id = ?",
+        (agent_id, conversation_id, site_id),
+    )
+
+
+def insert_agent_turn(
+    conn: apsw.Connection, site_id: int, conversation_id: str, *, message_id: str,
+    agent_id: int, name: str, text: str, at_ms: int,
+) -> bool:  # fmt: skip
+    """Store what the owner wrote, in the same statement that checks they still own it;
+    False when they do not (taken over by someone else, handed back, resolved)."""
+    cursor = conn.execute(
+        "INSERT INTO chat_messages (id, site_id, conversation_id, role, text, at_ms, author,"
+        " agent_id) SELECT ?, c.site_id, c.id, 'agent', ?, ?, ?, ? FROM conversations c"
+        " WHERE c.id = ? AND c.site_id = ? AND c.owner_agent = ? AND c.status = 'human'"
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
+        (message_id, text, at_ms, name, agent_id, conversation_id, site_id, agent_id),
+    )
+    if cursor.fetchone() is None:
+        return False
+    conn.execute(_TOUCH, (at_ms, conversation_id, site_id))
+    return True
+
+
+def owned_counts(conn: apsw.Connection, agent_ids: Sequence[int]) -> dict[int, int]:
+    """How many conversations each of these agents has open (with a person, theirs)."""
+    if not agent_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT owner_agent, COUNT(*) FROM conversations WHERE status = 'human'"  # noqa: S608
+        f" AND owner_agent IN ({dialect.id_list()}) GROUP BY owner_agent",
+        (dialect.id_list_value(agent_ids),),
+    ).fetchall()
+    return {int(agent): int(count) for agent, count in rows}
+
+
+def owned_by(
+    conn: apsw.Connection, site_ids: Sequence[int], agent_id: int, limit: int
+) -> list[Conversation]:
+    """The conversations this agent has, most recently active first."""
+    if not site_ids:
+        return []
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM conversations WHERE status = 'human'"  # noqa: S608
+        f" AND owner_agent = ? AND site_id IN ({dialect.id_list()}) ORDER BY last_ms DESC"
+        " LIMIT ?",
+        (agent_id, dialect.id_list_value(site_ids), limit),
+    ).fetchall()
+    return [_conversation(r) for r in rows]

@@ -18,12 +18,17 @@ __all__ = [
     "ActionDetail",
     "ActionField",
     "ActionResult",
+    "AgentJoined",
+    "AgentLeft",
+    "AgentMessage",
+    "AgentTyping",
     "Citation",
     "ClientFrame",
     "Config",
     "Confirm",
     "Cta",
     "Decline",
+    "Email",
     "Error",
     "Event",
     "Fire",
@@ -41,6 +46,7 @@ __all__ = [
     "Pong",
     "Rate",
     "ReplyDelta",
+    "ReplyDrop",
     "ReplyEnd",
     "ReplyReset",
     "ReplyStart",
@@ -48,6 +54,8 @@ __all__ = [
     "SeqFrame",
     "ServerFrame",
     "Signal",
+    "Ticket",
+    "Typing",
     "Welcome",
     "ack_text",
     "decode_client",
@@ -188,6 +196,26 @@ class Decline(SeqFrame, frozen=True, kw_only=True, tag="decline"):
     token: Token
 
 
+class Typing(Frame, frozen=True, kw_only=True, tag="typing"):
+    """The visitor is typing (``on``) or stopped; shown to the person who has the conversation.
+
+    Not acknowledged and not resent: a lost one is replaced by the next.
+    """
+
+    on: bool
+
+
+Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class Ticket(SeqFrame, frozen=True, kw_only=True, tag="ticket"):
+    """When no one can answer live: the visitor's address and question, for the team to write
+    back (stored before the ack, then delivered to the site's webhook)."""
+
+    email: Email
+    text: Annotated[str, Meta(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+
+
 class Ping(Frame, frozen=True, kw_only=True, tag="ping"):
     pass
 
@@ -204,11 +232,14 @@ ClientFrame = (
     | Handoff
     | Confirm
     | Decline
+    | Typing
+    | Ticket
     | Ping
 )
 #: Every client frame type of v1, in the order the protocol document lists them.
 CLIENT_FRAMES: tuple[type[Frame], ...] = (
-    Hello, Signal, Fire, Outcome, Event, Identify, Message, Rate, Handoff, Confirm, Decline, Ping,
+    Hello, Signal, Fire, Outcome, Event, Identify, Message, Rate, Handoff, Confirm, Decline,
+    Typing, Ticket, Ping,
 )  # fmt: skip
 
 
@@ -289,8 +320,49 @@ class ReplyEnd(Frame, frozen=True, kw_only=True, tag="reply_end"):
     id: str
     text: str
     citations: list[Citation] = []
-    kind: Literal["answer", "unknown", "handoff", "action"] = "answer"
+    kind: Literal["answer", "unknown", "handoff", "action", "ticket"] = "answer"
+    """``ticket``: no one can answer live; the widget asks for an email and the question."""
     offline: bool = False
+
+
+class ReplyDrop(Frame, frozen=True, kw_only=True, tag="reply_drop"):
+    """A reply being written when a person took the conversation over: never delivered,
+    the widget removes what it showed of it."""
+
+    id: str
+
+
+class AgentJoined(Frame, frozen=True, kw_only=True, tag="agent_joined"):
+    """A person of the team has the conversation (``name`` as they chose to be shown)."""
+
+    conversation: str
+    name: str
+    at: int
+
+
+class AgentLeft(Frame, frozen=True, kw_only=True, tag="agent_left"):
+    """The person left: handed back to the assistant (``to="bot"``), to their team's queue
+    (``to="queue"``), or the conversation was resolved (``to="resolved"``)."""
+
+    conversation: str
+    name: str
+    to: Literal["bot", "queue", "resolved"]
+    at: int
+
+
+class AgentTyping(Frame, frozen=True, kw_only=True, tag="agent_typing"):
+    name: str
+    on: bool
+
+
+class AgentMessage(Frame, frozen=True, kw_only=True, tag="agent_message"):
+    """A message the person wrote (text only, shown as text)."""
+
+    id: str
+    conversation: str
+    name: str
+    text: str
+    at: int
 
 
 class ActionDetail(msgspec.Struct, frozen=True, kw_only=True):
@@ -353,6 +425,8 @@ class HistoryMessage(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     at: int
     citations: list[Citation] = []
+    name: str | None = None
+    """For ``agent``: the person's name."""
 
 
 class History(Frame, frozen=True, kw_only=True, tag="history"):
@@ -374,12 +448,18 @@ ServerFrame = (
     | History
     | ActionCard
     | ActionResult
+    | ReplyDrop
+    | AgentJoined
+    | AgentLeft
+    | AgentTyping
+    | AgentMessage
 )
 
 #: Every server frame type of v1.
 SERVER_FRAMES: tuple[type[Frame], ...] = (
     Welcome, Ack, Rules, Outreach, Error, Pong,
     ReplyStart, ReplyDelta, ReplyReset, ReplyEnd, History, ActionCard, ActionResult,
+    ReplyDrop, AgentJoined, AgentLeft, AgentTyping, AgentMessage,
 )  # fmt: skip
 
 _decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
