@@ -639,7 +639,7 @@ def owned_counts(conn: apsw.Connection, agent_ids: Sequence[int]) -> dict[int, i
         f" AND owner_agent IN ({dialect.id_list()}) GROUP BY owner_agent",
         (dialect.id_list_value(agent_ids),),
     ).fetchall()
-    return {int(agent): int(count) for agent, count in rows}
+    return {int(str(agent)): int(str(count)) for agent, count in rows}
 
 
 def owned_by(
