@@ -1,11 +1,11 @@
-"""The frames the chat handles: visitor messages, "Talk to a person", ratings, and the history
-after ``welcome``."""
+"""The frames the chat handles: visitor messages, "Talk to a person", ratings, typing (shown to
+the person who has the conversation), and the history after ``welcome``."""
 
 from __future__ import annotations
 
 from bpract.chat.service import ChatService
 from bpract.wire.codes import INVALID
-from bpract.wire.frames import Handoff, Message, Rate
+from bpract.wire.frames import Handoff, Message, Rate, Typing
 from bpract.wire.handlers import FollowUp, FrameHandlers, Visit
 
 __all__ = ["register"]
@@ -51,11 +51,15 @@ def register(frames: FrameHandlers, chat: ChatService) -> None:
         return store
 
     async def history(visit: Visit) -> None:
-        found = await chat.history(visit.site_id, visit.visitor)
-        if found is not None:
-            await visit.send(found)
+        for frame in await chat.opened(visit.site_id, visit.visitor, visit.page):
+            await visit.send(frame)
+
+    async def typing(visit: Visit, frame: Typing) -> None:
+        since = chat.now_ms() - chat.config.history_window_ms
+        await chat.desk.visitor_typing(visit.site_id, visit.visitor, frame.on, since)
 
     frames.on(Message, message, admit=admit)
     frames.on(Handoff, message, admit=admit)
     frames.on(Rate, rate)
     frames.on_open(history)
+    frames.passing(Typing, typing)

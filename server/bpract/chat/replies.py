@@ -8,6 +8,7 @@ from bpract.wire.channels import visitor_channel
 from bpract.wire.frames import (
     Citation,
     ReplyDelta,
+    ReplyDrop,
     ReplyEnd,
     ReplyReset,
     ReplyStart,
@@ -34,9 +35,18 @@ class ReplyStream:
         self.id = reply_id
         self.shown = False
         """Whether text was sent since the start or the last reset."""
+        self.dropped = False
+        """A person took the conversation over: nothing more of this reply is sent."""
 
     async def _send(self, frame: ServerFrame) -> None:
-        await self._channels.wait_published(encode(frame), self._channel)
+        if not self.dropped:
+            await self._channels.wait_published(encode(frame), self._channel)
+
+    async def drop(self) -> None:
+        """Withdraw the reply: the widget removes what it showed; later frames are not sent."""
+        if not self.dropped:
+            await self._send(ReplyDrop(id=self.id))
+            self.dropped = True
 
     async def start(self, conversation: str, in_reply_to: int) -> None:
         await self._send(ReplyStart(id=self.id, conversation=conversation, in_reply_to=in_reply_to))

@@ -24,6 +24,7 @@ from bpract.chat import site_settings, storage
 from bpract.chat.answer import Draft, Question, extractive, fixed, generate
 from bpract.chat.citations import stored_citation
 from bpract.chat.config import ChatConfig
+from bpract.chat.desk import Desk, HandoffListener, QueueChanged
 from bpract.chat.language import detect_language
 from bpract.chat.memory import KEEP_TURNS, summarize, to_fold
 from bpract.chat.phrases import asks_for_human, phrases
@@ -37,7 +38,15 @@ from bpract.llm import Gateway
 from bpract.store import Database
 from bpract.visitors.limits import Limiter, MemoryLimiter, take_all
 from bpract.wire.channels import visitor_channel
-from bpract.wire.frames import Citation, History, HistoryMessage, ServerFrame, encode
+from bpract.wire.frames import (
+    AgentJoined,
+    Citation,
+    History,
+    HistoryMessage,
+    Page,
+    ServerFrame,
+    encode,
+)
 
 if TYPE_CHECKING:
     from litestar.channels import ChannelsPlugin
@@ -99,6 +108,12 @@ class PendingAnswer:
     traits: Mapping[str, Any] = field(default_factory=dict)
     handoff: bool = False
     """The visitor clicked "Talk to a person": no answer is written, the team is asked."""
+    at_ms: int = 0
+
+    @property
+    def with_person(self) -> bool:
+        """The conversation was with a person when the turn was stored: no bot answer."""
+        return self.conversation.with_person
 
 
 #: Why a conversation went to a person, as the inbox shows it (the model writes its own).
@@ -153,6 +168,9 @@ class ChatService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[AnswerListener] = []
+        self._handoff_listeners: list[HandoffListener] = []
+        self._writing: dict[str, ReplyStream] = {}  # conversation -> the reply being written
+        self.desk = Desk(db, channels, silence=self.silence, now_ms=now_ms)
         c = self.config
         self.limits = ChatLimits(
             messages_per_address=_per_minute(c.address_rate_per_minute),
@@ -161,9 +179,24 @@ class ChatService:
             new_per_site=_per_minute(c.site_new_per_minute),
         )
 
+    def now_ms(self) -> int:
+        return self._now_ms()
+
     def add_listener(self, listener: AnswerListener) -> None:
         """Call ``listener(answer)`` after every stored answer (errors are logged)."""
         self._listeners.append(listener)
+
+    def add_handoff_listener(self, listener: HandoffListener) -> None:
+        """Call ``listener(conversation, department)`` when a conversation starts waiting for
+        a person (routing; errors are logged)."""
+        self._handoff_listeners.append(listener)
+
+    async def silence(self, conversation_id: str) -> None:
+        """A person took the conversation over: drop the reply this process is writing for it
+        (another process's is dropped when it is stored, :meth:`_save`)."""
+        reply = self._writing.get(conversation_id)
+        if reply is not None:
+            await reply.drop()
 
     # -- admission and storage ----------------------------------------------------------------
 
@@ -240,11 +273,13 @@ class ChatService:
         lang = detect_language(text, conv.lang or lang_hint)
         return PendingAnswer(
             site_id, site_name, visitor, conv, row, message_id, text, seq, lang,
-            user_id=user_id, traits=dict(traits or {}), handoff=handoff,
+            user_id=user_id, traits=dict(traits or {}), handoff=handoff, at_ms=now,
         )  # fmt: skip
 
     def answer(self, pending: PendingAnswer) -> None:
-        """Write the answer in the background (it outlives the connection)."""
+        """Show the message to the agents looking at the conversation, and write the answer in
+        the background (it outlives the connection) — none while it is with a person: the
+        status was read in the transaction that stored the message."""
         task = asyncio.create_task(self._answer_in_turn(pending))
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -254,9 +289,12 @@ class ChatService:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("chat: answer task failed", exc_info=exc)
 
-    async def _answer_in_turn(self, pending: PendingAnswer) -> None:
-        async with self._turn(pending.conversation.id):
-            await self._answer(pending)
+    async def _answer_in_turn(self, p: PendingAnswer) -> None:
+        await self.desk.visitor_said(p.conversation, p.message_id, p.text, p.at_ms)
+        if p.with_person:
+            return
+        async with self._turn(p.conversation.id):
+            await self._answer(p)
 
     @contextlib.asynccontextmanager
     async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
@@ -380,6 +418,16 @@ class ChatService:
                 c, site_id, conv_id, at_ms=at, reason=reason, department=department
             )
         )
+        await self._waiting(p.conversation, department)
+
+    async def _waiting(self, conv: Conversation, department: str) -> None:
+        """Announce a conversation that now waits for a person, and let it be routed."""
+        await self.desk.announce(conv.site_id, QueueChanged(conversation=conv.id, change="waiting"))
+        for listener in self._handoff_listeners:
+            try:
+                await listener(conv, department)
+            except Exception:
+                log.exception("chat: hand-off listener failed")
 
     async def _unknown_again(self, p: PendingAnswer) -> bool:
         """Whether this "I don't know" is the second in a row of a conversation the site
@@ -444,6 +492,8 @@ class ChatService:
             await reply.start(conv.id, seq)
             await reply.delta(draft.text)
             await reply.end(draft.text, [], "handoff", False)
+            await self.desk.bot_said(conv, reply_id, draft.text, "handoff")
+            await self._waiting(conv, department)
 
     async def _unanswered(self, p: PendingAnswer, q: Question) -> None:
         from bpract.kb import record_unanswered
@@ -454,6 +504,14 @@ class ChatService:
         reply = ReplyStream(
             self.channels, site_id=p.site_id, visitor=p.visitor, reply_id=storage.new_id("r_")
         )
+        self._writing[p.conversation.id] = reply
+        try:
+            await self._write(p, reply)
+        finally:
+            if self._writing.get(p.conversation.id) is reply:
+                del self._writing[p.conversation.id]
+
+    async def _write(self, p: PendingAnswer, reply: ReplyStream) -> None:
         await reply.start(p.conversation.id, p.seq)
         passages = await self._retrieve(p.site_id, p.text)
         q = await self._question(p, passages)
@@ -466,8 +524,14 @@ class ChatService:
         if not reply.shown:
             await reply.delta(draft.text)
         answer = self._stored_answer(p, q, reply.id, draft)
-        await self.db.transaction(lambda conn: self._save(conn, p, answer))
+        saved = not reply.dropped and await self.db.transaction(
+            lambda conn: self._save(conn, p, answer), lock=True
+        )
+        if not saved:
+            await reply.drop()  # a person took the conversation over meanwhile
+            return
         await reply.end(draft.text, draft.citations, draft.kind, draft.offline)
+        await self.desk.bot_said(p.conversation, reply.id, draft.text, draft.kind)
         for outcome in draft.outcomes:
             if isinstance(outcome, Carded):
                 await self._publish(p.site_id, p.visitor, outcome.card)
@@ -487,10 +551,15 @@ class ChatService:
             retrieval_confidence=q.confidence,
         )  # fmt: skip
 
-    def _save(self, conn: Any, p: PendingAnswer, answer: Answer) -> None:
+    def _save(self, conn: Any, p: PendingAnswer, answer: Answer) -> bool:
+        """Store the answer unless a person has the conversation now (then it is dropped)."""
+        fresh = storage.get_conversation(conn, p.site_id, p.conversation.id)
+        if fresh is None or fresh.owner_agent is not None or fresh.status == "resolved":
+            return False
         storage.insert_answer(conn, answer)
         if p.lang != p.conversation.lang:
             storage.set_lang(conn, p.site_id, p.conversation.id, p.lang)
+        return True
 
     async def _fold_memory(self, p: PendingAnswer) -> None:
         site_id, conv = p.site_id, p.conversation
@@ -559,6 +628,25 @@ class ChatService:
 
     async def history(self, site_id: int, visitor: str) -> History | None:
         """The visitor's conversation of the last 24 h, if any, as a ``history`` frame."""
+        found = await self._history(site_id, visitor)
+        return None if found is None else found[1]
+
+    async def opened(self, site_id: int, visitor: str, page: Page | None) -> list[ServerFrame]:
+        """What a new connection of the visitor is sent: the conversation's history, and who of
+        the team has it; the agents looking at it see the page the visitor opened."""
+        found = await self._history(site_id, visitor)
+        if found is None:
+            return []
+        conv, history = found
+        frames: list[ServerFrame] = [history]
+        if conv.with_person:
+            if conv.owner_name is not None:
+                frames.append(AgentJoined(conversation=conv.id, name=conv.owner_name, at=0))
+            if page is not None and page.url:
+                await self.desk.visitor_page(conv, page)
+        return frames
+
+    async def _history(self, site_id: int, visitor: str) -> tuple[Conversation, History] | None:
         since = self._now_ms() - self.config.history_window_ms
         limit = self.config.history_messages
 
@@ -579,10 +667,11 @@ class ChatService:
                 text=t.text,
                 at=t.at_ms,
                 citations=[stored_citation(c) for c in t.citations],
+                name=t.author if t.role == "agent" else None,
             )
             for t in turns
         ]
-        return History(conversation=conv.id, messages=messages)
+        return conv, History(conversation=conv.id, messages=messages)
 
     async def aclose(self, grace_s: float = 5.0) -> None:
         """Let answers in flight finish (up to ``grace_s``), then cancel the rest."""

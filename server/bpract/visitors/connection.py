@@ -19,6 +19,7 @@ from bpract.wire.frames import (
     Error,
     Frame,
     Hello,
+    Page,
     Ping,
     Pong,
     SeqFrame,
@@ -156,6 +157,10 @@ class Connection:
         return self.hello.lang
 
     @property
+    def page(self) -> Page | None:
+        return self.hello.page
+
+    @property
     def client(self) -> str:
         return self.address
 
@@ -262,6 +267,8 @@ class Connection:
                 await self.send(Pong())
             case Hello():
                 await self.error(INVALID, "hello was already received")
+            case _ if (passer := self.hub.frames.passer(frame)) is not None:
+                await passer(self, frame)
             case SeqFrame():
                 handler = self.hub.frames.get(frame)
                 if handler is not None and handler.admit is not None:

@@ -6,6 +6,7 @@ features register what happens to the frames they understand::
     frames.on(Fire, handle_fire)          # triggers
     frames.on(Message, accept, admit=…)   # chat
     frames.on_open(send_history)          # chat, after every ``welcome``
+    frames.passing(Typing, show_typing)   # chat: not stored, not acknowledged
 
 A handler runs once its frame is stored for the first time, before the ack;
 the follow-up it returns (if any) runs after the ack, so an answer never
@@ -21,7 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar, Union
 
 import msgspec
 
-from bpract.wire.frames import Frame, SeqFrame, tag_of
+from bpract.wire.frames import Frame, Page, SeqFrame, tag_of
 
 __all__ = [
     "ENGINE_SEQ",
@@ -31,6 +32,7 @@ __all__ = [
     "FrameHandlers",
     "Handle",
     "OnOpen",
+    "Pass",
     "Visit",
 ]
 
@@ -38,6 +40,7 @@ __all__ = [
 ENGINE_SEQ = 0
 
 F = TypeVar("F", bound=SeqFrame)
+P = TypeVar("P", bound=Frame)
 
 
 class Visit(Protocol):
@@ -54,6 +57,10 @@ class Visit(Protocol):
     @property
     def lang(self) -> str | None:
         """The browser's language (``hello.lang``), if it sent one."""
+
+    @property
+    def page(self) -> Page | None:
+        """The page the connection was opened from (``hello.page``)."""
 
     @property
     def client(self) -> str:
@@ -85,6 +92,8 @@ Handle = Callable[[Visit, F], Awaitable[FollowUp | None]]
 Admit = Callable[[Visit, F], Awaitable[str | None]]
 #: Called after every ``welcome``.
 OnOpen = Callable[[Visit], Awaitable[None]]
+#: Called for an unsequenced frame (never stored, never acknowledged, not resent).
+Pass = Callable[[Visit, P], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +109,22 @@ class FrameHandlers:
     def __init__(self) -> None:
         self._by_type: dict[type[SeqFrame], FrameHandler[Any]] = {}
         self._on_open: list[OnOpen] = []
+        self._passing: dict[type[Frame], Pass[Any]] = {}
 
     def on(self, frame: type[F], handle: Handle[F], *, admit: Admit[F] | None = None) -> None:
         """Handle frames of type ``frame``; one handler per type."""
         if frame in self._by_type:
             raise ValueError(f"{tag_of(frame)!r} frames already have a handler")
         self._by_type[frame] = FrameHandler(frame, handle, admit)
+
+    def passing(self, frame: type[P], handle: Pass[P]) -> None:
+        """Handle unsequenced frames of type ``frame`` (typing…): nothing stored or acked."""
+        if issubclass(frame, SeqFrame) or frame in self._passing:
+            raise ValueError(f"{tag_of(frame)!r} frames cannot have this handler")
+        self._passing[frame] = handle
+
+    def passer(self, frame: Frame) -> Pass[Any] | None:
+        return self._passing.get(type(frame))
 
     def on_open(self, hook: OnOpen) -> None:
         """Call ``hook(visit)`` after every ``welcome`` (history, presence…)."""
@@ -125,5 +144,6 @@ class FrameHandlers:
     def decoder(self, always: Iterable[type[Frame]]) -> msgspec.json.Decoder[Any]:
         """One decoder for ``always`` and every handled frame type; others are unknown types."""
         first = tuple(always)
-        types = (*first, *(t for t in self._by_type if t not in first))
+        handled = (*self._by_type, *self._passing)
+        types = (*first, *(t for t in handled if t not in first))
         return msgspec.json.Decoder(Union[types])  # noqa: UP007 - a union built at run time
