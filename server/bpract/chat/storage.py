@@ -27,6 +27,7 @@ __all__ = [
     "find_conversation",
     "get_conversation",
     "hand_off",
+    "handoff_of",
     "has_conversation",
     "insert_agent_turn",
     "insert_answer",
@@ -655,3 +656,20 @@ def owned_by(
         (agent_id, dialect.id_list_value(site_ids), limit),
     ).fetchall()
     return [_conversation(r) for r in rows]
+
+
+def handoff_of(
+    conn: apsw.Connection, site_id: int, conversation_id: str
+) -> tuple[str | None, str | None]:
+    """Why the conversation was handed to a person, and for which team (None: never was)."""
+    row = conn.execute(
+        "SELECT handoff_reason, handoff_department FROM conversations WHERE id = ? AND site_id = ?",
+        (conversation_id, site_id),
+    ).fetchone()
+    if row is None:
+        return None, None
+    reason, department = row
+    return (
+        None if reason is None else str(reason),
+        None if department is None else str(department),
+    )

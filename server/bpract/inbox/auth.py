@@ -24,7 +24,10 @@ from bpract.inbox.settings import InboxSettings
 from bpract.inbox.storage import Agent, Failures
 from bpract.store import Database
 
-__all__ = ["InboxAuth", "Refusal", "SignedIn", "new_cookie_value"]
+__all__ = ["SESSION_COOKIE", "InboxAuth", "Refusal", "SignedIn", "new_cookie_value"]
+
+#: The cookie of an agent's session (its value signs them in; only its sha256 is stored).
+SESSION_COOKIE: Final = "bpract_inbox"
 
 _MAX_EMAIL: Final = 320
 _MAX_PASSWORD: Final = 1024

@@ -1,4 +1,10 @@
-"""The inbox's HTML: every piece of text escaped here, pages that need no script at all."""
+"""The inbox's HTML: every piece of text escaped here.
+
+Every page works without script (forms post, links navigate); ``inbox.js`` (served from
+``/inbox/static``, the only script the pages' policy allows) makes them live: the queue
+updates itself, a conversation's messages and typing appear as they happen, the composer
+sends over the inbox socket.  What the script needs is in ``data-`` attributes of ``<body>``.
+"""
 
 from __future__ import annotations
 
@@ -50,22 +56,45 @@ def waited(ms: int) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
-def _page(title: str, body: str, *, agent: Agent | None = None, csrf: str | None = None) -> str:
-    who = ""
+def _data(data: dict[str, str]) -> str:
+    return "".join(f' data-{k}="{_e(v)}"' for k, v in data.items())
+
+
+def _page(
+    title: str, body: str, *, agent: Agent | None = None, csrf: str | None = None,
+    data: dict[str, str] | None = None,
+) -> str:  # fmt: skip
+    who, script = "", ""
     if agent is not None and csrf is not None:
         who = (
-            f'<div class="who"><span>{_e(agent.display_name)}</span>'
+            f'<div class="who"><span class="presence" id="presence" hidden></span>'
+            '<button type="button" class="link" id="notify" hidden>Allow notifications</button>'
+            f"<span>{_e(agent.display_name)}</span>"
             '<form method="post" action="/inbox/sign-out">'
             f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
             '<button type="submit" class="link">Sign out</button></form></div>'
         )
+        script = '<script src="/inbox/static/inbox.js" defer></script>'
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)} · BPract inbox</title>"
-        '<link rel="stylesheet" href="/inbox/static/inbox.css"></head><body>'
+        f'<link rel="stylesheet" href="/inbox/static/inbox.css">{script}</head>'
+        f"<body{_data(data or {})}>"
         f'<header><a class="brand" href="/inbox">BPract inbox</a>{who}</header>'
         f"<main>{body}</main></body></html>"
+    )
+
+
+def _hidden(csrf: str) -> str:
+    return f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
+
+
+def _button_form(action: str, csrf: str, label: str, *, extra: str = "", cls: str = "") -> str:
+    return (
+        f'<form method="post" action="{_e(action)}" class="inline">{_hidden(csrf)}{extra}'
+        f'<button type="submit"{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}>'
+        f"{_e(label)}</button></form>"
     )
 
 
@@ -109,10 +138,11 @@ def _queue_rows(items: Iterable[QueueEntry], now_ms: int) -> str:
         preview = _e(item.preview) if item.preview else '<span class="muted">(no message)</span>'
         team = f" · {_e(item.department)}" if item.department else ""
         why = f'<span class="reason">{_e(item.reason)}</span>' if item.reason else ""
+        mark = ' <span class="badge for-you">for you</span>' if item.for_me else ""
         rows.append(
-            '<li class="waiting">'
+            f'<li class="waiting" data-conversation="{_e(item.conversation)}">'
             f'<a href="/inbox/c/{_e(item.conversation)}">'
-            f'<span class="line">{_visitor_line(item.visitor)}'
+            f'<span class="line">{_visitor_line(item.visitor)}{mark}'
             f'<span class="wait">waiting {waited(now_ms - item.since_ms)}</span></span>'
             f'<span class="preview">{preview}</span>{why}'
             f'<span class="meta">{_e(item.site)}{team} · since {_at(item.since_ms)}</span></a></li>'
@@ -120,26 +150,55 @@ def _queue_rows(items: Iterable[QueueEntry], now_ms: int) -> str:
     return "".join(rows)
 
 
-def queue_page(agent: Agent, csrf: str, items: list[QueueEntry], now_ms: int) -> str:
-    """The conversations waiting for a person, longest waiting first."""
+def _mine_rows(items: Iterable[QueueEntry], now_ms: int) -> str:
+    return "".join(
+        f'<li class="mine" data-conversation="{_e(item.conversation)}">'
+        f'<a href="/inbox/c/{_e(item.conversation)}">'
+        f'<span class="line">{_visitor_line(item.visitor)}'
+        f'<span class="wait">active {waited(now_ms - item.since_ms)} ago</span></span>'
+        f'<span class="meta">{_e(item.site)}</span></a></li>'
+        for item in items
+    )
+
+
+def queue_page(
+    agent: Agent, csrf: str, items: list[QueueEntry], now_ms: int,
+    mine: list[QueueEntry] | None = None,
+) -> str:  # fmt: skip
+    """The agent's conversations, and those waiting for a person, longest waiting first."""
     if items:
-        listing = f'<ol class="queue">{_queue_rows(items, now_ms)}</ol>'
+        listing = f'<ol class="queue" id="waiting">{_queue_rows(items, now_ms)}</ol>'
     else:
-        listing = '<p class="empty">No one is waiting for a person.</p>'
+        listing = '<p class="empty" id="waiting">No one is waiting for a person.</p>'
     count = f"{len(items)} waiting" if items else "nobody waiting"
+    yours = ""
+    if mine:
+        yours = (
+            '<section class="card"><div class="title"><h1>Yours</h1>'
+            f'<span class="muted">{len(mine)} open</span></div>'
+            f'<ol class="queue">{_mine_rows(mine, now_ms)}</ol></section>'
+        )
     body = (
+        f"{yours}"
         f'<section class="card"><div class="title"><h1>Waiting</h1>'
-        f'<span class="muted">{count} · <a href="/inbox">Refresh</a></span></div>'
+        f'<span class="muted" id="count">{count} · <a href="/inbox">Refresh</a></span></div>'
         f"{listing}</section>"
     )
-    return _page("Waiting", body, agent=agent, csrf=csrf)
+    data = {"page": "queue", "waiting": str(len(items))}
+    return _page("Waiting", body, agent=agent, csrf=csrf, data=data)
 
 
 def _turn(turn: Turn, visitor: Visitor) -> str:
-    who = visitor.label if turn.role == "visitor" else _ROLES.get(turn.role, turn.role)
+    if turn.role == "visitor":
+        who = visitor.label
+    elif turn.role == "agent" and turn.author:
+        who = turn.author
+    else:
+        who = _ROLES.get(turn.role, turn.role)
     side = "visitor" if turn.role == "visitor" else turn.role
     return (
-        f'<li class="turn by-{_e(side)}"><div class="from">{_e(who)} · {_at(turn.at_ms)}</div>'
+        f'<li class="turn by-{_e(side)}" data-id="{_e(turn.id)}">'
+        f'<div class="from">{_e(who)} · {_at(turn.at_ms)}</div>'
         f'<div class="text">{_e(turn.text)}</div></li>'
     )
 
@@ -154,15 +213,119 @@ def _identity(visitor: Visitor) -> str:
     return f'<p><span class="badge">verified</span> by the site</p><dl>{"".join(rows)}</dl>'
 
 
-def conversation_page(agent: Agent, csrf: str, view: ConversationView) -> str:
-    """One conversation: its transcript, and beside it who the visitor is."""
-    turns = "".join(_turn(t, view.visitor) for t in view.turns)
-    status = "waiting for a person" if view.status == "human" else "with the bot"
-    body = (
-        '<p class="crumbs"><a href="/inbox">← Waiting</a></p><div class="split">'
-        f'<section class="card transcript"><h1>{_visitor_line(view.visitor)}</h1>'
-        f'<p class="muted">{_e(view.site)} · {status} · started {_at(view.started_ms)}</p>'
-        f'<ol class="turns">{turns}</ol></section>'
-        f'<aside class="card"><h2>Visitor</h2>{_identity(view.visitor)}</aside></div>'
+def _status(view: ConversationView, agent: Agent) -> str:
+    if view.status == "resolved":
+        return "resolved"
+    if view.status != "human":
+        return "with the assistant"
+    if view.owner_agent is None:
+        team = f" ({view.department})" if view.department else ""
+        return f"waiting for a person{team}"
+    return "with you" if view.owner_agent == agent.id else f"with {view.owner_name}"
+
+
+def _controls(view: ConversationView, agent: Agent, csrf: str) -> str:
+    """What the agent may do with the conversation now."""
+    base = f"/inbox/c/{view.conversation}"
+    if view.status == "resolved":
+        return ""
+    if view.owner_agent is None:
+        return f'<div class="controls">{_button_form(base + "/take", csrf, "Take over")}</div>'
+    mine = view.owner_agent == agent.id
+    if not mine and agent.role != "supervisor":
+        return ""
+    to_agent = "".join(
+        f'<option value="{a.id}">{_e(a.display_name)}</option>' for a in view.colleagues
     )
-    return _page(view.visitor.label, body, agent=agent, csrf=csrf)
+    departments = sorted(
+        {d for a in view.colleagues for d in a.departments} | set(agent.departments)
+    )
+    to_team = "".join(f'<option value="{_e(d)}">{_e(d)}</option>' for d in departments)
+    transfer = ""
+    if to_agent:
+        transfer += (
+            f'<form method="post" action="{_e(base)}/transfer" class="inline">{_hidden(csrf)}'
+            '<label class="sr" for="to-agent">Transfer to</label>'
+            f'<select id="to-agent" name="agent">{to_agent}</select>'
+            '<button type="submit">Transfer</button></form>'
+        )
+    transfer += (
+        f'<form method="post" action="{_e(base)}/release" class="inline">{_hidden(csrf)}'
+        '<input type="hidden" name="to" value="queue">'
+        '<label class="sr" for="to-team">Team</label>'
+        f'<select id="to-team" name="department">{to_team}</select>'
+        '<button type="submit">Back to queue</button></form>'
+    )
+    bot = '<input type="hidden" name="to" value="bot">'
+    done = '<input type="hidden" name="to" value="resolved">'
+    return (
+        '<div class="controls">'
+        f"{_button_form(base + '/release', csrf, 'Hand back to the assistant', extra=bot)}"
+        f"{_button_form(base + '/release', csrf, 'Resolve', extra=done, cls='primary')}"
+        f"{transfer}</div>"
+    )
+
+
+def _composer(view: ConversationView, agent: Agent, csrf: str) -> str:
+    if view.status != "human" or view.owner_agent != agent.id:
+        return ""
+    return (
+        f'<form method="post" action="/inbox/c/{_e(view.conversation)}/say" class="composer"'
+        f' id="composer">{_hidden(csrf)}'
+        '<label class="sr" for="reply">Reply to the visitor</label>'
+        '<textarea id="reply" name="text" rows="3" maxlength="4000" required'
+        ' placeholder="Write to the visitor…"></textarea>'
+        '<button type="submit" class="primary">Send</button></form>'
+    )
+
+
+def _notes(view: ConversationView, csrf: str) -> str:
+    items = "".join(
+        f'<li><div class="from">{_e(n.author)} · {_at(n.at_ms)}</div>'
+        f'<div class="text">{_e(n.text)}</div></li>'
+        for n in view.notes
+    )
+    listing = f'<ol class="notes">{items}</ol>' if items else '<p class="muted">No notes yet.</p>'
+    return (
+        '<section class="card notes-card"><h2>Private notes</h2>'
+        '<p class="muted">Only your team sees these; the visitor never does.</p>'
+        f"{listing}"
+        f'<form method="post" action="/inbox/c/{_e(view.conversation)}/notes">{_hidden(csrf)}'
+        '<label class="sr" for="note">Note</label>'
+        '<textarea id="note" name="text" rows="2" maxlength="4000" required'
+        ' placeholder="A note for the team…"></textarea>'
+        '<button type="submit">Add note</button></form></section>'
+    )
+
+
+def conversation_page(
+    agent: Agent, csrf: str, view: ConversationView, *, notice: str | None = None,
+    context: str = "",
+) -> str:  # fmt: skip
+    """One conversation: its transcript, what the agent may do, notes, who the visitor is."""
+    turns = "".join(_turn(t, view.visitor) for t in view.turns)
+    shown = f'<p class="notice" role="status">{_e(notice)}</p>' if notice else ""
+    why = (
+        f'<p class="reason">{_e(view.reason)}</p>' if view.reason and view.status == "human" else ""
+    )
+    owner = (
+        "me" if view.owner_agent == agent.id else "none" if view.owner_agent is None else "other"
+    )
+    body = (
+        '<p class="crumbs"><a href="/inbox">← Inbox</a></p><div class="split">'
+        f'<section class="card transcript"><h1>{_visitor_line(view.visitor)}</h1>'
+        f'<p class="muted">{_e(view.site)} · <span id="status">{_e(_status(view, agent))}</span>'
+        f" · started {_at(view.started_ms)}</p>{why}{shown}"
+        f"{_controls(view, agent, csrf)}"
+        '<p class="muted page-line" id="visitor-page" hidden></p>'
+        f'<ol class="turns" id="turns" aria-live="polite">{turns}</ol>'
+        '<p class="typing" id="typing" aria-live="polite" hidden></p>'
+        f"{_composer(view, agent, csrf)}</section>"
+        f'<aside class="side"><section class="card"><h2>Visitor</h2>{_identity(view.visitor)}'
+        f"</section>{_notes(view, csrf)}{context}</aside></div>"
+    )
+    data = {
+        "page": "conversation", "conversation": view.conversation, "owner": owner,
+        "status": view.status, "visitor": view.visitor.label, "me": agent.display_name,
+    }  # fmt: skip
+    return _page(view.visitor.label, body, agent=agent, csrf=csrf, data=data)

@@ -16,15 +16,16 @@ import apsw
 
 from bpract.chat import storage as chat
 from bpract.chat.storage import Turn
-from bpract.inbox.storage import Agent
+from bpract.inbox.storage import Agent, Note, list_agents, notes_of
 from bpract.sites import Site, list_sites
 from bpract.store import Database
 from bpract.visitors.storage import visitor_traits
 
-__all__ = ["ConversationView", "QueueEntry", "Visitor", "conversation_view", "waiting"]
+__all__ = ["ConversationView", "QueueEntry", "Visitor", "conversation_view", "mine", "waiting"]
 
 _PREVIEW: Final = 140
 _TRANSCRIPT: Final = 500
+_NOTES: Final = 200
 _NAME_TRAITS: Final = ("name", "full_name", "email")
 
 
@@ -58,16 +59,26 @@ class QueueEntry:
     reason: str | None = None
     """Why it was handed off: what the visitor did, or the assistant's words."""
     department: str | None = None
+    for_me: bool = False
+    """Routed to this agent first."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationView:
     conversation: str
     site: str
+    site_id: int
     status: str
     started_ms: int
     visitor: Visitor
     turns: list[Turn]
+    owner_agent: int | None = None
+    owner_name: str | None = None
+    department: str | None = None
+    reason: str | None = None
+    notes: list[Note] = field(default_factory=list)
+    colleagues: list[Agent] = field(default_factory=list)
+    """The organisation's other enabled agents (to transfer to)."""
 
 
 def _visitor(conn: apsw.Connection, site_id: int, visitor: str) -> Visitor:
@@ -102,8 +113,28 @@ async def waiting(db: Database, agent: Agent, limit: int) -> list[QueueEntry]:
                 preview=_preview(w.last_visitor_text),
                 reason=_preview(w.reason),
                 department=w.department,
+                for_me=w.routed_agent == agent.id,
             )
             for w in chat.waiting_conversations(conn, list(sites), limit)
+        ]
+
+    return await db.run(read)
+
+
+async def mine(db: Database, agent: Agent, limit: int) -> list[QueueEntry]:
+    """The conversations the agent has, most recently active first."""
+
+    def read(conn: apsw.Connection) -> list[QueueEntry]:
+        sites = _sites(conn, agent)
+        return [
+            QueueEntry(
+                conversation=c.id,
+                site=sites[c.site_id].name,
+                visitor=_visitor(conn, c.site_id, c.visitor),
+                since_ms=c.last_ms,
+                preview=None,
+            )
+            for c in chat.owned_by(conn, list(sites), agent.id, limit)
         ]
 
     return await db.run(read)
@@ -119,10 +150,19 @@ async def conversation_view(
         found = chat.conversation_in(conn, list(sites), conversation)
         if found is None:
             return None
+        handoff = chat.handoff_of(conn, found.site_id, found.id)
         return ConversationView(
-            conversation=found.id, site=sites[found.site_id].name, status=found.status,
-            started_ms=found.started_ms, visitor=_visitor(conn, found.site_id, found.visitor),
+            conversation=found.id, site=sites[found.site_id].name, site_id=found.site_id,
+            status=found.status, started_ms=found.started_ms,
+            visitor=_visitor(conn, found.site_id, found.visitor),
             turns=chat.recent_turns(conn, found.site_id, found.id, _TRANSCRIPT),
+            owner_agent=found.owner_agent, owner_name=found.owner_name,
+            department=handoff[1], reason=handoff[0],
+            notes=notes_of(conn, agent.org_id, found.id, _NOTES),
+            colleagues=[
+                a for a in list_agents(conn, agent.org_id)
+                if a.disabled_at is None and a.id != agent.id
+            ],
         )  # fmt: skip
 
     return await db.run(read)

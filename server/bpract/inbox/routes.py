@@ -1,15 +1,18 @@
-"""The inbox's pages under ``/inbox``: sign-in and sign-out, the queue, one conversation.
+"""The inbox's pages under ``/inbox``: sign-in and sign-out, the queue, one conversation and
+what an agent does with it (take over, write, hand back, resolve, transfer, note).
 
 Every form carries a CSRF token bound to its cookie (:mod:`bpract.inbox.csrf`); a POST
 without the right one is refused 403 before the form is acted on.  Cookies are
 ``HttpOnly``, ``SameSite=Strict``, ``Path=/inbox`` and ``Secure`` when the public URL (or
-the request) is https.  Pages are never cached and load no script.
+the request) is https.  Pages are never cached; their only script is ``inbox.js``, from
+here, and it talks only to this server (``/inbox/live``).
 """
 
 from __future__ import annotations
 
 from importlib.resources import files
 from typing import Any, Final
+from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
@@ -17,28 +20,32 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from bpract.chat import ChatService
+from bpract.chat.storage import conversation_in
 from bpract.clock import now_ms
 from bpract.headers import PagePolicy, page_policy
-from bpract.inbox import pages, queue
-from bpract.inbox.auth import InboxAuth, Refusal, new_cookie_value
+from bpract.inbox import live, pages, presence, queue
+from bpract.inbox.auth import SESSION_COOKIE, InboxAuth, Refusal, new_cookie_value
 from bpract.inbox.csrf import Purpose
 from bpract.inbox.settings import InboxSettings
-from bpract.inbox.storage import Agent
+from bpract.inbox.storage import Agent, agent_by_id, insert_note
 from bpract.settings import Settings
+from bpract.sites import list_sites
 from bpract.store import Database
+from bpract.wire.codes import MAX_MESSAGE_CHARS
 
 __all__ = ["INBOX_PAGE", "SESSION_COOKIE", "SIGN_IN_COOKIE", "route_handlers"]
 
 AnyRequest = Request[Any, Any, Any]
 
-SESSION_COOKIE: Final = "bpract_inbox"
 SIGN_IN_COOKIE: Final = "bpract_inbox_sign_in"
-#: No script at all; styles from our own stylesheet.
-INBOX_PAGE: Final = PagePolicy(script_src=("'none'",), connect_src=("'none'",))
+#: Only our own script and stylesheet; the script talks to this server only.
+INBOX_PAGE: Final = PagePolicy(script_src=("'self'",), connect_src=("'self'",))
 _PATH: Final = "/inbox"
 _FORM_BYTES: Final = 8192
 _NO_STORE: Final = {"cache-control": "no-store"}
 _CSS: Final = files("bpract.inbox").joinpath("static/inbox.css").read_bytes()
+_JS: Final = files("bpract.inbox").joinpath("static/inbox.js").read_bytes()
 _REFUSED: Final = (
     "This form has expired or did not come from the inbox. Reload the page and try again."
 )
@@ -95,6 +102,13 @@ async def stylesheet() -> Response[bytes]:
     return Response(_CSS, media_type="text/css", headers={"cache-control": "public, max-age=300"})
 
 
+@get("/static/inbox.js", include_in_schema=False)
+async def script() -> Response[bytes]:
+    return Response(
+        _JS, media_type="text/javascript", headers={"cache-control": "public, max-age=300"}
+    )
+
+
 @get("/sign-in", include_in_schema=False)
 async def sign_in_form(
     request: AnyRequest, inbox: NamedDependency[InboxAuth], settings: NamedDependency[Settings]
@@ -138,14 +152,17 @@ async def sign_in(
 
 @post("/sign-out", include_in_schema=False, request_max_body_size=_FORM_BYTES)
 async def sign_out(
-    request: AnyRequest, inbox: NamedDependency[InboxAuth]
+    request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database]
 ) -> Response[str] | Redirect:
     session = request.cookies.get(SESSION_COOKIE)
     form = await _form(request)
     if not await inbox.valid_form(Purpose.SESSION, session, form.get("csrf")):
         return _html(pages.message_page("Refused", _REFUSED), 403)
     assert session is not None
+    agent = await inbox.agent(session)
     await inbox.sign_out(session)
+    if agent is not None:  # no longer online: no conversation is routed to them
+        await presence.leave_agent(db, agent.id)
     return Redirect(f"{_PATH}/sign-in", status_code=303, cookies=[_gone(SESSION_COOKIE)])
 
 
@@ -161,8 +178,10 @@ async def waiting_queue(
     if found is None:
         return _to_sign_in(request)
     agent, csrf = found
-    items = await queue.waiting(db, agent, settings.of(InboxSettings).queue_limit)
-    return _html(pages.queue_page(agent, csrf, items, now_ms()))
+    limit = settings.of(InboxSettings).queue_limit
+    items = await queue.waiting(db, agent, limit)
+    mine = await queue.mine(db, agent, limit)
+    return _html(pages.queue_page(agent, csrf, items, now_ms(), mine=mine))
 
 
 @get("/c/{conversation:str}", include_in_schema=False)
@@ -179,9 +198,178 @@ async def one_conversation(
     agent, csrf = found
     view = await queue.conversation_view(db, agent, conversation)
     if view is None:
-        text = pages.message_page("Not found", "No such conversation.", agent=agent, csrf=csrf)
-        return _html(text, 404)
-    return _html(pages.conversation_page(agent, csrf, view))
+        return _not_found(agent, csrf)
+    notice = _NOTICES.get(request.query_params.get("n", ""))
+    if notice is None and (lost := request.query_params.get("lost")):
+        notice = f"{lost[:80]} took this conversation first."
+    return _html(pages.conversation_page(agent, csrf, view, notice=notice))
+
+
+def _not_found(agent: Agent, csrf: str) -> Response[str]:
+    text = pages.message_page("Not found", "No such conversation.", agent=agent, csrf=csrf)
+    return _html(text, 404)
+
+
+_NOTICES: Final = {
+    "taken": "You have this conversation: the assistant is silent while you do.",
+    "not-yours": "You do not have this conversation any more.",
+    "noted": "Note added.",
+    "sent": "Sent.",
+    "empty": f"Write 1 to {MAX_MESSAGE_CHARS} characters.",
+    "transferred": "Transferred.",
+}
+
+
+async def _acting(
+    request: AnyRequest, inbox: InboxAuth
+) -> tuple[Agent, dict[str, str]] | Response[str] | Redirect:
+    """The signed-in agent of a form post with its fields, or the answer refusing it."""
+    session = request.cookies.get(SESSION_COOKIE)
+    form = await _form(request)
+    if not await inbox.valid_form(Purpose.SESSION, session, form.get("csrf")):
+        return _html(pages.message_page("Refused", _REFUSED), 403)
+    agent = await inbox.agent(session)
+    if agent is None:
+        return _to_sign_in(request)
+    return agent, form
+
+
+async def _site_ids(db: Database, agent: Agent) -> list[int]:
+    org = agent.org_id
+    return [s.id for s in await db.run(lambda c: list_sites(c, org_id=org))]
+
+
+def _back(conversation: str, notice: str = "") -> Redirect:
+    query = f"?n={notice}" if notice else ""
+    return Redirect(f"{_PATH}/c/{conversation}{query}", status_code=303)
+
+
+@post("/c/{conversation:str}/take", include_in_schema=False, request_max_body_size=_FORM_BYTES)
+async def take(
+    request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
+    chat: NamedDependency[ChatService], conversation: FromPath[str],
+) -> Response[str] | Redirect:  # fmt: skip
+    """Take the conversation over; of two agents at once, one has it, the other is told."""
+    acting = await _acting(request, inbox)
+    if not isinstance(acting, tuple):
+        return acting
+    agent, _ = acting
+    taken = await chat.desk.take(
+        await _site_ids(db, agent), conversation, agent_id=agent.id, name=agent.display_name
+    )
+    if taken is None:
+        return _not_found(agent, await inbox.form_token(Purpose.SESSION, _session(request)))
+    if not taken.won:
+        if taken.conversation.owner_agent == agent.id:
+            return _back(conversation, "taken")
+        who = quote(taken.conversation.owner_name or "Someone")
+        return Redirect(f"{_PATH}/c/{conversation}?lost={who}", status_code=303)
+    return _back(conversation, "taken")
+
+
+def _session(request: AnyRequest) -> str:
+    return request.cookies.get(SESSION_COOKIE) or ""
+
+
+@post("/c/{conversation:str}/release", include_in_schema=False,
+      request_max_body_size=_FORM_BYTES)  # fmt: skip
+async def release(
+    request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
+    chat: NamedDependency[ChatService], conversation: FromPath[str],
+) -> Response[str] | Redirect:  # fmt: skip
+    """Hand back to the assistant, back to the queue (of a team), or resolve — the owner, or
+    a supervisor for anyone's."""
+    acting = await _acting(request, inbox)
+    if not isinstance(acting, tuple):
+        return acting
+    agent, form = acting
+    to = form.get("to", "")
+    if to not in ("bot", "queue", "resolved"):
+        return _html(pages.message_page("Refused", "Choose bot, queue or resolved."), 400)
+    department = (form.get("department") or "").strip()[:64] or None
+    done = await chat.desk.release(
+        await _site_ids(db, agent), conversation, to=to,  # type: ignore[arg-type]
+        agent_id=None if agent.role == "supervisor" else agent.id,
+        department=department if to == "queue" else None,
+    )  # fmt: skip
+    if done is None:
+        return _back(conversation, "not-yours")
+    return Redirect(_PATH, status_code=303)
+
+
+@post("/c/{conversation:str}/transfer", include_in_schema=False,
+      request_max_body_size=_FORM_BYTES)  # fmt: skip
+async def transfer(
+    request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
+    chat: NamedDependency[ChatService], conversation: FromPath[str],
+) -> Response[str] | Redirect:  # fmt: skip
+    """Give the conversation to a colleague of the same organisation."""
+    acting = await _acting(request, inbox)
+    if not isinstance(acting, tuple):
+        return acting
+    agent, form = acting
+    raw = form.get("agent", "")
+    target = await db.run(lambda c: agent_by_id(c, int(raw))) if raw.isdigit() else None
+    if target is None or target.org_id != agent.org_id or target.disabled_at is not None:
+        return _html(pages.message_page("Refused", "No such colleague."), 400)
+    done = await chat.desk.transfer(
+        await _site_ids(db, agent), conversation, to_agent=target.id,
+        to_name=target.display_name,
+        from_agent=None if agent.role == "supervisor" else agent.id,
+    )  # fmt: skip
+    if done is None:
+        return _back(conversation, "not-yours")
+    return Redirect(_PATH, status_code=303)
+
+
+@post("/c/{conversation:str}/say", include_in_schema=False, request_max_body_size=_FORM_BYTES)
+async def say(
+    request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
+    chat: NamedDependency[ChatService], conversation: FromPath[str],
+) -> Response[str] | Redirect:  # fmt: skip
+    """Write to the visitor (the page's form; the script sends over the socket instead)."""
+    acting = await _acting(request, inbox)
+    if not isinstance(acting, tuple):
+        return acting
+    agent, form = acting
+    text = form.get("text", "").strip()
+    if not text or len(text) > MAX_MESSAGE_CHARS:
+        return _back(conversation, "empty")
+    said = await chat.desk.say(
+        await _site_ids(db, agent), conversation, agent_id=agent.id,
+        name=agent.display_name, text=text, client_id=form.get("csrf", "")[:16] + text[:32],
+    )  # fmt: skip
+    return _back(conversation, "sent" if said is not None else "not-yours")
+
+
+@post("/c/{conversation:str}/notes", include_in_schema=False, request_max_body_size=_FORM_BYTES)
+async def add_note(
+    request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
+    conversation: FromPath[str],
+) -> Response[str] | Redirect:  # fmt: skip
+    """A private note for the team (never sent to the visitor)."""
+    acting = await _acting(request, inbox)
+    if not isinstance(acting, tuple):
+        return acting
+    agent, form = acting
+    text = form.get("text", "").strip()
+    if not text or len(text) > MAX_MESSAGE_CHARS:
+        return _back(conversation, "empty")
+    site_ids, at = await _site_ids(db, agent), now_ms()
+
+    def store(c: Any) -> bool:
+        found = conversation_in(c, site_ids, conversation)
+        if found is None:
+            return False
+        insert_note(
+            c, org_id=agent.org_id, site_id=found.site_id, conversation=found.id,
+            agent_id=agent.id, author=agent.display_name, text=text, at_ms=at,
+        )  # fmt: skip
+        return True
+
+    if not await db.transaction(store):
+        return _not_found(agent, await inbox.form_token(Purpose.SESSION, _session(request)))
+    return _back(conversation, "noted")
 
 
 #: Every page under ``/inbox``, under the inbox's Content-Security-Policy.
@@ -190,13 +378,20 @@ route_handlers = [
         _PATH,
         route_handlers=[
             stylesheet,
+            script,
             sign_in_form,
             sign_in,
             sign_out,
             waiting_queue,
             one_conversation,
+            take,
+            release,
+            transfer,
+            say,
+            add_note,
         ],
         opt=page_policy(INBOX_PAGE),
         include_in_schema=False,
-    )
+    ),
+    *live.route_handlers,
 ]

@@ -25,3 +25,6 @@ class InboxSettings:
 
     queue_limit: int = env("BPRACT_INBOX_QUEUE_LIMIT", 200)
     """Most waiting conversations the queue shows (the longest waiting)."""
+
+    presence_beat: float = env("BPRACT_INBOX_PRESENCE_BEAT", 15.0)
+    """Seconds between the heartbeats of an agent's open inbox page."""

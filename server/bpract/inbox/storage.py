@@ -15,6 +15,7 @@ from bpract.store import insert_id
 __all__ = [
     "Agent",
     "Failures",
+    "Note",
     "agent_by_email",
     "agent_by_id",
     "delete_session",
@@ -24,8 +25,10 @@ __all__ = [
     "failures_of",
     "forget_failures",
     "insert_agent",
+    "insert_note",
     "insert_session",
     "list_agents",
+    "notes_of",
     "prune_sessions",
     "put_failures",
     "secret",
@@ -218,3 +221,40 @@ def secret(conn: apsw.Connection, name: str) -> str:
     row = conn.execute("SELECT secret FROM inbox_secrets WHERE name = ?", (name,)).fetchone()
     assert row is not None  # inserted just now, or by another worker first
     return str(row[0])
+
+
+# -- private notes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Note:
+    """A private note on a conversation, for the team only."""
+
+    id: int
+    author: str
+    text: str
+    at_ms: int
+
+
+def insert_note(
+    conn: apsw.Connection, *, org_id: int, site_id: int, conversation: str, agent_id: int,
+    author: str, text: str, at_ms: int,
+) -> int:  # fmt: skip
+    return insert_id(
+        conn,
+        "INSERT INTO inbox_notes (org_id, site_id, conversation_id, agent_id, author, text,"
+        " at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (org_id, site_id, conversation, agent_id, author, text, at_ms),
+    )
+
+
+def notes_of(conn: apsw.Connection, org_id: int, conversation: str, limit: int) -> list[Note]:
+    """The organisation's notes on a conversation, oldest first."""
+    rows = conn.execute(
+        "SELECT id, author, text, at_ms FROM inbox_notes WHERE org_id = ? AND conversation_id = ?"
+        " ORDER BY at_ms, id LIMIT ?",
+        (org_id, conversation, limit),
+    ).fetchall()
+    return [
+        Note(id=int(str(i)), author=str(a), text=str(t), at_ms=int(str(m))) for i, a, t, m in rows
+    ]
