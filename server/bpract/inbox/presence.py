@@ -29,6 +29,7 @@ from bpract.inbox.agents import DEFAULT_DEPARTMENTS
 from bpract.inbox.errors import InboxError
 from bpract.inbox.settings import InboxSettings
 from bpract.inbox.storage import Agent
+from bpract.settings import get_settings
 from bpract.store import Database
 
 __all__ = [
@@ -53,7 +54,8 @@ _MAX_CONN_ID: Final = 128
 
 
 def _settings(settings: InboxSettings | None) -> InboxSettings:
-    return settings if settings is not None else InboxSettings()
+    """``settings``, else the server's (read from the environment once)."""
+    return settings if settings is not None else get_settings().of(InboxSettings)
 
 
 def _seen_since(now_ms: int, settings: InboxSettings | None) -> int:
