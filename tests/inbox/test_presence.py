@@ -18,6 +18,7 @@ from bpract.inbox.presence import (
     prune,
     states,
 )
+from bpract.inbox.storage import Agent
 from inbox.people import NOW, People, people, tx
 
 TIMEOUT_MS = 45_000
@@ -30,8 +31,8 @@ def world(tmp_path: Path) -> Iterator[People]:
     made.db.close()
 
 
-def _ids(agents: list[object]) -> list[int]:
-    return [a.id for a in agents]  # type: ignore[attr-defined]
+def _ids(agents: list[Agent]) -> list[int]:
+    return [a.id for a in agents]
 
 
 async def test_an_agent_is_online_until_the_timeout_after_their_last_beat(world: People) -> None:
