@@ -160,3 +160,66 @@ def test_disable_and_a_new_password(
     assert code == 0 and "disabled a@acme.test" in out
     code, out, _ = _run(capsys, db, "agents", "list", "--json")
     assert json.loads(out)[0]["disabled_at"] is not None
+
+
+def test_a_limit_of_open_conversations_and_departments_are_set_and_listed(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    add = ("agents", "add", "--org", "Acme", "--name", "A")
+    code, out, _ = _run(capsys, db, *add, "--email", "a@acme.test", "--max-open", "3")
+    assert code == 0 and "max_open 3" in out.splitlines()
+    code, out, _ = _run(capsys, db, *add, "--email", "b@acme.test")
+    assert code == 0 and "max_open default" in out.splitlines()
+
+    code, out, _ = _run(capsys, db, "agents", "list", "--json")
+    assert [(a["email"], a["max_open"]) for a in json.loads(out)] == [
+        ("a@acme.test", 3),
+        ("b@acme.test", None),
+    ]
+    code, out, _ = _run(capsys, db, "agents", "list")
+    header, first, second = out.splitlines()
+    assert header.split("\t")[6] == "max_open"
+    assert first.split("\t")[6] == "3" and second.split("\t")[6] == "default"
+
+    change = ("agents", "set", "--org", "Acme", "--email")
+    code, out, _ = _run(capsys, db, *change, "B@acme.test", "--max-open", "0")
+    assert code == 0 and "max_open 0" in out.splitlines()
+    code, out, _ = _run(
+        capsys, db, *change, "b@acme.test", "--departments", "billing, support,billing", "--json"
+    )
+    changed = json.loads(out)["agent"]
+    assert code == 0 and changed["departments"] == ["billing", "support"]
+    assert changed["max_open"] == 0  # kept
+    code, out, _ = _run(capsys, db, *change, "a@acme.test", "--max-open", "default")
+    assert code == 0 and "max_open default" in out.splitlines()
+    assert "departments support" in out.splitlines()  # kept
+
+    code, out, _ = _run(capsys, db, "agents", "list", "--json")
+    assert [(a["max_open"], a["departments"]) for a in json.loads(out)] == [
+        (None, ["support"]),
+        (0, ["billing", "support"]),
+    ]
+
+
+def test_refused_changes(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+    _run(capsys, db, "agents", "add", "--org", "Acme", "--email", "a@acme.test", "--name", "A")
+    change = ("agents", "set", "--org", "Acme", "--email", "a@acme.test")
+    nothing = _run(capsys, db, *change)
+    assert nothing[0] == 2 and "nothing to change" in nothing[2]
+    negative = _run(capsys, db, *change, "--max-open", "-1")
+    assert negative[0] == 2 and "0 to 1000" in negative[2]
+    huge = _run(capsys, db, "agents", "add", "--org", "Acme", "--email", "h@acme.test",
+                "--name", "H", "--max-open", "1001")  # fmt: skip
+    assert huge[0] == 2 and "0 to 1000" in huge[2]
+    empty = _run(capsys, db, *change, "--departments", " , ")
+    assert empty[0] == 2 and "at least one department" in empty[2]
+    unknown = _run(capsys, db, "agents", "set", "--org", "Acme", "--email", "z@acme.test",
+                   "--max-open", "2")  # fmt: skip
+    assert unknown[0] == 2 and "no agent z@acme.test" in unknown[2]
+    with pytest.raises(SystemExit) as exited:
+        _run(capsys, db, *change, "--max-open", "many")
+    assert exited.value.code == 2 and "a number or default" in capsys.readouterr().err
+
+    _, out, _ = _run(capsys, db, "agents", "list", "--json")
+    [kept] = json.loads(out)
+    assert (kept["max_open"], kept["departments"]) == (None, ["support"])

@@ -64,8 +64,10 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
         ("actions", 2, None),
         ("chat", 2, None),
         ("chat", 3, None),
+        ("chat", 4, None),
         ("quality", 2, ("chat", 1)),
         ("inbox", 1, None),
+        ("inbox", 2, None),
     ]
     assert pending(conn, MIGRATIONS) == []
     for table, rows in before.items():

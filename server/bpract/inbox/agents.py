@@ -1,11 +1,11 @@
-"""Agents: who answers visitors for an organisation — add, list, disable, new password."""
+"""Agents: who answers visitors for an organisation — add, list, change, disable, new password."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Final
 
 import apsw
@@ -16,11 +16,16 @@ from bpract.inbox.storage import Agent
 
 __all__ = [
     "DEFAULT_DEPARTMENTS",
+    "KEEP",
+    "MAX_OPEN_LIMIT",
     "AgentRole",
+    "Keep",
     "add_agent",
+    "check_max_open",
     "disable_agent",
     "normalize_email",
     "set_password",
+    "update_agent",
 ]
 
 DEFAULT_DEPARTMENTS: Final = ("support",)
@@ -28,6 +33,17 @@ _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MAX_EMAIL: Final = 254
 _MAX_NAME: Final = 100
 _MAX_DEPARTMENT: Final = 64
+MAX_OPEN_LIMIT: Final = 1000
+"""The largest limit of open conversations an agent may be given."""
+
+
+class Keep(Enum):
+    """Leave a field as it is (:func:`update_agent`)."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
 
 
 class AgentRole(StrEnum):
@@ -54,6 +70,13 @@ def _departments(names: Sequence[str] | None) -> list[str]:
     return kept
 
 
+def check_max_open(max_open: int | None) -> int | None:
+    """``max_open`` if it is a limit an agent may have (None: the server's default)."""
+    if max_open is not None and not 0 <= max_open <= MAX_OPEN_LIMIT:
+        raise InboxError(f"a limit of open conversations is 0 to {MAX_OPEN_LIMIT}: {max_open}")
+    return max_open
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -67,8 +90,10 @@ def add_agent(
     password_hash: str,
     role: AgentRole | str = AgentRole.AGENT,
     departments: Sequence[str] | None = None,
+    max_open: int | None = None,
 ) -> Agent:
-    """A new agent of organisation ``org_id``; an email is unique within an organisation."""
+    """A new agent of organisation ``org_id``; an email is unique within an organisation.
+    ``max_open``: their own limit of open conversations (None: ``BPRACT_INBOX_MAX_OPEN``)."""
     email = normalize_email(email)
     name = display_name.strip()
     if not name or len(name) > _MAX_NAME:
@@ -77,11 +102,13 @@ def add_agent(
         role = AgentRole(role)
     except ValueError:
         raise InboxError(f"a role is agent or supervisor, not {role!r}") from None
+    max_open = check_max_open(max_open)
     if storage.agent_by_email(conn, org_id, email) is not None:
         raise AgentExistsError(f"this organisation has an agent {email} already")
     agent_id = storage.insert_agent(
         conn, org_id=org_id, email=email, display_name=name, password_hash=password_hash,
         role=role.value, departments=_departments(departments), created_at=_now(),
+        max_open=max_open,
     )  # fmt: skip
     made = storage.agent_by_id(conn, agent_id)
     assert made is not None
@@ -93,6 +120,31 @@ def _existing(conn: apsw.Connection, org_id: int, email: str) -> Agent:
     if found is None:
         raise AgentNotFoundError(f"this organisation has no agent {email.strip()}")
     return found
+
+
+def update_agent(
+    conn: apsw.Connection,
+    org_id: int,
+    email: str,
+    *,
+    max_open: int | Keep | None = KEEP,
+    departments: Sequence[str] | Keep = KEEP,
+) -> Agent:
+    """Change agent ``email`` of ``org_id``: their limit of open conversations (None: back to
+    the server's default) and their departments (a non-empty list); :data:`KEEP` leaves one as
+    it is. Routing sees the change at once; conversations they have stay theirs."""
+    if max_open is KEEP and departments is KEEP:
+        raise InboxError("nothing to change: give a limit or departments")
+    if departments is not KEEP and not departments:
+        raise InboxError("an agent answers for at least one department")
+    agent = _existing(conn, org_id, email)
+    if not isinstance(max_open, Keep):
+        storage.set_max_open(conn, agent.id, check_max_open(max_open))
+    if not isinstance(departments, Keep):
+        storage.set_departments(conn, agent.id, _departments(departments))
+    changed = storage.agent_by_id(conn, agent.id)
+    assert changed is not None
+    return changed
 
 
 def disable_agent(conn: apsw.Connection, org_id: int, email: str) -> Agent:

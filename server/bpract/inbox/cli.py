@@ -1,4 +1,5 @@
-"""``bpract agents …``: add, list and disable the people who answer in the inbox; new passwords.
+"""``bpract agents …``: add, list, change and disable the people who answer in the inbox; new
+passwords.
 
 A password is read from standard input with ``--password-stdin``; otherwise a strong one is
 generated and printed this once (only its Argon2id hash is kept).
@@ -24,6 +25,11 @@ from bpract.store import transaction
 __all__ = ["register"]
 
 T = TypeVar("T")
+_UNSET: Any = object()
+_MAX_OPEN_HELP = (
+    "most open conversations routing gives them: a number (0: none), or default"
+    " (BPRACT_INBOX_MAX_OPEN)"
+)
 
 
 def _org(conn: apsw.Connection, ref: str | None) -> Organisation:
@@ -63,6 +69,25 @@ def _shown(agent: storage.Agent) -> dict[str, Any]:
     return dataclasses.asdict(agent)
 
 
+def _max_open(given: str) -> int | None:
+    """``--max-open``: a number of conversations, or ``default`` (the server's)."""
+    if given.strip().lower() == "default":
+        return None
+    try:
+        return int(given)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or default, not {given!r}") from None
+
+
+def _limit(agent: storage.Agent) -> str:
+    return "default" if agent.max_open is None else str(agent.max_open)
+
+
+def _print_agent(agent: storage.Agent) -> None:
+    print(f"id {agent.id}\nemail {agent.email}\nrole {agent.role}")
+    print(f"departments {' '.join(agent.departments)}\nmax_open {_limit(agent)}")
+
+
 def _add(args: argparse.Namespace) -> int:
     password, generated = _password(args)
     password_hash = passwords.hash_password(password)
@@ -71,14 +96,14 @@ def _add(args: argparse.Namespace) -> int:
         lambda c: agents.add_agent(
             c, org_id=_org(c, args.org).id, email=args.email, display_name=args.name,
             password_hash=password_hash, role=args.role, departments=args.department,
+            max_open=args.max_open,
         ),
     )  # fmt: skip
     if args.json:
         shown = {"agent": _shown(agent), **({"password": password} if generated else {})}
         print(json.dumps(shown))
         return 0
-    print(f"id {agent.id}\nemail {agent.email}\nrole {agent.role}")
-    print(f"departments {' '.join(agent.departments)}")
+    _print_agent(agent)
     if generated:
         print(f"password {password}\n(shown this once: only its hash is kept)")
     return 0
@@ -98,11 +123,31 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([{**_shown(a), "org": orgs.get(a.org_id, "")} for a in found]))
         return 0
-    print("id\temail\tname\torg\trole\tdepartments\tcreated\tdisabled")
+    print("id\temail\tname\torg\trole\tdepartments\tmax_open\tcreated\tdisabled")
     for a in found:
         cells = [a.id, a.email, a.display_name, orgs.get(a.org_id, ""), a.role]
-        cells += [",".join(a.departments), a.created_at, a.disabled_at or "-"]
+        cells += [",".join(a.departments), _limit(a), a.created_at, a.disabled_at or "-"]
         print("\t".join(str(c) for c in cells))
+    return 0
+
+
+def _set(args: argparse.Namespace) -> int:
+    departments = (
+        agents.KEEP
+        if args.departments is None
+        else [d for d in args.departments.split(",") if d.strip()]
+    )
+    max_open = agents.KEEP if args.max_open is _UNSET else args.max_open
+    agent = _write(
+        args,
+        lambda c: agents.update_agent(
+            c, _org(c, args.org).id, args.email, max_open=max_open, departments=departments
+        ),
+    )
+    if args.json:
+        print(json.dumps({"agent": _shown(agent)}))
+        return 0
+    _print_agent(agent)
     return 0
 
 
@@ -145,6 +190,7 @@ def register(subparsers: Any) -> None:
         help="a department they answer for (repeat; default support)",
     )
     add.add_argument("--role", default="agent", choices=[r.value for r in agents.AgentRole])
+    add.add_argument("--max-open", type=_max_open, help=_MAX_OPEN_HELP)
     add.add_argument("--password-stdin", action="store_true", help=stdin_help)
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=reporting_errors(_add))
@@ -153,6 +199,15 @@ def register(subparsers: Any) -> None:
     ls.add_argument("--org", help="only this organisation's agents")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=reporting_errors(_list))
+
+    change = commands.add_parser(
+        "set", parents=[db], help="change an agent's limit of open conversations or departments"
+    )
+    _common(change)
+    change.add_argument("--max-open", type=_max_open, default=_UNSET, help=_MAX_OPEN_HELP)
+    change.add_argument("--departments", help="the departments they answer for: a,b (replaced)")
+    change.add_argument("--json", action="store_true")
+    change.set_defaults(handler=reporting_errors(_set))
 
     disable = commands.add_parser("disable", parents=[db], help="stop an agent signing in")
     _common(disable)

@@ -261,7 +261,7 @@ async def inbox_socket(
         async with subscriber.run_in_background(live.send, join=False):
             hello = {
                 "t": "hello", "agent": agent.id, "name": agent.display_name,
-                "beat_s": live.settings.presence_beat,
+                "beat_s": live.settings.heartbeat,
             }  # fmt: skip
             await live.send(_encoder.encode(hello))
             await presence.beat(db, live.id, agent, "online", now_ms())

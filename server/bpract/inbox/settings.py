@@ -1,4 +1,5 @@
-"""Settings of the inbox: how long an agent's session lasts, and the sign-in lockout."""
+"""Settings of the inbox: how long an agent's session lasts, the sign-in lockout, presence and
+the limit of conversations routed to an agent."""
 
 from __future__ import annotations
 
@@ -26,5 +27,12 @@ class InboxSettings:
     queue_limit: int = env("BPRACT_INBOX_QUEUE_LIMIT", 200)
     """Most waiting conversations the queue shows (the longest waiting)."""
 
-    presence_beat: float = env("BPRACT_INBOX_PRESENCE_BEAT", 15.0)
-    """Seconds between the heartbeats of an agent's open inbox page."""
+    heartbeat: float = env("BPRACT_INBOX_HEARTBEAT", 15.0)
+    """Seconds between the heartbeats an agent's open inbox sends while connected."""
+
+    presence_timeout: float = env("BPRACT_INBOX_PRESENCE_TIMEOUT", 45.0)
+    """Seconds after a connection's last heartbeat at which it no longer counts: an agent
+    with no connection seen within it is offline."""
+
+    max_open: int = env("BPRACT_INBOX_MAX_OPEN", 5)
+    """Most open conversations routing gives an agent (an agent's own limit overrides it)."""

@@ -1,4 +1,5 @@
-"""SQL of the inbox: agents, sessions (by the sha256 of their cookie), failed sign-ins, secrets."""
+"""SQL of the inbox: agents, sessions (by the sha256 of their cookie), failed sign-ins, secrets,
+the agents' connections (presence) and when each was last routed to."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import apsw
 
-from bpract.store import insert_id
+from bpract.store import dialect, insert_id
 
 __all__ = [
     "Agent",
@@ -18,6 +19,8 @@ __all__ = [
     "Note",
     "agent_by_email",
     "agent_by_id",
+    "delete_presence",
+    "delete_presence_of",
     "delete_session",
     "delete_sessions_of",
     "disable_agent",
@@ -28,18 +31,25 @@ __all__ = [
     "insert_note",
     "insert_session",
     "list_agents",
+    "mark_routed",
     "notes_of",
+    "presence_of",
+    "prune_presence",
     "prune_sessions",
     "put_failures",
+    "put_presence",
+    "routed_at",
     "secret",
+    "set_departments",
+    "set_max_open",
     "set_password_hash",
     "use_session",
 ]
 
-_AGENT = (
-    "SELECT id, org_id, email, display_name, role, departments, created_at, disabled_at"
-    " FROM inbox_agents"
+_AGENT_COLUMNS = (
+    "id, org_id, email, display_name, role, departments, created_at, disabled_at, max_open"
 )
+_AGENT = f"SELECT {_AGENT_COLUMNS} FROM inbox_agents"  # noqa: S608 - fixed column names
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +64,8 @@ class Agent:
     departments: list[str]
     created_at: str
     disabled_at: str | None
+    max_open: int | None = None
+    """The most conversations routing gives them at once (None: ``BPRACT_INBOX_MAX_OPEN``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +78,12 @@ class Failures:
 
 
 def _agent(row: Sequence[Any]) -> Agent:
-    id_, org_id, email, name, role, departments, created, disabled = row
+    id_, org_id, email, name, role, departments, created, disabled, max_open = row
     return Agent(
         id=int(id_), org_id=int(org_id), email=str(email), display_name=str(name),
         role=str(role), departments=[str(d) for d in json.loads(departments)],
         created_at=str(created), disabled_at=None if disabled is None else str(disabled),
+        max_open=None if max_open is None else int(max_open),
     )  # fmt: skip
 
 
@@ -84,14 +97,15 @@ def insert_agent(
     role: str,
     departments: Sequence[str],
     created_at: str,
+    max_open: int | None = None,
 ) -> int:
     """Store a new agent; its id."""
     return insert_id(
         conn,
         "INSERT INTO inbox_agents (org_id, email, display_name, password_hash, role, departments,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " created_at, max_open) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (org_id, email, display_name, password_hash, role, json.dumps(list(departments)),
-         created_at),
+         created_at, max_open),
     )  # fmt: skip
 
 
@@ -108,8 +122,8 @@ def agent_by_id(conn: apsw.Connection, agent_id: int) -> Agent | None:
 def enabled_with_email(conn: apsw.Connection, email: str) -> list[tuple[Agent, str]]:
     """Every agent not disabled with this address (one per organisation), and its hash."""
     rows = conn.execute(
-        "SELECT id, org_id, email, display_name, role, departments, created_at, disabled_at,"
-        " password_hash FROM inbox_agents WHERE email = ? AND disabled_at IS NULL ORDER BY id",
+        f"SELECT {_AGENT_COLUMNS}, password_hash FROM inbox_agents"  # noqa: S608
+        " WHERE email = ? AND disabled_at IS NULL ORDER BY id",
         (email,),
     ).fetchall()
     return [(_agent(row[:-1]), str(row[-1])) for row in rows]
@@ -123,18 +137,111 @@ def list_agents(conn: apsw.Connection, org_id: int | None = None) -> list[Agent]
 
 
 def disable_agent(conn: apsw.Connection, agent_id: int, at: str) -> None:
-    """Disable an agent (kept, listed as disabled) and end its sessions."""
+    """Disable an agent (kept, listed as disabled), end its sessions and its presence."""
     conn.execute(
         "UPDATE inbox_agents SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL",
         (at, agent_id),
     )
     delete_sessions_of(conn, agent_id)
+    delete_presence_of(conn, agent_id)
 
 
 def set_password_hash(conn: apsw.Connection, agent_id: int, password_hash: str) -> None:
     conn.execute(
         "UPDATE inbox_agents SET password_hash = ? WHERE id = ?", (password_hash, agent_id)
     )
+
+
+def set_max_open(conn: apsw.Connection, agent_id: int, max_open: int | None) -> None:
+    """The agent's own limit of open conversations (None: the server's default)."""
+    conn.execute("UPDATE inbox_agents SET max_open = ? WHERE id = ?", (max_open, agent_id))
+
+
+def set_departments(conn: apsw.Connection, agent_id: int, departments: Sequence[str]) -> None:
+    conn.execute(
+        "UPDATE inbox_agents SET departments = ? WHERE id = ?",
+        (json.dumps(list(departments)), agent_id),
+    )
+
+
+def routed_at(conn: apsw.Connection, org_id: int) -> dict[int, int]:
+    """When a conversation was last routed to each of the organisation's agents (never: left
+    out)."""
+    rows = conn.execute(
+        "SELECT id, last_routed_ms FROM inbox_agents WHERE org_id = ?"
+        " AND last_routed_ms IS NOT NULL",
+        (org_id,),
+    ).fetchall()
+    return {int(str(agent)): int(str(at)) for agent, at in rows}
+
+
+def mark_routed(conn: apsw.Connection, org_id: int, agent_id: int, now_ms: int) -> None:
+    """Record a route to this agent: ``now_ms``, or just after the organisation's latest route
+    when that is not earlier (the same millisecond, a clock behind another process's), so the
+    latest route is always the latest stamp."""
+    latest = "COALESCE((SELECT MAX(last_routed_ms) FROM inbox_agents WHERE org_id = ?), 0) + 1"
+    conn.execute(
+        f"UPDATE inbox_agents SET last_routed_ms = {dialect.greatest('?', latest)}"  # noqa: S608
+        " WHERE id = ? AND org_id = ?",
+        (now_ms, org_id, agent_id, org_id),
+    )
+
+
+# -- presence ----------------------------------------------------------------------------------
+
+
+def put_presence(
+    conn: apsw.Connection, conn_id: str, agent_id: int, state: str, now_ms: int
+) -> bool:
+    """Record a heartbeat of one connection of an enabled agent; False when the agent is
+    unknown or disabled, or the connection id is another agent's."""
+    row = conn.execute(
+        "INSERT INTO inbox_presence (conn_id, agent_id, state, seen_ms)"  # noqa: S608
+        " SELECT ?, id, ?, ? FROM inbox_agents WHERE id = ? AND disabled_at IS NULL"
+        " ON CONFLICT (conn_id) DO UPDATE SET state = excluded.state,"
+        f" seen_ms = {dialect.greatest('inbox_presence.seen_ms', 'excluded.seen_ms')}"
+        " WHERE inbox_presence.agent_id = excluded.agent_id RETURNING conn_id",
+        (conn_id, state, now_ms, agent_id),
+    ).fetchone()
+    return row is not None
+
+
+def delete_presence(conn: apsw.Connection, conn_id: str) -> bool:
+    """Forget one connection; False when there was none."""
+    cursor = conn.execute("DELETE FROM inbox_presence WHERE conn_id = ? RETURNING conn_id",
+                          (conn_id,))  # fmt: skip
+    return cursor.fetchone() is not None
+
+
+def delete_presence_of(conn: apsw.Connection, agent_id: int) -> int:
+    """Forget every connection of an agent; how many there were."""
+    return len(
+        conn.execute(
+            "DELETE FROM inbox_presence WHERE agent_id = ? RETURNING conn_id", (agent_id,)
+        ).fetchall()
+    )
+
+
+def prune_presence(conn: apsw.Connection, seen_before_ms: int) -> int:
+    """Forget the connections last seen before ``seen_before_ms``; how many."""
+    return len(
+        conn.execute(
+            "DELETE FROM inbox_presence WHERE seen_ms < ? RETURNING conn_id", (seen_before_ms,)
+        ).fetchall()
+    )
+
+
+def presence_of(conn: apsw.Connection, org_id: int, seen_since_ms: int) -> dict[int, bool]:
+    """The organisation's enabled agents with a connection seen since ``seen_since_ms``, and
+    whether any of those connections is online (else all are away)."""
+    rows = conn.execute(
+        "SELECT p.agent_id, MAX(CASE WHEN p.state = 'online' THEN 1 ELSE 0 END)"
+        " FROM inbox_presence p JOIN inbox_agents a ON a.id = p.agent_id"
+        " WHERE a.org_id = ? AND a.disabled_at IS NULL AND p.seen_ms >= ?"
+        " GROUP BY p.agent_id",
+        (org_id, seen_since_ms),
+    ).fetchall()
+    return {int(str(agent)): bool(online) for agent, online in rows}
 
 
 # -- sessions ---------------------------------------------------------------------------------
