@@ -154,15 +154,17 @@ def _identity(visitor: Visitor) -> str:
     return f'<p><span class="badge">verified</span> by the site</p><dl>{"".join(rows)}</dl>'
 
 
-def conversation_page(agent: Agent, csrf: str, view: ConversationView) -> str:
-    """One conversation: its transcript, and beside it who the visitor is."""
+def conversation_page(agent: Agent, csrf: str, view: ConversationView, context: str = "") -> str:
+    """One conversation: its transcript, and beside it who the visitor is (the ``context``
+    panel, when given, in place of the identity alone)."""
     turns = "".join(_turn(t, view.visitor) for t in view.turns)
     status = "waiting for a person" if view.status == "human" else "with the bot"
+    aside = context or f'<aside class="card"><h2>Visitor</h2>{_identity(view.visitor)}</aside>'
     body = (
         '<p class="crumbs"><a href="/inbox">← Waiting</a></p><div class="split">'
         f'<section class="card transcript"><h1>{_visitor_line(view.visitor)}</h1>'
         f'<p class="muted">{_e(view.site)} · {status} · started {_at(view.started_ms)}</p>'
         f'<ol class="turns">{turns}</ol></section>'
-        f'<aside class="card"><h2>Visitor</h2>{_identity(view.visitor)}</aside></div>'
+        f"{aside}</div>"
     )
     return _page(view.visitor.label, body, agent=agent, csrf=csrf)

@@ -64,6 +64,7 @@ class QueueEntry:
 class ConversationView:
     conversation: str
     site: str
+    site_id: int
     status: str
     started_ms: int
     visitor: Visitor
@@ -120,7 +121,8 @@ async def conversation_view(
         if found is None:
             return None
         return ConversationView(
-            conversation=found.id, site=sites[found.site_id].name, status=found.status,
+            conversation=found.id, site=sites[found.site_id].name, site_id=found.site_id,
+            status=found.status,
             started_ms=found.started_ms, visitor=_visitor(conn, found.site_id, found.visitor),
             turns=chat.recent_turns(conn, found.site_id, found.id, _TRANSCRIPT),
         )  # fmt: skip

@@ -21,6 +21,8 @@ from bpract.clock import now_ms
 from bpract.headers import PagePolicy, page_policy
 from bpract.inbox import pages, queue
 from bpract.inbox.auth import InboxAuth, Refusal, new_cookie_value
+from bpract.inbox.context import visitor_context
+from bpract.inbox.context_page import context_panel
 from bpract.inbox.csrf import Purpose
 from bpract.inbox.settings import InboxSettings
 from bpract.inbox.storage import Agent
@@ -181,7 +183,9 @@ async def one_conversation(
     if view is None:
         text = pages.message_page("Not found", "No such conversation.", agent=agent, csrf=csrf)
         return _html(text, 404)
-    return _html(pages.conversation_page(agent, csrf, view))
+    now = now_ms()
+    ctx = await visitor_context(db, view.site_id, view.visitor.id, view.conversation, now)
+    return _html(pages.conversation_page(agent, csrf, view, context_panel(ctx, now)))
 
 
 #: Every page under ``/inbox``, under the inbox's Content-Security-Policy.
