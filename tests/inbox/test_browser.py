@@ -3,13 +3,16 @@ and the ways in that must fail. Screenshots go to ``/tmp/inbox-shots/``."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 
-from chat.conftest import start_server
+from bpract.sites import Site
+from chat.conftest import open_chat, start_server
 from inbox.conftest import (
     ANA,
     GUS,
@@ -19,6 +22,7 @@ from inbox.conftest import (
     Tenants,
     ask_for_person,
     identity,
+    run_async,
 )
 from support.server import ServerProcess
 
@@ -27,6 +31,37 @@ pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/inbox-shots")
 LAPTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
+CONTEXT_TABLET = {"width": 820, "height": 1180}
+
+
+#: What the first visitor does before asking: pages (one titled with markup) and a dwell.
+BROWSING = [
+    ("page_view", {"path": "/", "url": "https://shop.test/", "title": "Home", "nav": "load"}),
+    ("page_view", {"path": "/pricing", "url": "https://shop.test/pricing",
+                   "title": f"Pricing {XSS}", "nav": "load"}),
+    ("dwell", {"path": "/pricing", "seconds": 40}),
+]  # fmt: skip
+
+
+async def _browse_then_ask(
+    server: ServerProcess, site: Site, first: str, hello: dict[str, Any]
+) -> str:
+    """A visitor who views pages (real signal frames), says ``first``, then asks for a person."""
+    client, _ = await open_chat(server, site, **hello)
+    try:
+        at = int(time.time() * 1000) - 120_000
+        for seq, (name, data) in enumerate(BROWSING, 1):
+            signal = {"t": "signal", "seq": seq, "at": at + seq * 1000, "session": "n_browse"}
+            await client.send({**signal, "name": name, "data": data})
+        await client.acks(len(BROWSING))
+        client.seq = len(BROWSING)
+        await client.ask(first)
+        reply = await client.ask("I want to talk to a person")
+    finally:
+        await client.close()
+    assert reply.end["kind"] == "handoff", reply.end
+    conversation: str = reply.start["conversation"]
+    return conversation
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,9 +101,8 @@ def test_an_agent_signs_in_sees_the_queue_and_reads_the_transcript(
     page: Page, tablet: BrowserContext, inbox_server: ServerProcess, tenants: Tenants
 ) -> None:
     someone = identity(tenants.acme, "u_42", name=XSS, email="maya@example.com", plan="Club")
-    first = ask_for_person(
-        inbox_server, tenants.acme, first=f"My order {XSS} never came <b>!</b>", identity=someone
-    )
+    said = f"My order {XSS} never came <b>!</b>"
+    first = run_async(_browse_then_ask(inbox_server, tenants.acme, said, {"identity": someone}))
     second = ask_for_person(inbox_server, tenants.acme, first=None, ask="can I talk to a human")
     alerts = _no_dialogs(page)
     page.set_viewport_size(LAPTOP)
@@ -99,6 +133,18 @@ def test_an_agent_signs_in_sees_the_queue_and_reads_the_transcript(
     expect(page.locator("aside")).to_contain_text("maya@example.com")
     assert page.locator("main img, main b").count() == 0
     page.screenshot(path=SHOTS / "conversation-laptop.png", full_page=True)
+    # the context panel: a right column beside the transcript on a laptop, below it on a tablet
+    panel = page.locator("aside.context")
+    expect(panel).to_be_visible()
+    for section in ("Visitor", "Journey", "Signals", "Rules fired", "Actions"):
+        expect(panel.get_by_role("heading", name=section)).to_be_visible()
+    expect(panel.locator(".badge")).to_have_text("verified")
+    expect(panel.locator("section", has_text="Journey").locator("li")).to_have_count(2)
+    expect(panel).to_contain_text(f"Pricing {XSS}")  # the title as text, never markup
+    expect(panel).to_contain_text("40 s on /pricing")
+    beside, column = page.locator("section.transcript").bounding_box(), panel.bounding_box()
+    assert beside is not None and column is not None and column["x"] > beside["x"] + beside["width"]
+    page.screenshot(path=SHOTS / "context.png")
     assert alerts == []
 
     # the same agent on a tablet: the page fits the width, the visitor panel below
@@ -117,6 +163,12 @@ def test_an_agent_signs_in_sees_the_queue_and_reads_the_transcript(
     )
     assert transcript is not None and aside is not None and aside["y"] > transcript["y"]
     tab.screenshot(path=SHOTS / "conversation-tablet.png", full_page=True)
+    tab.set_viewport_size(CONTEXT_TABLET)
+    tab.goto(f"{inbox_server.url}/inbox/c/{first}")
+    expect(tab.locator("aside.context")).to_be_visible()
+    width = tab.evaluate("document.documentElement.scrollWidth")
+    assert width <= CONTEXT_TABLET["width"], width
+    tab.screenshot(path=SHOTS / "context-tablet.png", full_page=True)
 
 
 def test_a_wrong_password_keeps_the_agent_out(page: Page, inbox_server: ServerProcess) -> None:

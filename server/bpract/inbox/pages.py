@@ -308,6 +308,8 @@ def conversation_page(
     why = (
         f'<p class="reason">{_e(view.reason)}</p>' if view.reason and view.status == "human" else ""
     )
+    # the context panel starts with who the visitor is; without it, the identity alone
+    visitor = context or f'<aside class="card"><h2>Visitor</h2>{_identity(view.visitor)}</aside>'
     owner = (
         "me" if view.owner_agent == agent.id else "none" if view.owner_agent is None else "other"
     )
@@ -321,8 +323,7 @@ def conversation_page(
         f'<ol class="turns" id="turns" aria-live="polite">{turns}</ol>'
         '<p class="typing" id="typing" aria-live="polite" hidden></p>'
         f"{_composer(view, agent, csrf)}</section>"
-        f'<aside class="side"><section class="card"><h2>Visitor</h2>{_identity(view.visitor)}'
-        f"</section>{_notes(view, csrf)}{context}</aside></div>"
+        f'<div class="side">{visitor}{_notes(view, csrf)}</div></div>'
     )
     data = {
         "page": "conversation", "conversation": view.conversation, "owner": owner,

@@ -26,6 +26,8 @@ from bpract.clock import now_ms
 from bpract.headers import PagePolicy, page_policy
 from bpract.inbox import live, pages, presence, queue
 from bpract.inbox.auth import SESSION_COOKIE, InboxAuth, Refusal, new_cookie_value
+from bpract.inbox.context import visitor_context
+from bpract.inbox.context_page import context_panel
 from bpract.inbox.csrf import Purpose
 from bpract.inbox.settings import InboxSettings
 from bpract.inbox.storage import Agent, agent_by_id, insert_note
@@ -202,7 +204,12 @@ async def one_conversation(
     notice = _NOTICES.get(request.query_params.get("n", ""))
     if notice is None and (lost := request.query_params.get("lost")):
         notice = f"{lost[:80]} took this conversation first."
-    return _html(pages.conversation_page(agent, csrf, view, notice=notice))
+    now = now_ms()
+    ctx = await visitor_context(db, view.site_id, view.visitor.id, view.conversation, now)
+    page = pages.conversation_page(
+        agent, csrf, view, notice=notice, context=context_panel(ctx, now)
+    )
+    return _html(page)
 
 
 def _not_found(agent: Agent, csrf: str) -> Response[str]:

@@ -26,6 +26,7 @@ __all__ = [
     "NewFire",
     "SentOutreach",
     "StoredFire",
+    "VisitorFire",
     "claim_fire",
     "expire_undecided",
     "fire_on_stream",
@@ -35,6 +36,7 @@ __all__ = [
     "sent_outreach",
     "settle",
     "undecided_fires",
+    "visitor_fires",
     "visitor_messages",
 ]
 
@@ -281,3 +283,38 @@ def settle(
         ),
     )
     return True, outreach_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisitorFire:
+    """A fire of one visitor as it stands: its outcome, and the message when one was sent."""
+
+    rule_id: str
+    rule_version: int
+    status: str
+    reason: str
+    received_ms: int
+    message: str | None
+
+
+def visitor_fires(
+    conn: apsw.Connection, site_id: int, visitor: str, limit: int
+) -> list[VisitorFire]:
+    """The visitor's last ``limit`` fires on this site, newest first."""
+    rows = conn.execute(
+        "SELECT f.rule_id, f.rule_version, f.status, f.reason, f.received_ms, o.message"
+        " FROM fires f LEFT JOIN outreach o ON o.id = f.outreach_id AND o.site_id = f.site_id"
+        " WHERE f.site_id = ? AND f.visitor = ? ORDER BY f.received_ms DESC, f.id DESC LIMIT ?",
+        (site_id, visitor, limit),
+    )
+    return [
+        VisitorFire(
+            rule_id=str(rule_id),
+            rule_version=int(version),
+            status=str(status),
+            reason=str(reason),
+            received_ms=int(received),
+            message=None if msg is None else str(msg),
+        )
+        for rule_id, version, status, reason, received, msg in rows
+    ]

@@ -24,6 +24,8 @@ __all__ = [
     "recent_signals",
     "save_engine_state",
     "stored_seq",
+    "visitor_seen",
+    "visitor_signals",
     "visitor_traits",
 ]
 
@@ -197,6 +199,35 @@ def visitor_traits(
         return None
     user_id, traits = row
     return (None if user_id is None else str(user_id), None if traits is None else str(traits))
+
+
+_PAGE_VIEWS = (
+    "SELECT name, at_ms, data FROM signals WHERE site_id = ? AND visitor = ?"
+    " AND name = 'page_view' ORDER BY at_ms DESC, id DESC LIMIT ?"
+)
+_OTHER_SIGNALS = (
+    "SELECT name, at_ms, data FROM signals WHERE site_id = ? AND visitor = ?"
+    " AND name <> 'page_view' ORDER BY at_ms DESC, id DESC LIMIT ?"
+)
+
+
+def visitor_signals(
+    conn: apsw.Connection, site_id: int, visitor: str, limit: int, *, page_views: bool
+) -> list[tuple[str, int, str]]:
+    """``(name, at_ms, data JSON)`` of the visitor's last ``limit`` page views (or, with
+    ``page_views=False``, of their other signals), newest first."""
+    query = _PAGE_VIEWS if page_views else _OTHER_SIGNALS
+    rows = conn.execute(query, (site_id, visitor, limit)).fetchall()
+    return [(str(name), int(str(at_ms)), str(data)) for name, at_ms, data in rows]
+
+
+def visitor_seen(conn: apsw.Connection, site_id: int, visitor: str) -> tuple[int, int] | None:
+    """``(first_seen_ms, last_seen_ms)`` of a known visitor (server clock), None if never seen."""
+    row = conn.execute(
+        "SELECT first_seen_ms, last_seen_ms FROM visitors WHERE site_id = ? AND id = ?",
+        (site_id, visitor),
+    ).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
 def latest_signal_ms(conn: apsw.Connection, site_id: int, name: str) -> dict[str, int]:
