@@ -42,6 +42,8 @@ from bpract.quality.scorer import GroundingScorer
 from bpract.quality.settings import QualitySettings
 from bpract.settings import Settings
 from bpract.store import Database, migrate
+from bpract.tickets import TicketService, TicketSettings, open_now
+from bpract.tickets import frames as ticket_frames
 from bpract.triggers import frames as trigger_frames
 from bpract.triggers.llm_decider import LLMDecider, decider_for
 from bpract.triggers.service import TriggerService
@@ -58,6 +60,7 @@ log = logging.getLogger("bpract.runtime")
 #: The services a route handler may ask for by name, each kept on the app's state.
 SERVICES = (
     "settings", "db", "gateway", "kb", "triggers", "chat", "visitors", "grounding", "inbox",
+    "tickets",
 )  # fmt: skip
 
 
@@ -75,6 +78,7 @@ class Runtime:
     visitors: VisitorHub
     grounding: GroundingScorer | None
     inbox: InboxAuth
+    tickets: TicketService
 
     def services(self) -> dict[str, Any]:
         """Each of :data:`SERVICES` by name."""
@@ -116,9 +120,13 @@ class Runtime:
                 db, ActionService(db), settings=action_settings, net=settings.of(NetSettings)
             )
             stack.push_async_callback(runner.aclose)
+            ticket_settings = settings.of(TicketSettings)
+            tickets = TicketService(db, ticket_settings, net=settings.of(NetSettings))
+            stack.push_async_callback(tickets.aclose)
             chat = ChatService(
                 db, kb, gateway, channels, rules=triggers, config=settings.of(ChatConfig),
                 actions=runner, matcher=ActionMatcher(kb.embedder),
+                available=lambda site, _department, now: open_now(db, site, now),
             )  # fmt: skip
             stack.push_async_callback(chat.aclose)
             frames = FrameHandlers()
@@ -126,6 +134,7 @@ class Runtime:
             trigger_frames.register(frames, triggers)
             chat_frames.register(frames, chat)
             chat_actions.register(frames, chat, runner)
+            ticket_frames.register(frames, tickets)
             visitors = VisitorHub(settings.of(VisitorSettings), db, channels, triggers, frames)
             visitors.writer.start()
             stack.push_async_callback(visitors.writer.stop)
@@ -147,6 +156,9 @@ class Runtime:
                 asyncio.create_task(  # calls a stopped process left confirmed, cards unanswered
                     _settle_actions_forever(runner, chat, action_settings.sweep_interval)
                 ),
+                asyncio.create_task(  # delivers what a stopped process left in the outbox too
+                    tickets.deliver_forever(ticket_settings.sweep_interval)
+                ),
             ]
             if isinstance(decider, LLMDecider):
                 jobs.append(asyncio.create_task(asyncio.to_thread(_import_sdks)))
@@ -154,7 +166,7 @@ class Runtime:
             runtime = cls(
                 settings=settings, db=db, channels=channels, gateway=gateway, kb=kb,
                 triggers=triggers, chat=chat, visitors=visitors, grounding=grounding,
-                inbox=InboxAuth(db, settings.of(InboxSettings)),
+                inbox=InboxAuth(db, settings.of(InboxSettings)), tickets=tickets,
             )  # fmt: skip
             # Start-up objects live as long as the process: keep them out of every GC pass,
             # which otherwise rescans them as connections allocate.
