@@ -254,8 +254,8 @@ def _run(args: argparse.Namespace) -> int:
             f"  api    {api_url}/schema   site key {site['public_key']}\n"
             f"         owner token in {token_file} (Authorization: Bearer …)\n"
             f"  inbox  {api_url}/inbox/sign-in\n"
-            f"  tickets {site_url}/hooks/tickets   (what the store's webhook received)\n"
             f"         agent {agent['email']}  password {agent['password']}\n"
+            f"  tickets {site_url}/hooks/tickets   (what the store's webhook received)\n"
             f"  data   {data}\n  Ctrl-C stops both.\n",
             flush=True,
         )
