@@ -1,6 +1,7 @@
 """The ticket form in Chromium against a scripted visitor server: a ``reply_end`` of kind
 ``ticket`` shows it under the answer; Send emits one ``ticket`` frame with the address and the
-question, the controls lock until the ack, and the ack turns it into the thanks."""
+question, the controls lock until the ack, and the ack turns it into the thanks (through the
+loader's fallback; the Pyodide engine's path against the real server is test_ticket_roundtrip)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def test_a_ticket_reply_shows_the_form_and_send_emits_one_ticket_then_thanks(
     )  # fmt: skip
     assert isinstance(frame["seq"], int) and isinstance(frame["at"], int)
     assert form.locator("form").count() == 0
+    assert page.evaluate("window.readyInfo.engine") == "server"  # the loader's fallback path
 
 
 def test_the_thanks_is_text_only(shop: CustomerSite, chat_server: ScriptedChat, page: Page) -> None:
