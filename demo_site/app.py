@@ -7,6 +7,7 @@ from litestar.di import Provide
 
 from demo_site.api import business_router
 from demo_site.errors import DemoApiError
+from demo_site.hooks import hooks_router
 from demo_site.me import me_router
 from demo_site.pages import pages_router
 from demo_site.responses import error_response
@@ -28,7 +29,12 @@ def create_app(settings: DemoSettings | None = None) -> Litestar:
         return settings
 
     return Litestar(
-        route_handlers=[business_router(settings.api_key), me_router(), pages_router()],
+        route_handlers=[
+            business_router(settings.api_key),
+            me_router(),
+            hooks_router(),
+            pages_router(),
+        ],
         dependencies={
             "store": Provide(provide_store, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),

@@ -31,6 +31,15 @@ class DemoSettings:
     """SQLite file holding accounts, orders and idempotency records (``DEMO_DB``)."""
     site_dir: Path = _HERE / "site"
     """The static pages served at ``/``."""
+    webhook_secret: str = ""
+    """The BPract site's ticket signing secret (``whsec_…``, ``DEMO_WEBHOOK_SECRET``); without
+    one, ``POST /hooks/tickets`` refuses every delivery."""
+    tickets_file: Path | None = None
+    """JSON lines of the tickets received (``DEMO_TICKETS_FILE``; default: next to the db)."""
+
+    @property
+    def tickets_path(self) -> Path:
+        return self.tickets_file or self.db_path.with_name("tickets.jsonl")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DemoSettings:
@@ -43,4 +52,6 @@ class DemoSettings:
             identity_secret=env.get("DEMO_IDENTITY_SECRET", defaults.identity_secret),
             api_key=env.get("DEMO_API_KEY", defaults.api_key),
             db_path=Path(env.get("DEMO_DB", str(defaults.db_path))),
+            webhook_secret=env.get("DEMO_WEBHOOK_SECRET", ""),
+            tickets_file=Path(env["DEMO_TICKETS_FILE"]) if env.get("DEMO_TICKETS_FILE") else None,
         )

@@ -22,6 +22,7 @@ RATE_LIMIT_RETRY_MS = 2_000
 MAX_EVENTS_PER_MESSAGE = 500
 MAX_TEXT_CHARS = 4_000
 MAX_COMMENT_CHARS = 2_000
+MAX_EMAIL_CHARS = 254
 MAX_FORM_FIELDS = 30
 _FRAME_ROOM = 32  # bytes kept free for the seq added at push time
 _POISON = frozenset({"malformed", "invalid", "unknown_type"})  # resending cannot help
@@ -290,7 +291,9 @@ class Client:
             for event in msg["events"][:MAX_EVENTS_PER_MESSAGE]:
                 if isinstance(event, dict):
                     self._event(event)
-        elif kind in ("ui", "outcome", "message", "rate", "handoff", "confirm", "decline"):
+        elif kind in (
+            "ui", "outcome", "message", "rate", "handoff", "confirm", "decline", "ticket",
+        ):  # fmt: skip
             self._event({**msg, "k": kind, "at": msg.get("at") or self._clock()})
         self._flush()
         self._persist()
@@ -312,6 +315,9 @@ class Client:
         if kind == "handoff":
             self._push(protocol.handoff(at=at))
             return
+        if kind == "ticket":
+            self._ticket(event, at)
+            return
         if kind == "message":
             self._message(event, at)
         elif kind == "identify":
@@ -331,6 +337,16 @@ class Client:
         if text and text.strip():
             outreach = as_str(event.get("outreach"), 100)
             numbered = self._push(protocol.message(at=at, text=text, outreach=outreach))
+            local = as_str(event.get("id"), 64)
+            if numbered is not None and local:
+                self._sending[numbered["seq"]] = local
+
+    def _ticket(self, event: dict[str, Any], at: int) -> None:
+        """The visitor's email and question; the page hears ``sent`` with its id on the ack."""
+        email = as_str(event.get("email"), MAX_EMAIL_CHARS)
+        text = as_str(event.get("text"), MAX_TEXT_CHARS)
+        if email and "@" in email and text and text.strip():
+            numbered = self._push(protocol.ticket(at=at, email=email.strip(), text=text))
             local = as_str(event.get("id"), 64)
             if numbered is not None and local:
                 self._sending[numbered["seq"]] = local

@@ -33,6 +33,7 @@ __all__ = [
     "parse_server_frame",
     "ping",
     "rate",
+    "ticket",
 ]
 
 PROTOCOL_VERSION = 1
@@ -59,7 +60,7 @@ NO_RECONNECT = frozenset(
 )
 OUTCOME_KINDS = frozenset({"shown", "opened", "clicked", "dismissed", "replied", "converted"})
 RATINGS = frozenset({"up", "down"})
-REPLY_KINDS = frozenset({"answer", "unknown", "handoff", "action"})
+REPLY_KINDS = frozenset({"answer", "unknown", "handoff", "action", "ticket"})
 ACTION_STATES = frozenset({"succeeded", "failed", "declined", "expired", "refused"})
 FIELD_KINDS = frozenset({"choice", "integer", "number", "date", "text"})
 MAX_TOKEN_CHARS = 1024
@@ -139,6 +140,11 @@ def identify(
 def handoff(*, at: int) -> dict[str, Any]:
     """The visitor's click on "Talk to a person"."""
     return {"t": "handoff", "at": at}
+
+
+def ticket(*, at: int, email: str, text: str) -> dict[str, Any]:
+    """When no one can answer live: the visitor's email address and question."""
+    return {"t": "ticket", "at": at, "email": email, "text": text}
 
 
 def confirm(*, at: int, token: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -228,7 +234,9 @@ def _reply_end(frame: dict[str, Any]) -> None:
     frame.setdefault("kind", "answer")
     frame.setdefault("offline", False)
     _require(frame, "citations", _is_list_of_objects, "a list of objects")
-    _require(frame, "kind", lambda v: v in REPLY_KINDS, "answer, unknown, handoff or action")
+    _require(
+        frame, "kind", lambda v: v in REPLY_KINDS, "answer, unknown, handoff, action or ticket"
+    )
     _require(frame, "offline", lambda v: isinstance(v, bool), "a boolean")
 
 

@@ -35,6 +35,8 @@ __all__ = [
     "Visits",
     "engine_view",
     "glob_match",
+    "in_schedule",
+    "local_clock",
     "parse_duration",
     "ruleset_from_dict",
 ]
@@ -171,6 +173,29 @@ class Schedule:
         for name in ("start", "end"):
             if not _CLOCK.match(getattr(self, name)):
                 raise ValueError(f"schedule.{name} must be HH:MM")
+
+
+_WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def local_clock(schedule: Schedule, now_ms: int) -> tuple[Weekday, str]:
+    """The weekday and ``HH:MM`` of ``now_ms`` in the schedule's time zone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.fromtimestamp(now_ms / 1000, ZoneInfo(schedule.tz))
+    return _WEEKDAYS[local.weekday()], local.strftime("%H:%M")
+
+
+def in_schedule(schedule: Schedule, now_ms: int) -> bool:
+    """Whether ``now_ms`` falls on one of the schedule's days, within its hours (in its time
+    zone); ``end < start`` spans midnight."""
+    day, clock = local_clock(schedule, now_ms)
+    if schedule.start <= schedule.end:
+        in_hours = schedule.start <= clock < schedule.end
+    else:
+        in_hours = clock >= schedule.start or clock < schedule.end
+    return day in schedule.days and in_hours
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -159,6 +159,20 @@ def _demo_actions(env: dict[str, str], site: dict[str, Any], data: Path, site_ur
     stamp.write_text(loaded)
 
 
+def _demo_tickets(env: dict[str, str], site: dict[str, Any], data: Path, site_url: str) -> str:
+    """Point the site's ticket webhook at the store's receiver; the signing secret, kept in
+    the data directory (it is shown only when made: a missing file gets a new one)."""
+    saved = data / "webhook-secret"
+    args = ["tickets", "settings", "--site", site["public_key"], "--json"]
+    args += ["--webhook", f"{site_url}/hooks/tickets"]
+    if not saved.exists():
+        args.append("--rotate-secret")
+    made = json.loads(_bpract(*args, env=env))
+    if made.get("secret"):
+        _private(saved, made["secret"])
+    return saved.read_text(encoding="utf-8").strip()
+
+
 def _demo_api_key(data: Path) -> str:
     """The bearer key of the demo store's business API, made once and kept private."""
     saved = data / "demo-api-key"
@@ -197,7 +211,8 @@ def _run(args: argparse.Namespace) -> int:
         "BPRACT_PORT": str(args.port),
         "BPRACT_PUBLIC_URL": api_url,
         "BPRACT_TIME_SCALE": str(args.time_scale),
-        # The actions call the demo store's API on loopback: allowed by name, nothing else.
+        # The actions call the demo store's API, and tickets its webhook, on loopback: that
+        # origin is allowed, nothing else.
         "BPRACT_OUTBOUND_ALLOW": allow,
         "DEMO_API_KEY": _demo_api_key(data),
     }
@@ -215,6 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     _ingest_help(data, site["public_key"], env)
     _demo_actions(env, site, data, site_url)
+    webhook_secret = _demo_tickets(env, site, data, site_url)
     demo_env = {
         **env,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")])),
@@ -223,6 +239,8 @@ def _run(args: argparse.Namespace) -> int:
         "DEMO_SITE_KEY": site["public_key"],
         "DEMO_IDENTITY_SECRET": site["identity_secret"],
         "DEMO_DB": str(data / "demo_site.db"),
+        "DEMO_WEBHOOK_SECRET": webhook_secret,
+        "DEMO_TICKETS_FILE": str(data / "tickets.jsonl"),
     }
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop stops both children
     api = subprocess.Popen([sys.executable, "-m", "bpract", "serve"], env=env)
@@ -237,6 +255,7 @@ def _run(args: argparse.Namespace) -> int:
             f"         owner token in {token_file} (Authorization: Bearer …)\n"
             f"  inbox  {api_url}/inbox/sign-in\n"
             f"         agent {agent['email']}  password {agent['password']}\n"
+            f"  tickets {site_url}/hooks/tickets   (what the store's webhook received)\n"
             f"  data   {data}\n  Ctrl-C stops both.\n",
             flush=True,
         )

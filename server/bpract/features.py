@@ -60,6 +60,12 @@ FEATURES: tuple[Feature, ...] = (
         settings="bpract.actions.settings:ActionSettings",
     ),
     Feature(
+        name="tickets",
+        routes="bpract.tickets.api:route_handlers",
+        cli="bpract.tickets.cli",
+        settings="bpract.tickets.settings:TicketSettings",
+    ),
+    Feature(
         name="llm",
         routes="bpract.llm.api:route_handlers",
         cli="bpract.llm.cli",

@@ -28,8 +28,11 @@ from bpract.chat import ChatConfig, ChatService
 from bpract.chat import actions as chat_actions
 from bpract.chat import frames as chat_frames
 from bpract.chat import storage as chat_storage
+from bpract.chat.desk import QueueChanged
+from bpract.chat.storage import Conversation
+from bpract.clock import now_ms as wall_ms
 from bpract.features import MIGRATIONS
-from bpract.inbox import InboxAuth, InboxSettings
+from bpract.inbox import InboxAuth, InboxSettings, list_agents, presence, routing
 from bpract.kb import KnowledgeBase
 from bpract.kb.config import embedder_for
 from bpract.kb.settings import KBSettings
@@ -41,7 +44,10 @@ from bpract.quality.lifespan import grounding_scorer
 from bpract.quality.scorer import GroundingScorer
 from bpract.quality.settings import QualitySettings
 from bpract.settings import Settings
+from bpract.sites import get_site
 from bpract.store import Database, migrate
+from bpract.tickets import TicketService, TicketSettings, open_now
+from bpract.tickets import frames as ticket_frames
 from bpract.triggers import frames as trigger_frames
 from bpract.triggers.llm_decider import LLMDecider, decider_for
 from bpract.triggers.service import TriggerService
@@ -58,6 +64,7 @@ log = logging.getLogger("bpract.runtime")
 #: The services a route handler may ask for by name, each kept on the app's state.
 SERVICES = (
     "settings", "db", "gateway", "kb", "triggers", "chat", "visitors", "grounding", "inbox",
+    "tickets",
 )  # fmt: skip
 
 
@@ -75,6 +82,7 @@ class Runtime:
     visitors: VisitorHub
     grounding: GroundingScorer | None
     inbox: InboxAuth
+    tickets: TicketService
 
     def services(self) -> dict[str, Any]:
         """Each of :data:`SERVICES` by name."""
@@ -116,16 +124,22 @@ class Runtime:
                 db, ActionService(db), settings=action_settings, net=settings.of(NetSettings)
             )
             stack.push_async_callback(runner.aclose)
+            ticket_settings = settings.of(TicketSettings)
+            tickets = TicketService(db, ticket_settings, net=settings.of(NetSettings))
+            stack.push_async_callback(tickets.aclose)
             chat = ChatService(
                 db, kb, gateway, channels, rules=triggers, config=settings.of(ChatConfig),
                 actions=runner, matcher=ActionMatcher(kb.embedder),
+                available=lambda site, department, now: _someone_live(db, site, department, now),
             )  # fmt: skip
+            chat.add_handoff_listener(lambda conv, department: _route(db, chat, conv, department))
             stack.push_async_callback(chat.aclose)
             frames = FrameHandlers()
             visitor_frames.register(frames)
             trigger_frames.register(frames, triggers)
             chat_frames.register(frames, chat)
             chat_actions.register(frames, chat, runner)
+            ticket_frames.register(frames, tickets)
             visitors = VisitorHub(settings.of(VisitorSettings), db, channels, triggers, frames)
             visitors.writer.start()
             stack.push_async_callback(visitors.writer.stop)
@@ -147,6 +161,9 @@ class Runtime:
                 asyncio.create_task(  # calls a stopped process left confirmed, cards unanswered
                     _settle_actions_forever(runner, chat, action_settings.sweep_interval)
                 ),
+                asyncio.create_task(  # delivers what a stopped process left in the outbox too
+                    tickets.deliver_forever(ticket_settings.sweep_interval)
+                ),
             ]
             if isinstance(decider, LLMDecider):
                 jobs.append(asyncio.create_task(asyncio.to_thread(_import_sdks)))
@@ -154,13 +171,42 @@ class Runtime:
             runtime = cls(
                 settings=settings, db=db, channels=channels, gateway=gateway, kb=kb,
                 triggers=triggers, chat=chat, visitors=visitors, grounding=grounding,
-                inbox=InboxAuth(db, settings.of(InboxSettings)),
+                inbox=InboxAuth(db, settings.of(InboxSettings)), tickets=tickets,
             )  # fmt: skip
             # Start-up objects live as long as the process: keep them out of every GC pass,
             # which otherwise rescans them as connections allocate.
             gc.collect()
             gc.freeze()
             yield runtime
+
+
+async def _org_of(db: Database, site_id: int) -> int | None:
+    return (await db.run(lambda c: get_site(c, site_id))).org_id
+
+
+async def _someone_live(db: Database, site_id: int, department: str, now: int) -> bool:
+    """Whether a person can answer the site's visitor live: within its business hours, and,
+    when the organisation has agents in the inbox, one of the department's team online under
+    their limit (an organisation without any answers its hand-offs elsewhere)."""
+    if not await open_now(db, site_id, now):
+        return False
+    org = await _org_of(db, site_id)
+    if org is None or await presence.available(db, org, department, now):
+        return True
+    staffed = await db.run(lambda c: any(a.disabled_at is None for a in list_agents(c, org)))
+    return not staffed
+
+
+async def _route(db: Database, chat: ChatService, conv: Conversation, department: str) -> None:
+    """Offer a conversation that starts waiting to the next online agent of its team."""
+    org = await _org_of(db, conv.site_id)
+    if org is None:
+        return
+    agent = await routing.route(db, conv, org, department, wall_ms())
+    if agent is not None:
+        change = QueueChanged(conversation=conv.id, change="routed", agent=agent.id,
+                              name=agent.display_name)  # fmt: skip
+        await chat.desk.announce(conv.site_id, change)
 
 
 async def _settle_actions_forever(runner: ActionRunner, chat: ChatService, every: float) -> None:

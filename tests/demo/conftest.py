@@ -18,6 +18,7 @@ SITE_DIR = REPO / "demo_site" / "site"
 API_KEY = "test-api-key"
 IDENTITY_SECRET = "test-identity-secret"
 SITE_KEY = "pk_test_demo123"
+WEBHOOK_SECRET = "whsec_test_demo"
 # Nothing listens on the discard port; the pages only need a URL to embed.
 BPRACT_URL = "http://127.0.0.1:9"
 
@@ -42,6 +43,7 @@ def _start(db: Path) -> Iterator[DemoServer]:
         "DEMO_IDENTITY_SECRET": IDENTITY_SECRET,
         "DEMO_SITE_KEY": SITE_KEY,
         "DEMO_BPRACT_URL": BPRACT_URL,
+        "DEMO_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     server = DemoServer(url=f"http://127.0.0.1:{port}", db=db)
     proc = Process([sys.executable, "-m", "demo_site"], env=env, cwd=REPO,

@@ -65,6 +65,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/sites/{site_key}/rules/{rule_id}"): {"content": ONE_RULE},
     ("PUT", "/api/sites/{site_key}/actions"): {"content": ACTIONS},
     ("PUT", "/api/sites/{site_key}/chat-settings"): {"json": {"handoff_on_failure": True}},
+    ("PUT", "/api/sites/{site_key}/ticket-settings"): {
+        "json": {"webhook_url": "https://attacker.example.com/hook", "rotate_secret": True}
+    },
     ("PUT", "/api/sites/{site_key}/llm/budgets"): {"json": {"period": "day", "hard_nano": 1}},
     ("PUT", "/api/sites/{site_key}/llm/budgets/hook"): {
         "json": {"url": "https://attacker.example.com/hook"}
@@ -255,6 +258,9 @@ def test_the_walk_without_a_live_token_every_operation_answers_401(
         ("marketer", "PUT", "/llm/budgets", {"json": {"period": "day", "hard_nano": 1}}, 403),
         ("marketer", "PUT", "/llm/budgets/hook", {"json": {"url": "https://h.example/x"}}, 403),
         ("marketer", "POST", "/identity-secret", {}, 403),
+        ("read-only", "GET", "/ticket-settings", {}, 200),
+        ("marketer", "PUT", "/ticket-settings", {"json": {"hours": None}}, 403),
+        ("agent", "PUT", "/ticket-settings", {"json": {"hours": None}}, 403),
         ("agent", "PUT", "/rules", {"content": RULES}, 403),
         ("agent", "DELETE", "/rules/pricing-offer", {}, 403),
         ("agent", "GET", "/quality/reviews?week=" + WEEK, {}, 200),

@@ -52,7 +52,7 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
 
     recorded = migrate(conn, MIGRATIONS)
     # Only what release 0.1.0 never had runs (organisations, visitor keys, undecided fires,
-    # declared actions, hand-offs, the chat's site settings, the inbox);
+    # declared actions, tickets, hand-offs, the chat's site settings and owners, the inbox);
     # the rest is recorded.
     assert [(m.feature, m.version, m.covered_by) for m in recorded] == [
         ("sites", 1, ("core", 1)),
@@ -62,6 +62,7 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
         ("triggers", 3, None),
         ("actions", 1, None),
         ("actions", 2, None),
+        ("tickets", 1, None),
         ("chat", 2, None),
         ("chat", 3, None),
         ("chat", 4, None),

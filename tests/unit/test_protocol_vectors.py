@@ -82,6 +82,7 @@ def test_hello_decodes() -> None:
         (client.confirm(at=NOW, token="v1.a.b", values={"plan": "premium"}), server.Confirm),
         (client.confirm(at=NOW, token="v1.a.b"), server.Confirm),
         (client.decline(at=NOW, token="v1.a.b"), server.Decline),
+        (client.ticket(at=NOW, email="ana@example.com", text="Is it in stock?"), server.Ticket),
     ],
 )
 def test_client_frames_decode(frame: dict[str, Any], kind: type[msgspec.Struct]) -> None:

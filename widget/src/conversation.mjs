@@ -1,5 +1,6 @@
 // The chat module (served as chat.mjs, loaded on first use): streamed answers, citations, ratings,
-// history, and action cards (docs/actions.md).
+// history, action cards (docs/actions.md), and the ticket form when no one can answer live
+// (docs/tickets.md).
 import { h, safeUrl } from "./dom.js";
 import { T_ACTION, T_ACTION_RESULT, T_HISTORY, T_REPLY_DELTA, T_REPLY_END, T_REPLY_RESET, T_REPLY_START } from "./wire.js";
 
@@ -30,6 +31,7 @@ const CSS = `.m[aria-busy=true] .t:empty::before{content:"";display:inline-block
 .c button:disabled{opacity:.6;cursor:default}
 .c .w{color:#8a4b00}
 .c .r{display:block;margin-top:8px;font-weight:600}
+.c textarea{min-height:88px;padding:8px;border:1px solid #888;border-radius:8px;font:inherit;resize:vertical}
 .c[data-state=succeeded] .r{color:#0a6b2d}.c[data-state=failed] .r,.c[data-state=refused] .r{color:#b00020}`;
 
 // A static icon, never untrusted text.
@@ -37,6 +39,7 @@ const THUMB = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M2 21h4V9H2v
 const NOTES = {
   unknown: "Not covered by our help pages. Ask for a person and our team will answer here.",
   handoff: "A person from our team will answer here.",
+  ticket: "We will answer by email.",
 };
 const MAX_MESSAGES = 200;
 const STATES = { succeeded: "Done", failed: "Not done", refused: "Not done", declined: "Cancelled", expired: "Expired" };
@@ -246,7 +249,62 @@ export function mount(shell) {
     keep(() => form && form.replaceWith(h("span", { className: "r", role: "status" }, (label ? label + ": " : "") + String(text || ""))));
   }
 
+  // No one can answer live: a form under the answer for an email address and the question
+  // (prefilled with the visitor's last message). Send emits one ticket, the controls lock, and
+  // the engine's "sent" (the server's ack) replaces the form with the thanks.
+  const tickets = new Map(); // the form's id -> its card, until stored
+  function ticketForm(replyId) {
+    const id = "tk_" + replyId;
+    if (find(id)) return;
+    const mine = log.querySelectorAll(".me");
+    const email = h("input", { type: "email", name: "email", required: true, autocomplete: "email", maxLength: 254, id: id + "-e" });
+    const text = h("textarea", { name: "text", required: true, maxLength: 2000, rows: 3, id: id + "-q" });
+    text.value = mine.length ? mine[mine.length - 1].textContent : "";
+    const send = h("button", { type: "submit" }, "Send");
+    const form = h(
+      "form", {},
+      h("div", { className: "fd" }, h("label", { htmlFor: email.id }, "Your email address"), email),
+      h("div", { className: "fd" }, h("label", { htmlFor: text.id }, "Your question"), text),
+      h("div", { className: "b" }, send),
+    );
+    const title = h("h3", { id: "h" + id }, "Leave us a message");
+    const el = h("div", { className: "m c", role: "group", "aria-labelledby": title.id }, title, form);
+    el.dataset.id = id;
+    el.dataset.state = "open";
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      if (el.dataset.state != "open" || !form.reportValidity() || !text.value.trim()) return;
+      el.dataset.state = "sent";
+      for (const c of form.elements) c.disabled = true;
+      el.setAttribute("aria-busy", "true");
+      const local = "lt_" + Date.now().toString(36) + tickets.size;
+      tickets.set(local, [el, email.value.trim()]);
+      shell.emit({ k: "ticket", email: email.value.trim(), text: text.value, id: local });
+    };
+    const after = find(replyId);
+    keep(() => (after ? after.after(el) : log.append(el)));
+  }
+
+  // The server stored the ticket (or refused it: the form opens again to be corrected).
+  function ticketStored(d, ok) {
+    const found = tickets.get(d.id);
+    if (!found) return;
+    tickets.delete(d.id);
+    const [el, email] = found;
+    el.removeAttribute("aria-busy");
+    const form = el.querySelector("form");
+    if (!ok) {
+      el.dataset.state = "open";
+      for (const c of form.elements) c.disabled = false;
+      return;
+    }
+    el.dataset.state = "done";
+    keep(() => form.replaceWith(h("span", { className: "r", role: "status" }, "Thanks — we will write to you at " + email + ".")));
+  }
+
   const handlers = {
+    sent: (d) => ticketStored(d, 1),
+    unsent: (d) => ticketStored(d, 0),
     [T_ACTION]: card,
     [T_ACTION_RESULT]: (d) => {
       const id = "ar_" + d.id;
@@ -265,6 +323,7 @@ export function mount(shell) {
     },
     [T_REPLY_END]: (d) => {
       finish(reply(d.id), d);
+      if (d.kind == "ticket") ticketForm(d.id);
       if (!shell.isOpen()) shell.unread(true);
     },
     // The whole conversation after a welcome: known ids are updated in place, never added twice.

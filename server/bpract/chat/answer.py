@@ -62,9 +62,10 @@ class Draft:
 
 
 def fixed(kind: Kind, lang: str) -> Draft:
-    """The "I don't know" or hand-off sentence in the visitor's language."""
+    """The "I don't know", hand-off or ticket sentence in the visitor's language."""
     p = phrases(lang)
-    return Draft(text=p.unknown if kind == "unknown" else p.handoff, kind=kind)
+    text = {"unknown": p.unknown, "ticket": p.ticket}.get(kind, p.handoff)
+    return Draft(text=text, kind=kind)
 
 
 def extractive(q: Question) -> Draft:

@@ -21,6 +21,8 @@ class Phrases:
     """The visitor asked for a person (or no model could answer)."""
     ask_person: str
     """The visitor's turn when they click "Talk to a person"."""
+    ticket: str
+    """A person was asked for but no one can answer live: leave an email and the question."""
 
 
 _PHRASES: Final[dict[str, Phrases]] = {
@@ -35,6 +37,10 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "they will answer here as soon as they can."
         ),
         ask_person="I would like to talk to a person.",
+        ticket=(
+            "No one from the team can answer live right now. "
+            "Leave your email address and your question, and we will write back."
+        ),
     ),
     "fr": Phrases(
         offline_intro="Voici une réponse automatique tirée de notre centre d'aide :",
@@ -47,6 +53,10 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "qui vous répondra ici dès que possible."
         ),
         ask_person="Je voudrais parler à une personne.",
+        ticket=(
+            "Personne de l'équipe ne peut répondre en direct pour le moment. "
+            "Laissez votre adresse e-mail et votre question, et nous vous écrirons."
+        ),
     ),
     "de": Phrases(
         offline_intro="Dies ist eine automatische Antwort aus unserem Hilfe-Center:",
@@ -59,6 +69,10 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "sie antwortet Ihnen hier so bald wie möglich."
         ),
         ask_person="Ich möchte mit einer Person sprechen.",
+        ticket=(
+            "Gerade kann niemand aus dem Team live antworten. "
+            "Hinterlassen Sie Ihre E-Mail-Adresse und Ihre Frage, dann schreiben wir Ihnen zurück."
+        ),
     ),
     "es": Phrases(
         offline_intro="Esta es una respuesta automática de nuestro centro de ayuda:",
@@ -71,6 +85,10 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "que le responderá aquí lo antes posible."
         ),
         ask_person="Quisiera hablar con una persona.",
+        ticket=(
+            "Ahora mismo nadie del equipo puede responder en directo. "
+            "Deje su dirección de correo electrónico y su pregunta, y le escribiremos."
+        ),
     ),
     "it": Phrases(
         offline_intro="Questa è una risposta automatica dal nostro centro assistenza:",
@@ -83,6 +101,10 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "che le risponderà qui il prima possibile."
         ),
         ask_person="Vorrei parlare con una persona.",
+        ticket=(
+            "Al momento nessuno del team può rispondere dal vivo. "
+            "Lasci il suo indirizzo email e la sua domanda, e le scriveremo."
+        ),
     ),
     "nl": Phrases(
         offline_intro="Dit is een automatisch antwoord uit ons helpcentrum:",
@@ -95,6 +117,10 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "die antwoordt hier zo snel mogelijk."
         ),
         ask_person="Ik wil graag met iemand spreken.",
+        ticket=(
+            "Er kan op dit moment niemand van het team live antwoorden. "
+            "Laat uw e-mailadres en uw vraag achter, dan schrijven we u terug."
+        ),
     ),
     "pt": Phrases(
         offline_intro="Esta é uma resposta automática do nosso centro de ajuda:",
@@ -107,6 +133,10 @@ _PHRASES: Final[dict[str, Phrases]] = {
             "que lhe responderá aqui assim que possível."
         ),
         ask_person="Gostaria de falar com uma pessoa.",
+        ticket=(
+            "Neste momento ninguém da equipa pode responder em direto. "
+            "Deixe o seu endereço de email e a sua pergunta, e nós escrevemos-lhe."
+        ),
     ),
 }
 

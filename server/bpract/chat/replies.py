@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Kind", "ReplyStream"]
 
-Kind = Literal["answer", "unknown", "handoff", "action"]
+Kind = Literal["answer", "unknown", "handoff", "action", "ticket"]
 
 
 class ReplyStream:

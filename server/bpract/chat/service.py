@@ -54,12 +54,22 @@ if TYPE_CHECKING:
     from bpract.kb import KnowledgeBase, Passage
     from bpract_client.rules import Ruleset
 
-__all__ = ["AnswerListener", "ChatLimits", "ChatService", "PendingAnswer", "RuleSource"]
+__all__ = [
+    "AnswerListener",
+    "Available",
+    "ChatLimits",
+    "ChatService",
+    "PendingAnswer",
+    "RuleSource",
+]
 
 log = logging.getLogger("bpract.chat")
 
 #: Called with each answer once stored (grounding, review sampling…).
 AnswerListener = Callable[[Answer], Awaitable[None]]
+#: Whether someone can answer live: ``(site id, department, now ms)``.  When no one can, a
+#: hand-off asks the visitor for an email and the question instead (a ticket).
+Available = Callable[[int, str, int], Awaitable[bool]]
 
 
 class RuleSource(Protocol):
@@ -159,8 +169,10 @@ class ChatService:
         actions: ActionRunner | None = None,
         matcher: Matcher | None = None,
         now_ms: Clock = wall_ms,
+        available: Available | None = None,
     ) -> None:
         self.db, self.kb, self.gateway, self.channels = db, kb, gateway, channels
+        self.available = available
         self.rules = rules
         self.actions, self.matcher = actions, matcher
         self.config = config or ChatConfig()
@@ -375,8 +387,8 @@ class ChatService:
 
     async def _draft(self, p: PendingAnswer, q: Question, reply: ReplyStream) -> Draft:
         if p.handoff or asks_for_human(p.text):
-            await self._hand_off(p, _CLICKED if p.handoff else _ASKED, q.department)
-            return fixed("handoff", p.lang)
+            live = await self._hand_off(p, _CLICKED if p.handoff else _ASKED, q.department)
+            return fixed("handoff" if live else "ticket", p.lang)
         gateway = self.gateway
         has_model = gateway is not None and gateway.policies.for_site(p.site_id).has_model
         actions = await self.actions.service.current_set(p.site_id) if self.actions else None
@@ -400,7 +412,9 @@ class ChatService:
         if draft.kind == "handoff":  # the model's tool, or no model could answer
             handed = draft.handoff
             why = handed.reason if handed else _NO_MODEL
-            await self._hand_off(p, why, (handed and handed.department) or q.department)
+            if not await self._hand_off(p, why, (handed and handed.department) or q.department):
+                await reply.reset()  # the hand-off sentence shown: no one will answer live
+                draft = dataclasses.replace(draft, text=fixed("ticket", p.lang).text, kind="ticket")
         elif weak and not draft.outcomes:
             await self._unanswered(p, q)
         return draft
@@ -411,7 +425,9 @@ class ChatService:
         proposer = self.actions if actions is not None else None
         return Toolbox(offered(actions), proposer, self._asker(p))
 
-    async def _hand_off(self, p: PendingAnswer, reason: str, department: str) -> None:
+    async def _hand_off(self, p: PendingAnswer, reason: str, department: str) -> bool:
+        """Hand the conversation to the team (it waits in the queue); whether someone can
+        answer live."""
         at, site_id, conv_id = self._now_ms(), p.site_id, p.conversation.id
         await self.db.transaction(
             lambda c: storage.hand_off(
@@ -419,6 +435,7 @@ class ChatService:
             )
         )
         await self._waiting(p.conversation, department)
+        return await self._live(site_id, department, at)
 
     async def _waiting(self, conv: Conversation, department: str) -> None:
         """Announce a conversation that now waits for a person, and let it be routed."""
@@ -428,6 +445,15 @@ class ChatService:
                 await listener(conv, department)
             except Exception:
                 log.exception("chat: hand-off listener failed")
+
+    async def _live(self, site_id: int, department: str, at_ms: int) -> bool:
+        if self.available is None:
+            return True
+        try:
+            return await self.available(site_id, department, at_ms)
+        except Exception:
+            log.exception("chat: whether someone can answer live is unknown; assuming so")
+            return True
 
     async def _unknown_again(self, p: PendingAnswer) -> bool:
         """Whether this "I don't know" is the second in a row of a conversation the site
@@ -466,11 +492,12 @@ class ChatService:
             if conv is None or conv.status == "human":
                 return
             department = await self._department(conv)
-            draft = fixed("handoff", conv.lang or "en")
             at, reply_id = self._now_ms(), storage.new_id("r_")
+            live = await self._live(site_id, department, at)
+            draft = fixed("handoff" if live else "ticket", conv.lang or "en")
             answer = Answer(
                 id=reply_id, site_id=site_id, conversation_id=conv.id, text=draft.text, at_ms=at,
-                citations=[], kind="handoff", offline=False, provider=None, model=None,
+                citations=[], kind=draft.kind, offline=False, provider=None, model=None,
                 cost_nano=None, passages=[], retrieval_confidence=None,
             )  # fmt: skip
 
@@ -491,8 +518,8 @@ class ChatService:
                                 reply_id=reply_id)  # fmt: skip
             await reply.start(conv.id, seq)
             await reply.delta(draft.text)
-            await reply.end(draft.text, [], "handoff", False)
-            await self.desk.bot_said(conv, reply_id, draft.text, "handoff")
+            await reply.end(draft.text, [], draft.kind, False)
+            await self.desk.bot_said(conv, reply_id, draft.text, draft.kind)
             await self._waiting(conv, department)
 
     async def _unanswered(self, p: PendingAnswer, q: Question) -> None:
@@ -517,10 +544,10 @@ class ChatService:
         q = await self._question(p, passages)
         draft = await self._draft(p, q, reply)
         if draft.kind == "unknown" and await self._unknown_again(p):
-            await self._hand_off(p, _TWICE_UNKNOWN, q.department)
+            live = await self._hand_off(p, _TWICE_UNKNOWN, q.department)
             await reply.reset()
-            handoff = fixed("handoff", p.lang)
-            draft = dataclasses.replace(draft, text=handoff.text, kind="handoff", citations=[])
+            handoff = fixed("handoff" if live else "ticket", p.lang)
+            draft = dataclasses.replace(draft, text=handoff.text, kind=handoff.kind, citations=[])
         if not reply.shown:
             await reply.delta(draft.text)
         answer = self._stored_answer(p, q, reply.id, draft)

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import apsw
 
 from bpract.triggers.fires import rule_messages, visitor_messages
-from bpract_client.rules import Policy, Rule, Schedule
+from bpract_client.rules import Policy, Rule, Schedule, in_schedule, local_clock
 
 __all__ = ["Refusal", "check_windows", "holdout_bucket", "is_held_out", "schedule_refusal"]
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_MS = 86_400_000
 
 
@@ -33,16 +30,9 @@ class Refusal:
 
 def schedule_refusal(schedule: Schedule | None, now_ms: int) -> Refusal | None:
     """Outside the rule's days and hours (in its time zone)? ``end < start`` spans midnight."""
-    if schedule is None:
+    if schedule is None or in_schedule(schedule, now_ms):
         return None
-    local = datetime.fromtimestamp(now_ms / 1000, ZoneInfo(schedule.tz))
-    day, clock = _DAYS[local.weekday()], local.strftime("%H:%M")
-    if schedule.start <= schedule.end:
-        in_hours = schedule.start <= clock < schedule.end
-    else:
-        in_hours = clock >= schedule.start or clock < schedule.end
-    if day in schedule.days and in_hours:
-        return None
+    day, clock = local_clock(schedule, now_ms)
     hours = f"{','.join(schedule.days)} {schedule.start}-{schedule.end} {schedule.tz}"
     return Refusal("off_schedule", f"{day} {clock} {schedule.tz} is outside {hours}")
 

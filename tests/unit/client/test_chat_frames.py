@@ -119,6 +119,33 @@ def test_a_refused_message_is_reported_unsent() -> None:
     assert h.posts("sent") == []
 
 
+def test_a_ticket_is_sent_and_reported_sent_on_its_ack() -> None:
+    h = connected()
+    h.events(ev("ticket", T0 + 1, email=" ana@example.com ", text="Is it in stock?", id="l_t"))
+    [frame] = h.transport.take()
+    assert (frame["t"], frame["email"], frame["text"]) == (
+        "ticket", "ana@example.com", "Is it in stock?"
+    )  # fmt: skip
+    assert "id" not in frame
+    h.server({"t": "ack", "seq": [frame["seq"]]})
+    assert h.posts("sent") == [{"type": "sent", "id": "l_t", "seq": frame["seq"]}]
+
+
+@pytest.mark.parametrize(
+    "fields", [{"email": "", "text": "Hi"}, {"email": "nobody", "text": "Hi"},
+               {"email": "a@b.co", "text": "  "}, {"email": 5, "text": "Hi"}],
+)  # fmt: skip
+def test_a_ticket_without_an_address_or_a_question_is_not_sent(fields: dict[str, Any]) -> None:
+    h = connected()
+    h.events(ev("ticket", T0 + 1, **fields, id="l_x"))
+    assert h.transport.take() == []
+
+
+def test_a_ticket_reply_is_forwarded() -> None:
+    frame = parse_server_frame('{"t": "reply_end", "id": "r_1", "text": "Leave", "kind": "ticket"}')
+    assert frame["kind"] == "ticket"
+
+
 def test_ratings_become_rate_frames_from_events_and_direct_messages() -> None:
     h = connected()
     h.events(ev("rate", T0 + 1, reply="r_1", rating="down"))
