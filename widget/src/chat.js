@@ -125,14 +125,14 @@ export function chat(hooks) {
       );
   }
 
-  // Chat frames from the engine or the fallback: reply_*, history, action*, sent, unsent; others are not ours.
+  // Chat frames from the engine or the fallback: reply_*, history, action*, agent_*, sent, unsent; others are not ours.
   function frame(type, d) {
     const mine = sending.get(d.id);
     if (mine) {
       sending.delete(d.id);
       mine.classList.remove("s");
       if (type == "unsent") mine.classList.add("f");
-    } else if (/^(reply_|history$|action)/.test(type)) {
+    } else if (/^(reply_|history$|action|agent_)/.test(type)) {
       if (type == "reply_end") person.disabled = false;
       if (mod) return mod(type, d);
       queued.push([type, d]);
