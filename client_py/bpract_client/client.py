@@ -24,7 +24,11 @@ MAX_TEXT_CHARS = 4_000
 MAX_COMMENT_CHARS = 2_000
 MAX_EMAIL_CHARS = 254
 MAX_FORM_FIELDS = 30
+TYPING_EVERY_MS = 3_000  # while typing, one ``typing on`` per this long at most
 _FRAME_ROOM = 32  # bytes kept free for the seq added at push time
+_PAGE_COMMANDS = frozenset(
+    {"ui", "outcome", "message", "rate", "handoff", "confirm", "decline", "typing", "ticket"}
+)
 _POISON = frozenset({"malformed", "invalid", "unknown_type"})  # resending cannot help
 
 
@@ -97,6 +101,7 @@ class Client:
         self._persisted_at = 0
         self._dirty: set[str] = set()
         self._sending: dict[int, str] = {}  # seq of a visitor message -> the page's id for it
+        self._typing_at: int | None = None  # when the last ``typing on`` went out, while on
 
     # -- inspection ----------------------------------------------------------
 
@@ -199,6 +204,7 @@ class Client:
             self._sending = {renumbered.get(s, s): local for s, local in self._sending.items()}
         self._report_sent(seq for seq in list(self._sending) if seq <= frame["stored_seq"])
         self._state = ConnectionState.READY
+        self._typing_at = None  # a new socket: the server knows of no typing
         self._backoff.reset()
         self._refused.clear()
         self._post(
@@ -261,8 +267,8 @@ class Client:
         return
 
     def _forward(self, frame: dict[str, Any]) -> None:
-        """Chat frames (``reply_*``, ``history``, ``action``, ``action_result``) go to the page
-        as they are."""
+        """Chat frames (``reply_*``, ``history``, ``action*``, ``agent_*``) go to the page as
+        they are."""
         self._post({"type": frame["t"], **{k: v for k, v in frame.items() if k != "t"}})
 
     def _report_sent(self, seqs: Iterable[int]) -> None:
@@ -291,9 +297,7 @@ class Client:
             for event in msg["events"][:MAX_EVENTS_PER_MESSAGE]:
                 if isinstance(event, dict):
                     self._event(event)
-        elif kind in (
-            "ui", "outcome", "message", "rate", "handoff", "confirm", "decline", "ticket",
-        ):  # fmt: skip
+        elif kind in _PAGE_COMMANDS:
             self._event({**msg, "k": kind, "at": msg.get("at") or self._clock()})
         self._flush()
         self._persist()
@@ -317,6 +321,9 @@ class Client:
             return
         if kind == "ticket":
             self._ticket(event, at)
+            return
+        if kind == "typing":
+            self._typing(as_bool(event.get("on")), at)
             return
         if kind == "message":
             self._message(event, at)
@@ -350,6 +357,19 @@ class Client:
             local = as_str(event.get("id"), 64)
             if numbered is not None and local:
                 self._sending[numbered["seq"]] = local
+
+    def _typing(self, on: bool | None, at: int) -> None:
+        """Sent at once or never: only on a welcomed socket, never through the outbox. While
+        the visitor types, one ``on`` per :data:`TYPING_EVERY_MS`; one ``off`` after it."""
+        now = self._clock()
+        if on is None or self._state is not ConnectionState.READY or now - at > TYPING_EVERY_MS:
+            return  # a stale one (kept by the page while the engine started) is not news
+        if on and (self._typing_at is None or now - self._typing_at >= TYPING_EVERY_MS):
+            self._typing_at = now
+            self._send(protocol.typing(on=True))
+        elif not on and self._typing_at is not None:
+            self._typing_at = None
+            self._send(protocol.typing(on=False))
 
     def _rate(self, event: dict[str, Any], at: int) -> None:
         reply, rating = as_str(event.get("reply"), 100), as_str(event.get("rating"), 8)

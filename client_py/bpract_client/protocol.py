@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "ACTION_STATES",
+    "AGENT_LEFT_TO",
     "CHAT_FRAME_TYPES",
     "NO_RECONNECT",
     "OUTCOME_KINDS",
@@ -34,6 +35,7 @@ __all__ = [
     "ping",
     "rate",
     "ticket",
+    "typing",
 ]
 
 PROTOCOL_VERSION = 1
@@ -64,6 +66,10 @@ REPLY_KINDS = frozenset({"answer", "unknown", "handoff", "action", "ticket"})
 ACTION_STATES = frozenset({"succeeded", "failed", "declined", "expired", "refused"})
 FIELD_KINDS = frozenset({"choice", "integer", "number", "date", "text"})
 MAX_TOKEN_CHARS = 1024
+AGENT_LEFT_TO = frozenset({"bot", "queue", "resolved"})
+MAX_NAME_CHARS = 100  # a person's display name (the inbox keeps them shorter)
+MAX_AGENT_TEXT_CHARS = 8000  # what a person writes; past this the frame is refused
+MAX_ID_CHARS = 64
 
 
 class ProtocolError(ValueError):
@@ -164,6 +170,11 @@ def event(*, at: int, raw: dict[str, Any]) -> dict[str, Any]:
 
 def ping() -> dict[str, Any]:
     return {"t": "ping"}
+
+
+def typing(*, on: bool) -> dict[str, Any]:
+    """The visitor started or stopped typing; not numbered, acknowledged or resent."""
+    return {"t": "typing", "on": on}
 
 
 def _is_int(value: Any) -> bool:
@@ -277,6 +288,34 @@ def _action_result(frame: dict[str, Any]) -> None:
     _require(frame, "text", _is_str, "a string")
 
 
+def _bounded(most: int, least: int = 0) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, str) and least <= len(v) <= most
+
+
+def _agent(frame: dict[str, Any]) -> None:
+    """The fields every frame about the person who has the conversation carries."""
+    _require(frame, "name", _bounded(MAX_NAME_CHARS, 1), f"a string of 1 to {MAX_NAME_CHARS}")
+    if frame["t"] != "agent_typing":
+        _require(frame, "conversation", _bounded(MAX_ID_CHARS, 1), "an id")
+        _require(frame, "at", _is_int, "an integer")
+
+
+def _agent_left(frame: dict[str, Any]) -> None:
+    _agent(frame)
+    _require(frame, "to", lambda v: v in AGENT_LEFT_TO, "bot, queue or resolved")
+
+
+def _agent_typing(frame: dict[str, Any]) -> None:
+    _agent(frame)
+    _require(frame, "on", lambda v: isinstance(v, bool), "a boolean")
+
+
+def _agent_message(frame: dict[str, Any]) -> None:
+    _require(frame, "id", _bounded(MAX_ID_CHARS, 1), "an id")
+    _agent(frame)
+    _require(frame, "text", _bounded(MAX_AGENT_TEXT_CHARS), "a string")
+
+
 _CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "welcome": _welcome,
     "ack": _ack,
@@ -291,9 +330,15 @@ _CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "history": _history,
     "action": _action,
     "action_result": _action_result,
+    "reply_drop": _reply_id,
+    "agent_joined": _agent,
+    "agent_left": _agent_left,
+    "agent_typing": _agent_typing,
+    "agent_message": _agent_message,
 }
 CHAT_FRAME_TYPES = frozenset(
-    {"reply_start", "reply_delta", "reply_reset", "reply_end", "history", "action", "action_result"}
+    {"reply_start", "reply_delta", "reply_reset", "reply_end", "reply_drop", "history"}
+    | {"action", "action_result", "agent_joined", "agent_left", "agent_typing", "agent_message"}
 )
 SERVER_FRAME_TYPES = frozenset(_CHECKS)
 

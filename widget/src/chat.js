@@ -125,15 +125,15 @@ export function chat(hooks) {
       );
   }
 
-  // Chat frames from the engine or the fallback: reply_*, history, action*, sent, unsent (of the
-  // shell's bubbles, or the chat module's ticket form); others are not ours.
+  // Chat frames from the engine or the fallback: reply_*, history, action*, agent_*, sent,
+  // unsent (of the shell's bubbles, or the chat module's ticket form); others are not ours.
   function frame(type, d) {
     const mine = sending.get(d.id);
     if (mine) {
       sending.delete(d.id);
       mine.classList.remove("s");
       if (type == "unsent") mine.classList.add("f");
-    } else if (/^(reply_|history$|action|(un)?sent$)/.test(type)) {
+    } else if (/^(reply_|history$|action|agent_|(un)?sent$)/.test(type)) {
       if (type == "reply_end") person.disabled = false;
       if (mod) return mod(type, d);
       queued.push([type, d]);

@@ -1,8 +1,8 @@
 // The chat module (served as chat.mjs, loaded on first use): streamed answers, citations, ratings,
-// history, action cards (docs/actions.md), and the ticket form when no one can answer live
-// (docs/tickets.md).
+// history, action cards (docs/actions.md), the ticket form when no one can answer live
+// (docs/tickets.md), and the live conversation with a person (docs/chat.md).
 import { h, safeUrl } from "./dom.js";
-import { T_ACTION, T_ACTION_RESULT, T_HISTORY, T_REPLY_DELTA, T_REPLY_END, T_REPLY_RESET, T_REPLY_START } from "./wire.js";
+import { T_ACTION, T_ACTION_RESULT, T_AGENT_JOINED, T_AGENT_LEFT, T_AGENT_MESSAGE, T_AGENT_TYPING, T_HISTORY, T_REPLY_DELTA, T_REPLY_DROP, T_REPLY_END, T_REPLY_RESET, T_REPLY_START, T_TYPING } from "./wire.js";
 
 const CSS = `.m[aria-busy=true] .t:empty::before{content:"";display:inline-block;width:28px;height:10px;background:radial-gradient(circle,#666 35%,#0000 40%) 0 50%/9px 9px repeat-x;animation:k 1s infinite}
 @keyframes k{50%{opacity:.3}}
@@ -32,7 +32,15 @@ const CSS = `.m[aria-busy=true] .t:empty::before{content:"";display:inline-block
 .c .w{color:#8a4b00}
 .c .r{display:block;margin-top:8px;font-weight:600}
 .c textarea{min-height:88px;padding:8px;border:1px solid #888;border-radius:8px;font:inherit;resize:vertical}
-.c[data-state=succeeded] .r{color:#0a6b2d}.c[data-state=failed] .r,.c[data-state=refused] .r{color:#b00020}`;
+.c[data-state=succeeded] .r{color:#0a6b2d}.c[data-state=failed] .r,.c[data-state=refused] .r{color:#b00020}
+.o{align-self:center;max-width:90%;text-align:center;font-size:13px;color:#555;overflow-wrap:anywhere}
+.m .who{display:block;margin-bottom:2px;font-size:13px;font-weight:600;color:#1a56db}
+.m[data-role=agent]{border-left:3px solid #1a56db}
+.sub{display:block;font-size:13px;font-weight:400;color:#555;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.sub:empty{display:none}
+h2{min-width:0}
+.ty{padding:0 12px;font-size:13px;color:#555;font-style:italic}
+.ty:not(:empty){padding:0 12px 6px}`;
 
 // A static icon, never untrusted text.
 const THUMB = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"/></svg>';
@@ -42,6 +50,15 @@ const NOTES = {
   ticket: "We will answer by email.",
 };
 const MAX_MESSAGES = 200;
+const TYPING_EVERY = 3000; // while typing, "typing on" at most this often
+const TYPING_IDLE = 4000; // no key for this long: "typing off"
+const TYPING_SHOWN = 6000; // the person's indicator without a refresh goes after this
+const LEFT = {
+  bot: " left. The assistant is back.",
+  queue: " passed you to a colleague. Someone will answer here.",
+  resolved: " closed this conversation.",
+};
+const who = (d) => String(d.name || "").slice(0, 100) || "Our team";
 const STATES = { succeeded: "Done", failed: "Not done", refused: "Not done", declined: "Cancelled", expired: "Expired" };
 const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x == "object") : []);
 
@@ -102,18 +119,71 @@ function sources(list) {
 
 // shell: root, log, keep(change, force), unread(on), emit(event), isOpen()
 export function mount(shell) {
-  const { log, keep } = shell;
-  shell.root.append(h("style", {}, CSS));
+  const { log, keep, root } = shell;
+  root.append(h("style", {}, CSS));
   const find = (id) => [...log.children].find((el) => el.dataset.id == id);
+  const dropped = new Set(); // replies a person's arrival cut off: never shown again
+  // The shell's parts this module changes while a person has the conversation.
+  const person = root.querySelector(".hp");
+  const box = root.querySelector("textarea");
+  const sub = h("span", { className: "sub" });
+  root.getElementById("t").append(sub);
+  // "<name> is typing…": a live region of its own under the log, empty when no one types.
+  const typing = h("div", { className: "ty", "aria-live": "polite" });
+  log.after(typing);
+  let typingTimer = 0;
+  const notTyping = () => {
+    clearTimeout(typingTimer);
+    typing.textContent = "";
+  };
 
-  function bubble(id, role) {
-    const el = h("div", { className: role == "visitor" ? "m me" : "m" });
+  function add(el, id, role) {
     el.dataset.id = id;
     el.dataset.role = role;
     keep(() => log.append(el));
     while (log.children.length > MAX_MESSAGES) log.firstChild.remove();
     return el;
   }
+
+  function bubble(id, role) {
+    return add(h("div", { className: role == "visitor" ? "m me" : "m" }), id, role);
+  }
+
+  // A centred line about the conversation itself ("Ana joined the conversation"), once per event.
+  function note(d, text) {
+    const id = d.t + ":" + d.conversation + ":" + d.at;
+    if (find(id)) return;
+    add(h("div", { className: "o" }, text), id, "note");
+    if (!shell.isOpen()) shell.unread(true);
+  }
+
+  function owner(name) {
+    sub.textContent = name ? "You're chatting with " + name : "";
+    person.hidden = !!name; // no "Talk to a person" while one has it
+    person.disabled = false;
+  }
+
+  // The visitor's typing, told to the server: "on" at most every few seconds while typing,
+  // "off" once after a pause, on send or when the box loses focus.
+  let typedAt = 0;
+  let idle = 0;
+  const stop = () => {
+    clearTimeout(idle);
+    if (typedAt) shell.emit({ k: T_TYPING, on: false });
+    typedAt = 0;
+  };
+  box.addEventListener("input", () => {
+    clearTimeout(idle);
+    if (!box.value.trim()) return stop();
+    if (Date.now() - typedAt >= TYPING_EVERY) {
+      typedAt = Date.now();
+      shell.emit({ k: T_TYPING, on: true });
+    }
+    idle = setTimeout(stop, TYPING_IDLE);
+  });
+  box.addEventListener("blur", stop);
+  box.addEventListener("keydown", (e) => e.key == "Enter" && !e.shiftKey && stop());
+  box.form.addEventListener("submit", stop);
 
   // The bubble of reply `id`, made when missing; its text lives in a .t child while streaming.
   function reply(id) {
@@ -157,6 +227,7 @@ export function mount(shell) {
       parts.push(h("nav", { "aria-label": "Sources" }, h("h3", {}, "Sources"), h("ol", {}, ...items)));
     }
     if (el.dataset.role == "bot" && d.kind != "action") parts.push(rating(el.dataset.id));
+    if (el.dataset.role == "agent") parts.unshift(h("span", { className: "who" }, who(d)));
     keep(() => el.replaceChildren(...parts));
     el.removeAttribute("aria-busy");
   }
@@ -180,7 +251,8 @@ export function mount(shell) {
     if (el.classList.contains("c")) {
       if (el.dataset.state == "open" || el.dataset.state == "sent") settle(el, "", m.text); // settled while away
     } else if (role != "visitor" && el.dataset.role) finish(el, m); // not the shell's outreach bubble: it has the CTA
-    const at = after ? after.nextSibling : log.firstChild;
+    let at = after ? after.nextSibling : log.firstChild;
+    while (at && at != el && at.dataset.role == "note") at = at.nextSibling; // notes stay after their message
     if (at != el) keep(() => log.insertBefore(el, at));
     return el;
   }
@@ -312,18 +384,48 @@ export function mount(shell) {
       if (el && el.classList.contains("c")) settle(el, d.state, d.text);
       else if (!el) finish(bubble(id, "bot"), d); // the card was on another page
     },
-    [T_REPLY_START]: (d) => reply(d.id),
+    [T_REPLY_START]: (d) => dropped.has(d.id) || reply(d.id),
     [T_REPLY_DELTA]: (d) => {
+      if (dropped.has(d.id)) return;
       const el = reply(d.id);
       if (el.dataset.done == null) keep(() => el.firstChild.append(String(d.text || "")));
     },
     [T_REPLY_RESET]: (d) => {
+      if (dropped.has(d.id)) return;
       const el = reply(d.id);
       if (el.dataset.done == null) el.firstChild.textContent = "";
     },
     [T_REPLY_END]: (d) => {
+      if (dropped.has(d.id)) return;
       finish(reply(d.id), d);
       if (d.kind == "ticket") ticketForm(d.id);
+      if (!shell.isOpen()) shell.unread(true);
+    },
+    // A reply being written when a person took over: what was shown of it goes, busy state and all.
+    [T_REPLY_DROP]: (d) => {
+      dropped.add(d.id);
+      const el = find(d.id);
+      if (el && el.dataset.role == "bot") keep(() => el.remove());
+    },
+    [T_AGENT_JOINED]: (d) => {
+      note(d, who(d) + " joined the conversation");
+      owner(who(d));
+    },
+    [T_AGENT_LEFT]: (d) => {
+      notTyping();
+      note(d, who(d) + LEFT[LEFT.hasOwnProperty(d.to) ? d.to : "bot"]);
+      owner("");
+    },
+    [T_AGENT_TYPING]: (d) => {
+      notTyping();
+      if (d.on !== true) return;
+      typing.textContent = who(d) + " is typing…";
+      typingTimer = setTimeout(notTyping, TYPING_SHOWN);
+    },
+    [T_AGENT_MESSAGE]: (d) => {
+      notTyping();
+      if (find(d.id)) return; // several tabs, or a history first
+      finish(bubble(d.id, "agent"), d);
       if (!shell.isOpen()) shell.unread(true);
     },
     // The whole conversation after a welcome: known ids are updated in place, never added twice.
@@ -335,8 +437,10 @@ export function mount(shell) {
     },
   };
 
+  // Frames about the person carry a name (and no id); the others name their message by id.
+  const named = [T_HISTORY, T_AGENT_JOINED, T_AGENT_LEFT, T_AGENT_TYPING];
   return (type, d) => {
     const handle = handlers.hasOwnProperty(type) && handlers[type];
-    if (handle && d && (type == T_HISTORY || (typeof d.id == "string" && d.id))) handle(d);
+    if (handle && d && (named.includes(type) || (typeof d.id == "string" && d.id))) handle(Object.assign({ t: type }, d));
   };
 }

@@ -1,12 +1,13 @@
 // Fallback engine: the loader speaks the visitor protocol itself and the server runs the engine.
 import { getJSON, set } from "./store.js";
-import { CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNKNOWN_SITE, CLOSE_UNSUPPORTED_VERSION, T_ACK, T_PING, T_WELCOME } from "./wire.js";
+import { CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNKNOWN_SITE, CLOSE_UNSUPPORTED_VERSION, T_ACK, T_PING, T_TYPING, T_WELCOME } from "./wire.js";
 
 const KEY = "bpract:fbq";
 const FINAL = [CLOSE_UNSUPPORTED_VERSION, CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNKNOWN_SITE];
 const MAX = 500;
 
-// opts: url, hello() -> hello frame, on(frame), status(state, detail); push(frame, id?) sends a frame
+// opts: url, hello() -> hello frame, on(frame), status(state, detail); push(frame, id?) sends a frame.
+// A typing frame is sent at once or never: not numbered, kept or resent.
 export function fallback(opts) {
   // n: last seq; q: unacknowledged frames; w: the stream's seq base is known (a welcome was seen)
   const st = getJSON(0, KEY) || { n: 0, q: [], w: 0 };
@@ -29,6 +30,7 @@ export function fallback(opts) {
   };
 
   function push(frame, id) {
+    if (frame.t == T_TYPING) return send(frame);
     if (id) local.set(frame, id);
     frame.at = frame.at || Date.now();
     if (st.w) frame.seq = ++st.n;

@@ -5,7 +5,7 @@ import { engine } from "./engine.js";
 import { fallback } from "./fallback.js";
 import { sensors } from "./sensors.js";
 import { allow, get, getJSON, rid, set } from "./store.js";
-import { T_CONFIRM, T_DECLINE, T_EVENT, T_HANDOFF, T_HELLO, T_IDENTIFY, T_MESSAGE, T_OUTCOME, T_OUTREACH, T_RATE, T_TICKET, VERSION } from "./wire.js";
+import { T_CONFIRM, T_DECLINE, T_EVENT, T_HANDOFF, T_HELLO, T_IDENTIFY, T_MESSAGE, T_OUTCOME, T_OUTREACH, T_RATE, T_TICKET, T_TYPING, VERSION } from "./wire.js";
 
 (() => {
   const script = document.currentScript;
@@ -147,6 +147,7 @@ import { T_CONFIRM, T_DECLINE, T_EVENT, T_HANDOFF, T_HELLO, T_IDENTIFY, T_MESSAG
         else if (e.k == "decline") push({ t: T_DECLINE, at: e.at, token: e.token });
         else if (e.k == "handoff") push({ t: T_HANDOFF, at: e.at });
         else if (e.k == "ticket") push({ t: T_TICKET, at: e.at, email: e.email, text: e.text }, e.id);
+        else if (e.k == "typing") push({ t: T_TYPING, on: !!e.on });
         else if (e.k == "identify") push({ t: T_IDENTIFY, at: e.at, user_id: e.user_id, user_hash: e.user_hash, traits: e.traits });
         else push({ t: T_EVENT, at: e.at, event: e });
       }
