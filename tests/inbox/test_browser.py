@@ -59,7 +59,7 @@ async def _browse_then_ask(
         reply = await client.ask("I want to talk to a person")
     finally:
         await client.close()
-    assert reply.end["kind"] == "handoff", reply.end
+    assert reply.end["kind"] in ("handoff", "ticket"), reply.end  # "ticket": no agent online
     conversation: str = reply.start["conversation"]
     return conversation
 
