@@ -48,6 +48,7 @@ __all__ = [
     "DeskEvent",
     "OwnerChanged",
     "QueueChanged",
+    "Release",
     "VisitorPage",
     "VisitorSaid",
     "VisitorTyping",

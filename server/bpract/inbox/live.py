@@ -36,12 +36,11 @@ from msgspec import Meta
 from bpract.chat import ChatService
 from bpract.chat.storage import conversation_in
 from bpract.clock import now_ms
-from bpract.inbox import presence
+from bpract.inbox import presence, queue
 from bpract.inbox.auth import SESSION_COOKIE, InboxAuth
 from bpract.inbox.settings import InboxSettings
 from bpract.inbox.storage import Agent
 from bpract.settings import Settings
-from bpract.sites import list_sites
 from bpract.store import Database
 from bpract.visitors.limits import MemoryLimiter
 from bpract.wire.channels import conversation_channel, inbox_channel
@@ -252,8 +251,7 @@ async def inbox_socket(
     channels = chat.channels
     live = _Live(socket, agent, session, inbox=inbox, chat=chat, db=db, channels=channels,
                  settings=settings.of(InboxSettings))  # fmt: skip
-    org = agent.org_id
-    live.site_ids = [s.id for s in await db.run(lambda c: list_sites(c, org_id=org))]
+    live.site_ids = await queue.site_ids(db, agent)
     names = [inbox_channel(site_id) for site_id in live.site_ids]
     subscriber = await channels.subscribe(names)
     code: int | None = None

@@ -21,7 +21,15 @@ from bpract.sites import Site, list_sites
 from bpract.store import Database
 from bpract.visitors.storage import visitor_traits
 
-__all__ = ["ConversationView", "QueueEntry", "Visitor", "conversation_view", "mine", "waiting"]
+__all__ = [
+    "ConversationView",
+    "QueueEntry",
+    "Visitor",
+    "conversation_view",
+    "mine",
+    "site_ids",
+    "waiting",
+]
 
 _PREVIEW: Final = 140
 _TRANSCRIPT: Final = 500
@@ -97,6 +105,11 @@ def _preview(text: str | None) -> str | None:
 
 def _sites(conn: apsw.Connection, agent: Agent) -> dict[int, Site]:
     return {s.id: s for s in list_sites(conn, org_id=agent.org_id)}
+
+
+async def site_ids(db: Database, agent: Agent) -> list[int]:
+    """The ids of the agent's organisation's sites: all an agent may read or act on."""
+    return list(await db.run(lambda conn: _sites(conn, agent)))
 
 
 async def waiting(db: Database, agent: Agent, limit: int) -> list[QueueEntry]:

@@ -21,6 +21,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from bpract.chat import ChatService
+from bpract.chat.desk import Release
 from bpract.chat.storage import conversation_in
 from bpract.clock import now_ms
 from bpract.headers import PagePolicy, page_policy
@@ -32,7 +33,6 @@ from bpract.inbox.csrf import Purpose
 from bpract.inbox.settings import InboxSettings
 from bpract.inbox.storage import Agent, agent_by_id, insert_note
 from bpract.settings import Settings
-from bpract.sites import list_sites
 from bpract.store import Database
 from bpract.wire.codes import MAX_MESSAGE_CHARS
 
@@ -241,9 +241,7 @@ async def _acting(
     return agent, form
 
 
-async def _site_ids(db: Database, agent: Agent) -> list[int]:
-    org = agent.org_id
-    return [s.id for s in await db.run(lambda c: list_sites(c, org_id=org))]
+_RELEASES: Final[dict[str, Release]] = {"bot": "bot", "queue": "queue", "resolved": "resolved"}
 
 
 def _back(conversation: str, notice: str = "") -> Redirect:
@@ -262,7 +260,7 @@ async def take(
         return acting
     agent, _ = acting
     taken = await chat.desk.take(
-        await _site_ids(db, agent), conversation, agent_id=agent.id, name=agent.display_name
+        await queue.site_ids(db, agent), conversation, agent_id=agent.id, name=agent.display_name
     )
     if taken is None:
         return _not_found(agent, await inbox.form_token(Purpose.SESSION, _session(request)))
@@ -290,12 +288,12 @@ async def release(
     if not isinstance(acting, tuple):
         return acting
     agent, form = acting
-    to = form.get("to", "")
-    if to not in ("bot", "queue", "resolved"):
+    to = _RELEASES.get(form.get("to", ""))
+    if to is None:
         return _html(pages.message_page("Refused", "Choose bot, queue or resolved."), 400)
     department = (form.get("department") or "").strip()[:64] or None
     done = await chat.desk.release(
-        await _site_ids(db, agent), conversation, to=to,  # type: ignore[arg-type]
+        await queue.site_ids(db, agent), conversation, to=to,
         agent_id=None if agent.role == "supervisor" else agent.id,
         department=department if to == "queue" else None,
     )  # fmt: skip
@@ -320,7 +318,7 @@ async def transfer(
     if target is None or target.org_id != agent.org_id or target.disabled_at is not None:
         return _html(pages.message_page("Refused", "No such colleague."), 400)
     done = await chat.desk.transfer(
-        await _site_ids(db, agent), conversation, to_agent=target.id,
+        await queue.site_ids(db, agent), conversation, to_agent=target.id,
         to_name=target.display_name,
         from_agent=None if agent.role == "supervisor" else agent.id,
     )  # fmt: skip
@@ -343,7 +341,7 @@ async def say(
     if not text or len(text) > MAX_MESSAGE_CHARS:
         return _back(conversation, "empty")
     said = await chat.desk.say(
-        await _site_ids(db, agent), conversation, agent_id=agent.id,
+        await queue.site_ids(db, agent), conversation, agent_id=agent.id,
         name=agent.display_name, text=text, client_id=form.get("csrf", "")[:16] + text[:32],
     )  # fmt: skip
     return _back(conversation, "sent" if said is not None else "not-yours")
@@ -362,7 +360,7 @@ async def add_note(
     text = form.get("text", "").strip()
     if not text or len(text) > MAX_MESSAGE_CHARS:
         return _back(conversation, "empty")
-    site_ids, at = await _site_ids(db, agent), now_ms()
+    site_ids, at = await queue.site_ids(db, agent), now_ms()
 
     def store(c: Any) -> bool:
         found = conversation_in(c, site_ids, conversation)
