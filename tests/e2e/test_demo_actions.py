@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page
+from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
 from e2e.stack import REPO, SERVER_START
 from e2e.visitor import chat_log, wait_ready
+from support.eventually import eventually
 from support.process import Process, answers, free_port
 
 pytestmark = pytest.mark.browser
@@ -179,31 +180,94 @@ def test_a_visitor_who_is_not_signed_in_is_asked_to_sign_in(page: Page, demo: De
     assert log.locator(".c").count() == 0
 
 
-def test_the_agent_printed_at_start_up_sees_who_asked_for_a_person(
-    page: Page, demo: Demo, browser: Browser
-) -> None:
+def printed_agent(demo: Demo) -> tuple[str, str, str]:
+    """The inbox's sign-in address and the agent ``bpract demo`` printed at start-up."""
     printed = (demo.data / "demo.log").read_text()
     found = re.search(r"inbox  (\S+)\n\s+agent (\S+)  password (\S+)", printed)
     assert found is not None, printed
     sign_in_url, email, password = found.groups()
     assert sign_in_url == demo.api + "/inbox/sign-in"
-    page.goto(demo.site + "/")
-    wait_ready(page)
-    ask(page, "I want to talk to a person").get_by_text("passing this conversation").wait_for(
-        timeout=ANSWER
-    )
+    return sign_in_url, email, password
+
+
+def inbox_of(browser: Browser, demo: Demo) -> tuple[BrowserContext, Page]:
+    """A second window, the agent's: signed in to the inbox, its live socket open."""
+    sign_in_url, email, password = printed_agent(demo)
     agent = browser.new_context()
+    inbox = agent.new_page()
+    inbox.goto(sign_in_url)
+    inbox.get_by_label("Email").fill(email)
+    inbox.get_by_label("Password").fill(password)
+    inbox.get_by_role("button", name="Sign in").click()
+    inbox.locator("body[data-live=on]").wait_for()
+    return agent, inbox
+
+
+def test_the_printed_agent_takes_over_and_they_chat_live(
+    page: Page, demo: Demo, browser: Browser
+) -> None:
+    agent, inbox = inbox_of(browser, demo)
     try:
-        inbox = agent.new_page()
-        inbox.goto(sign_in_url)
-        inbox.get_by_label("Email").fill(email)
-        inbox.get_by_label("Password").fill(password)
-        inbox.get_by_role("button", name="Sign in").click()
-        waiting = inbox.locator("li.waiting")
-        waiting.first.wait_for()
-        assert "I want to talk to a person" in waiting.first.inner_text()
-        waiting.first.locator("a").click()
-        inbox.locator("li.turn").get_by_text("I want to talk to a person").wait_for()
+        page.goto(demo.site + "/")
+        wait_ready(page)
+        log = ask(page, "I want to talk to a person")
+        log.get_by_text("passing this conversation").wait_for(timeout=ANSWER)
+        # the queue on the agent's screen shows it without a reload
+        waiting = inbox.locator("li.waiting", has_text="I want to talk to a person")
+        waiting.wait_for(timeout=ANSWER)
         assert "Northwind Threads (demo)" in inbox.locator("main").inner_text()
+        waiting.locator("a").click()
+        inbox.get_by_role("button", name="Take over").click()
+        log.get_by_text("Sam (Northwind support) joined the conversation").wait_for()
+        assert "chatting with Sam" in page.locator("#bpract-chat h2").inner_text()
+        # the agent types, then writes; the visitor sees both
+        inbox.locator("#reply").press_sequentially("Hello Maya")
+        indicator = page.locator("#bpract-chat .ty")
+        eventually(indicator.inner_text, equals="Sam (Northwind support) is typing…")
+        inbox.locator("#reply").press_sequentially(", I can help with that.")
+        inbox.locator("#reply").press("Enter")
+        said = log.locator(".m[data-role=agent]", has_text="Hello Maya, I can help with that.")
+        said.wait_for()
+        eventually(indicator.inner_text, equals="")
+        # the visitor types and answers; the agent sees both, the assistant says nothing
+        bots = log.locator(".m[data-role=bot]").count()
+        box = page.locator("#bpract-chat textarea")
+        box.press_sequentially("Where is my order 5001?")
+        inbox.locator("#typing", has_text="is typing").wait_for()
+        box.press("Enter")
+        inbox.locator("li.turn.by-visitor", has_text="Where is my order 5001?").wait_for()
+        page.wait_for_timeout(2000)  # time enough for a bot answer that should not come
+        assert log.locator(".m[data-role=bot]").count() == bots
+        # resolved: the visitor is told the person left
+        inbox.get_by_role("button", name="Resolve").click()
+        closed = "Sam (Northwind support) closed this conversation."
+        log.locator("[data-role=note]", has_text=closed).wait_for()
     finally:
         agent.close()
+
+
+def test_with_no_agent_online_the_visitor_leaves_an_email_and_the_store_gets_a_ticket(
+    page: Page, demo: Demo, browser: Browser
+) -> None:
+    agent, inbox = inbox_of(browser, demo)
+    inbox.get_by_role("button", name="Sign out").click()  # the only agent goes: no one online
+    inbox.get_by_role("button", name="Sign in").wait_for()
+    agent.close()
+    page.goto(demo.site + "/")
+    wait_ready(page)
+    log = ask(page, "Can I talk to a human?")
+    form = log.get_by_role("group", name="Leave us a message")
+    form.wait_for(timeout=ANSWER)
+    form.get_by_label("Your email address").fill("maya@example.com")
+    form.get_by_label("Your question").fill("Do you ship to Norway?")
+    form.get_by_role("button", name="Send").click()
+    assert form.get_by_role("status").inner_text(timeout=ANSWER) == (
+        "Thanks — we will write to you at maya@example.com."
+    )
+
+    def received() -> list[str]:
+        page.goto(demo.site + "/hooks/tickets")
+        return page.locator("td", has_text="Do you ship to Norway?").all_inner_texts()
+
+    eventually(received, equals=["Do you ship to Norway?"], timeout=30)
+    assert "maya@example.com" in page.locator("table").inner_text()

@@ -121,9 +121,9 @@ class PendingAnswer:
     at_ms: int = 0
 
     @property
-    def with_person(self) -> bool:
-        """The conversation was with a person when the turn was stored: no bot answer."""
-        return self.conversation.with_person
+    def owned(self) -> bool:
+        """A person had the conversation when the turn was stored: no bot answer."""
+        return self.conversation.owned
 
 
 #: Why a conversation went to a person, as the inbox shows it (the model writes its own).
@@ -290,7 +290,7 @@ class ChatService:
 
     def answer(self, pending: PendingAnswer) -> None:
         """Show the message to the agents looking at the conversation, and write the answer in
-        the background (it outlives the connection) — none while it is with a person: the
+        the background (it outlives the connection) — none while a person has it: the
         status was read in the transaction that stored the message."""
         task = asyncio.create_task(self._answer_in_turn(pending))
         self._tasks.add(task)
@@ -303,7 +303,7 @@ class ChatService:
 
     async def _answer_in_turn(self, p: PendingAnswer) -> None:
         await self.desk.visitor_said(p.conversation, p.message_id, p.text, p.at_ms)
-        if p.with_person:
+        if p.owned:
             return
         async with self._turn(p.conversation.id):
             await self._answer(p)

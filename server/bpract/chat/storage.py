@@ -95,8 +95,13 @@ class Conversation:
 
     @property
     def with_person(self) -> bool:
-        """Waiting for a person or with one: the assistant does not answer."""
+        """Waiting for a person or with one: no outreach interrupts it, the agents see it."""
         return self.status == "human"
+
+    @property
+    def owned(self) -> bool:
+        """A person has it: the assistant does not answer (it does while the visitor waits)."""
+        return self.status == "human" and self.owner_agent is not None
 
 
 _FIELDS = (
