@@ -139,7 +139,9 @@ class Runtime:
             trigger_frames.register(frames, triggers)
             chat_frames.register(frames, chat)
             chat_actions.register(frames, chat, runner)
-            ticket_frames.register(frames, tickets)
+            ticket_frames.register(
+                frames, tickets, stored=lambda site, visitor: _ticket_left(db, chat, site, visitor)
+            )
             visitors = VisitorHub(settings.of(VisitorSettings), db, channels, triggers, frames)
             visitors.writer.start()
             stack.push_async_callback(visitors.writer.stop)
@@ -207,6 +209,13 @@ async def _route(db: Database, chat: ChatService, conv: Conversation, department
         change = QueueChanged(conversation=conv.id, change="routed", agent=agent.id,
                               name=agent.display_name)  # fmt: skip
         await chat.desk.announce(conv.site_id, change)
+
+
+async def _ticket_left(db: Database, chat: ChatService, site_id: int, visitor: str) -> None:
+    """Show the agents the ticket the visitor of a conversation left (their queue lists it)."""
+    conv = await db.run(lambda c: chat_storage.find_conversation(c, site_id, visitor, 0))
+    change = QueueChanged(conversation=conv.id if conv else "", change="ticket")
+    await chat.desk.announce(site_id, change)
 
 
 async def _settle_actions_forever(runner: ActionRunner, chat: ChatService, every: float) -> None:

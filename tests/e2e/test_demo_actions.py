@@ -271,3 +271,11 @@ def test_with_no_agent_online_the_visitor_leaves_an_email_and_the_store_gets_a_t
 
     eventually(received, equals=["Do you ship to Norway?"], timeout=30)
     assert "maya@example.com" in page.locator("table").inner_text()
+    # back in the inbox, the agent finds it among the offline tickets, delivered
+    agent, inbox = inbox_of(browser, demo)
+    try:
+        ticket = inbox.locator("#tickets li.ticket", has_text="Do you ship to Norway?")
+        assert "maya@example.com" in ticket.inner_text()
+        assert ticket.get_attribute("data-delivery") == "delivered"
+    finally:
+        agent.close()

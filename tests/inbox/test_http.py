@@ -3,13 +3,14 @@ sessions ended server-side, tenancy, escaping."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from chat.conftest import rows, start_server
+from chat.conftest import open_chat, rows, start_server
 from inbox.conftest import (
     ANA,
     GUS,
@@ -22,6 +23,7 @@ from inbox.conftest import (
     csrf_of,
     identity,
 )
+from inbox.live import AgentSocket
 from support.server import ServerProcess
 
 
@@ -237,3 +239,34 @@ def test_the_queue_shows_the_organisations_waiting_conversations_escaped(
             assert missing.status_code == 404 and "No such conversation." in missing.text
             assert "Hello" not in missing.text
         assert other.get(f"/inbox/c/{theirs}").status_code == 200
+
+
+async def test_an_offline_ticket_is_listed_for_the_organisation_only_and_announced(
+    inbox_server: ServerProcess, tenants: Tenants
+) -> None:
+    with AgentClient(inbox_server) as ana, AgentClient(inbox_server) as gus:
+        ana.signed_in(ANA)
+        gus.signed_in(GUS)
+        desk = await AgentSocket.open(inbox_server, ana)
+        visitor, _ = await open_chat(inbox_server, tenants.acme)
+        try:
+            question = f"Do you ship to Norway? {XSS}"
+            frame = {"t": "ticket", "seq": 1, "at": int(time.time() * 1000),
+                     "email": "nora+test@example.com", "text": question}  # fmt: skip
+            await visitor.send(frame)
+            ack, _ = await visitor.recv_until("ack")
+            assert ack["seq"] == [1]
+            announced = await desk.recv_until("queue")
+            assert announced["change"] == "ticket"
+        finally:
+            await visitor.close()
+            await desk.close()
+        page = (await asyncio.to_thread(ana.get, "/inbox")).text
+        listed = page.split('id="tickets"', 1)[1]
+        assert "Offline tickets" in page and "nora+test@example.com" in listed
+        assert 'href="mailto:nora%2Btest@example.com?subject=Re%3A%20your%20question"' in listed
+        assert "Do you ship to Norway? &lt;img src=x onerror=alert(1)&gt;" in listed
+        assert "<img" not in page and "not delivered yet" in listed  # no webhook set
+        assert "Acme shop" in listed
+        theirs = (await asyncio.to_thread(gus.get, "/inbox")).text
+        assert "nora+test@example.com" not in theirs and "Norway" not in theirs

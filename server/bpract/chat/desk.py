@@ -67,9 +67,9 @@ class DeskEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="t"):
 
 class QueueChanged(DeskEvent, frozen=True, kw_only=True, tag="queue"):
     """A conversation of the site is now ``waiting``, ``taken``, back with the ``bot``,
-    ``resolved``, or ``routed`` to an agent (``agent``)."""
+    ``resolved``, or ``routed`` to an agent (``agent``); or its visitor left a ``ticket``."""
 
-    change: Literal["waiting", "taken", "bot", "resolved", "routed"]
+    change: Literal["waiting", "taken", "bot", "resolved", "routed", "ticket"]
     agent: int | None = None
     name: str | None = None
 

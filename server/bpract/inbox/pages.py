@@ -13,9 +13,10 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Final
+from urllib.parse import quote
 
 from bpract.chat.storage import Turn
-from bpract.inbox.queue import ConversationView, QueueEntry, Visitor
+from bpract.inbox.queue import ConversationView, QueueEntry, TicketEntry, Visitor
 from bpract.inbox.storage import Agent
 
 __all__ = [
@@ -161,11 +162,37 @@ def _mine_rows(items: Iterable[QueueEntry], now_ms: int) -> str:
     )
 
 
+_DELIVERY: Final = {
+    "pending": "not delivered yet",
+    "delivered": "sent to the team's address",
+    "failed": "delivery failed",
+}
+
+
+def _ticket_rows(items: Iterable[TicketEntry]) -> str:
+    rows = []
+    for t in items:
+        mail = f"mailto:{quote(t.email, safe='@')}?subject={quote('Re: your question')}"
+        chat = (
+            f' · <a href="/inbox/c/{_e(t.conversation)}">conversation</a>' if t.conversation else ""
+        )
+        lang = f" · {_e(t.lang)}" if t.lang else ""
+        rows.append(
+            f'<li class="ticket" data-ticket="{_e(t.id)}" data-delivery="{_e(t.delivery)}">'
+            f'<span class="line"><a class="person" href="{_e(mail)}">{_e(t.email)}</a>'
+            f'<span class="wait">{_e(_DELIVERY.get(t.delivery, t.delivery))}</span></span>'
+            f'<span class="preview">{_e(t.question)}</span>'
+            f'<span class="meta">{_e(t.site)}{lang} · {_at(t.created_ms)}{chat}</span></li>'
+        )
+    return "".join(rows)
+
+
 def queue_page(
-    agent: Agent, csrf: str, items: list[QueueEntry], now_ms: int,
-    mine: list[QueueEntry] | None = None,
+    agent: Agent, csrf: str, items: list[QueueEntry], now_ms: int, *,
+    mine: list[QueueEntry] | None = None, tickets: list[TicketEntry] | None = None,
 ) -> str:  # fmt: skip
-    """The agent's conversations, and those waiting for a person, longest waiting first."""
+    """The agent's conversations, those waiting for a person (longest waiting first), and the
+    offline tickets visitors left (newest first)."""
     if items:
         listing = f'<ol class="queue" id="waiting">{_queue_rows(items, now_ms)}</ol>'
     else:
@@ -184,6 +211,12 @@ def queue_page(
         f'<span class="muted" id="count">{count} · <a href="/inbox">Refresh</a></span></div>'
         f"{listing}</section>"
     )
+    if tickets:
+        body += (
+            '<section class="card" id="tickets"><div class="title"><h1>Offline tickets</h1>'
+            f'<span class="muted">{len(tickets)} · newest first</span></div>'
+            f'<ol class="queue">{_ticket_rows(tickets)}</ol></section>'
+        )
     data = {"page": "queue", "waiting": str(len(items))}
     return _page("Waiting", body, agent=agent, csrf=csrf, data=data)
 

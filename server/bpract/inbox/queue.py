@@ -19,15 +19,18 @@ from bpract.chat.storage import Turn
 from bpract.inbox.storage import Agent, Note, list_agents, notes_of
 from bpract.sites import Site, list_sites
 from bpract.store import Database
+from bpract.tickets import tickets_of
 from bpract.visitors.storage import visitor_traits
 
 __all__ = [
     "ConversationView",
     "QueueEntry",
+    "TicketEntry",
     "Visitor",
     "conversation_view",
     "mine",
     "site_ids",
+    "tickets",
     "waiting",
 ]
 
@@ -69,6 +72,22 @@ class QueueEntry:
     department: str | None = None
     for_me: bool = False
     """Routed to this agent first."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketEntry:
+    """An offline ticket: what the visitor left when no one could answer live."""
+
+    id: str
+    site: str
+    email: str
+    question: str
+    lang: str
+    created_ms: int
+    delivery: str
+    """``pending`` (retried), ``delivered`` to the site's webhook, or ``failed``."""
+    conversation: str | None
+    """The visitor's conversation, when it is still open."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,6 +168,25 @@ async def mine(db: Database, agent: Agent, limit: int) -> list[QueueEntry]:
             )
             for c in chat.owned_by(conn, list(sites), agent.id, limit)
         ]
+
+    return await db.run(read)
+
+
+async def tickets(db: Database, agent: Agent, limit: int) -> list[TicketEntry]:
+    """The newest offline tickets of the agent's organisation's sites, newest first."""
+
+    def read(conn: apsw.Connection) -> list[TicketEntry]:
+        sites = _sites(conn, agent)
+        found = []
+        for t in tickets_of(conn, list(sites), limit):
+            conv = chat.find_conversation(conn, t.site_id, t.visitor, 0)
+            entry = TicketEntry(
+                id=t.id, site=sites[t.site_id].name, email=t.email, question=t.question,
+                lang=t.lang, created_ms=t.created_ms, delivery=t.state,
+                conversation=conv.id if conv is not None else None,
+            )  # fmt: skip
+            found.append(entry)
+        return found
 
     return await db.run(read)
 

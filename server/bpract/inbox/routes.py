@@ -46,6 +46,8 @@ INBOX_PAGE: Final = PagePolicy(script_src=("'self'",), connect_src=("'self'",))
 _PATH: Final = "/inbox"
 _FORM_BYTES: Final = 8192
 _NO_STORE: Final = {"cache-control": "no-store"}
+_TICKETS: Final = 20
+"""The offline tickets the queue page lists (the newest)."""
 _CSS: Final = files("bpract.inbox").joinpath("static/inbox.css").read_bytes()
 _JS: Final = files("bpract.inbox").joinpath("static/inbox.js").read_bytes()
 _REFUSED: Final = (
@@ -183,7 +185,8 @@ async def waiting_queue(
     limit = settings.of(InboxSettings).queue_limit
     items = await queue.waiting(db, agent, limit)
     mine = await queue.mine(db, agent, limit)
-    return _html(pages.queue_page(agent, csrf, items, now_ms(), mine=mine))
+    tickets = await queue.tickets(db, agent, _TICKETS)
+    return _html(pages.queue_page(agent, csrf, items, now_ms(), mine=mine, tickets=tickets))
 
 
 @get("/c/{conversation:str}", include_in_schema=False)
