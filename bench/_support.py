@@ -20,6 +20,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 
 __all__ = [
+    "CHROMIUM",
     "REPO",
     "Row",
     "Served",
