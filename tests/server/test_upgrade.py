@@ -52,8 +52,8 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
 
     recorded = migrate(conn, MIGRATIONS)
     # Only what release 0.1.0 never had runs (organisations, visitor keys, undecided fires,
-    # declared actions, tickets, hand-offs, the chat's site settings and owners, the inbox and
-    # its notes); the rest is recorded.
+    # declared actions, tickets, hand-offs, the chat's site settings and owners, the inbox,
+    # its notes and console access); the rest is recorded.
     assert [(m.feature, m.version, m.covered_by) for m in recorded] == [
         ("sites", 1, ("core", 1)),
         ("sites", 2, None),
@@ -70,6 +70,7 @@ def test_release_0_1_0_upgrades_in_place(tmp_path: Path) -> None:
         ("inbox", 1, None),
         ("inbox", 2, None),
         ("inbox", 3, None),
+        ("inbox", 4, None),
     ]
     assert pending(conn, MIGRATIONS) == []
     for table, rows in before.items():

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_DEPARTMENTS",
     "KEEP",
     "MAX_OPEN_LIMIT",
+    "Access",
     "AgentRole",
     "Keep",
     "add_agent",
@@ -47,8 +48,23 @@ KEEP: Final = Keep.KEEP
 
 
 class AgentRole(StrEnum):
+    """What they do in the inbox: a supervisor may hand back or transfer anyone's conversation."""
+
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+
+
+class Access(StrEnum):
+    """What they may do in the console.
+
+    An owner does everything: sites and their identity secrets, people, rules, budgets.
+    A marketer writes, backtests, launches and judges rules and reads usage, but never
+    sees an identity secret or manages people.  An agent reads the console, edits nothing.
+    """
+
+    OWNER = "owner"
+    MARKETER = "marketer"
+    AGENT = "agent"
 
 
 def normalize_email(email: str) -> str:
@@ -77,6 +93,13 @@ def check_max_open(max_open: int | None) -> int | None:
     return max_open
 
 
+def _access(access: Access | str) -> Access:
+    try:
+        return Access(access)
+    except ValueError:
+        raise InboxError(f"access is owner, marketer or agent, not {access!r}") from None
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -91,6 +114,7 @@ def add_agent(
     role: AgentRole | str = AgentRole.AGENT,
     departments: Sequence[str] | None = None,
     max_open: int | None = None,
+    access: Access | str = Access.AGENT,
 ) -> Agent:
     """A new agent of organisation ``org_id``; an email is unique within an organisation.
     ``max_open``: their own limit of open conversations (None: ``BPRACT_INBOX_MAX_OPEN``)."""
@@ -102,13 +126,14 @@ def add_agent(
         role = AgentRole(role)
     except ValueError:
         raise InboxError(f"a role is agent or supervisor, not {role!r}") from None
+    access = _access(access)
     max_open = check_max_open(max_open)
     if storage.agent_by_email(conn, org_id, email) is not None:
         raise AgentExistsError(f"this organisation has an agent {email} already")
     agent_id = storage.insert_agent(
         conn, org_id=org_id, email=email, display_name=name, password_hash=password_hash,
         role=role.value, departments=_departments(departments), created_at=_now(),
-        max_open=max_open,
+        max_open=max_open, access=access.value,
     )  # fmt: skip
     made = storage.agent_by_id(conn, agent_id)
     assert made is not None
@@ -129,12 +154,14 @@ def update_agent(
     *,
     max_open: int | Keep | None = KEEP,
     departments: Sequence[str] | Keep = KEEP,
+    access: Access | str | Keep = KEEP,
 ) -> Agent:
     """Change agent ``email`` of ``org_id``: their limit of open conversations (None: back to
     the server's default) and their departments (a non-empty list); :data:`KEEP` leaves one as
-    it is. Routing sees the change at once; conversations they have stay theirs."""
-    if max_open is KEEP and departments is KEEP:
-        raise InboxError("nothing to change: give a limit or departments")
+    it is; and what they may do in the console (``access``). Routing sees the change at once;
+    conversations they have stay theirs."""
+    if max_open is KEEP and departments is KEEP and access is KEEP:
+        raise InboxError("nothing to change: give a limit, departments or access")
     if departments is not KEEP and not departments:
         raise InboxError("an agent answers for at least one department")
     agent = _existing(conn, org_id, email)
@@ -142,6 +169,8 @@ def update_agent(
         storage.set_max_open(conn, agent.id, check_max_open(max_open))
     if not isinstance(departments, Keep):
         storage.set_departments(conn, agent.id, _departments(departments))
+    if not isinstance(access, Keep):
+        storage.set_access(conn, agent.id, _access(access).value)
     changed = storage.agent_by_id(conn, agent.id)
     assert changed is not None
     return changed

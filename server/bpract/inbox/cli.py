@@ -12,7 +12,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import apsw
 
@@ -84,7 +84,7 @@ def _limit(agent: storage.Agent) -> str:
 
 
 def _print_agent(agent: storage.Agent) -> None:
-    print(f"id {agent.id}\nemail {agent.email}\nrole {agent.role}")
+    print(f"id {agent.id}\nemail {agent.email}\nrole {agent.role}\naccess {agent.access}")
     print(f"departments {' '.join(agent.departments)}\nmax_open {_limit(agent)}")
 
 
@@ -96,7 +96,7 @@ def _add(args: argparse.Namespace) -> int:
         lambda c: agents.add_agent(
             c, org_id=_org(c, args.org).id, email=args.email, display_name=args.name,
             password_hash=password_hash, role=args.role, departments=args.department,
-            max_open=args.max_open,
+            max_open=args.max_open, access=args.access,
         ),
     )  # fmt: skip
     if args.json:
@@ -123,10 +123,10 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([{**_shown(a), "org": orgs.get(a.org_id, "")} for a in found]))
         return 0
-    print("id\temail\tname\torg\trole\tdepartments\tmax_open\tcreated\tdisabled")
+    print("id\temail\tname\torg\trole\tdepartments\tmax_open\tcreated\tdisabled\taccess")
     for a in found:
         cells = [a.id, a.email, a.display_name, orgs.get(a.org_id, ""), a.role]
-        cells += [",".join(a.departments), _limit(a), a.created_at, a.disabled_at or "-"]
+        cells += [",".join(a.departments), _limit(a), a.created_at, a.disabled_at or "-", a.access]
         print("\t".join(str(c) for c in cells))
     return 0
 
@@ -141,7 +141,12 @@ def _set(args: argparse.Namespace) -> int:
     agent = _write(
         args,
         lambda c: agents.update_agent(
-            c, _org(c, args.org).id, args.email, max_open=max_open, departments=departments
+            c,
+            _org(c, args.org).id,
+            args.email,
+            max_open=max_open,
+            departments=departments,
+            access=agents.KEEP if args.access is None else args.access,
         ),
     )
     if args.json:
@@ -174,6 +179,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--email", required=True)
 
 
+_ACCESS: Final = [a.value for a in agents.Access]
+_ACCESS_HELP: Final = (
+    "what they may do in the console: owner (everything), marketer (rules, results, usage;"
+    " no secrets, no people), agent (read only; the default)"
+)
+
+
 def register(subparsers: Any) -> None:
     """Add ``bpract agents`` to the command line."""
     db = db_option()
@@ -190,6 +202,7 @@ def register(subparsers: Any) -> None:
         help="a department they answer for (repeat; default support)",
     )
     add.add_argument("--role", default="agent", choices=[r.value for r in agents.AgentRole])
+    add.add_argument("--access", default="agent", choices=_ACCESS, help=_ACCESS_HELP)
     add.add_argument("--max-open", type=_max_open, help=_MAX_OPEN_HELP)
     add.add_argument("--password-stdin", action="store_true", help=stdin_help)
     add.add_argument("--json", action="store_true")
@@ -206,6 +219,7 @@ def register(subparsers: Any) -> None:
     _common(change)
     change.add_argument("--max-open", type=_max_open, default=_UNSET, help=_MAX_OPEN_HELP)
     change.add_argument("--departments", help="the departments they answer for: a,b (replaced)")
+    change.add_argument("--access", choices=_ACCESS, help=_ACCESS_HELP)
     change.add_argument("--json", action="store_true")
     change.set_defaults(handler=reporting_errors(_set))
 

@@ -99,14 +99,18 @@ def _button_form(action: str, csrf: str, label: str, *, extra: str = "", cls: st
     )
 
 
-def sign_in_page(csrf: str, *, email: str = "", notice: str | None = None) -> str:
-    """The sign-in form; ``notice`` says why the last attempt or session ended."""
+def sign_in_page(
+    csrf: str, *, email: str = "", notice: str | None = None, then: str = "/inbox"
+) -> str:
+    """The sign-in form; ``notice`` says why the last attempt or session ended; ``then``:
+    where to go once signed in (the inbox, or the console page that sent them here)."""
     shown = f'<p class="notice" role="alert">{_e(notice)}</p>' if notice else ""
     body = (
         '<section class="card narrow"><h1>Sign in</h1>'
         f"{shown}"
         '<form method="post" action="/inbox/sign-in">'
         f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f'<input type="hidden" name="then" value="{_e(then)}">'
         '<label for="email">Email</label>'
         f'<input id="email" name="email" type="email" autocomplete="username" required'
         f' value="{_e(email)}">'

@@ -10,6 +10,7 @@ here, and it talks only to this server (``/inbox/live``).
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from typing import Any, Final
 from urllib.parse import quote
@@ -36,7 +37,15 @@ from bpract.settings import Settings
 from bpract.store import Database
 from bpract.wire.codes import MAX_MESSAGE_CHARS
 
-__all__ = ["INBOX_PAGE", "SESSION_COOKIE", "SIGN_IN_COOKIE", "route_handlers"]
+__all__ = [
+    "INBOX_PAGE",
+    "SESSION_COOKIE",
+    "SIGN_IN_COOKIE",
+    "route_handlers",
+    "signed_in",
+    "then_path",
+    "to_sign_in",
+]
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -44,6 +53,10 @@ SIGN_IN_COOKIE: Final = "bpract_inbox_sign_in"
 #: Only our own script and stylesheet; the script talks to this server only.
 INBOX_PAGE: Final = PagePolicy(script_src=("'self'",), connect_src=("'self'",))
 _PATH: Final = "/inbox"
+_COOKIE_PATH: Final = "/"
+"""The session is shared by the inbox (``/inbox``) and the console (``/console``)."""
+_THEN: Final = re.compile(r"^/(inbox|console)(/[A-Za-z0-9_\-./]*)?$")
+"""Where a sign-in may lead: a page of the inbox or the console, never another site."""
 _FORM_BYTES: Final = 8192
 _NO_STORE: Final = {"cache-control": "no-store"}
 _TICKETS: Final = 20
@@ -62,13 +75,13 @@ def _secure(request: AnyRequest, settings: Settings) -> bool:
 
 def _cookie(request: AnyRequest, settings: Settings, key: str, value: str) -> Cookie:
     return Cookie(
-        key=key, value=value, path=_PATH, httponly=True, samesite="strict",
+        key=key, value=value, path=_COOKIE_PATH, httponly=True, samesite="strict",
         secure=_secure(request, settings),
     )  # fmt: skip
 
 
 def _gone(key: str) -> Cookie:
-    return Cookie(key=key, value="", path=_PATH, max_age=0, expires=0, httponly=True,
+    return Cookie(key=key, value="", path=_COOKIE_PATH, max_age=0, expires=0, httponly=True,
                   samesite="strict")  # fmt: skip
 
 
@@ -78,17 +91,28 @@ def _html(text: str, status: int = 200, cookies: list[Cookie] | None = None) -> 
     )
 
 
-def _to_sign_in(request: AnyRequest) -> Redirect:
-    """Back to the sign-in page; a cookie that no longer opens a session is removed."""
+def then_path(given: str | None) -> str:
+    """``given`` if it is a page of the inbox or the console (no ``//``, no ``..``), else the
+    inbox."""
+    if given and _THEN.match(given) and "//" not in given and ".." not in given:
+        return given
+    return _PATH
+
+
+def to_sign_in(request: AnyRequest, then: str = _PATH) -> Redirect:
+    """Back to the sign-in page, which leads to ``then`` afterwards; a cookie that no longer
+    opens a session is removed."""
+    query = "" if then == _PATH else f"then={quote(then, safe='/')}"
     if request.cookies.get(SESSION_COOKIE):
+        query = "&".join(q for q in ("ended=1", query) if q)
         return Redirect(
-            f"{_PATH}/sign-in?ended=1", status_code=303, cookies=[_gone(SESSION_COOKIE)]
+            f"{_PATH}/sign-in?{query}", status_code=303, cookies=[_gone(SESSION_COOKIE)]
         )
-    return Redirect(f"{_PATH}/sign-in", status_code=303)
+    return Redirect(f"{_PATH}/sign-in" + (f"?{query}" if query else ""), status_code=303)
 
 
-async def _signed_in(request: AnyRequest, inbox: InboxAuth) -> tuple[Agent, str] | None:
-    """The agent of this request's session and the token of their forms."""
+async def signed_in(request: AnyRequest, inbox: InboxAuth) -> tuple[Agent, str] | None:
+    """The person of this request's session and the token of their forms."""
     session = request.cookies.get(SESSION_COOKIE)
     agent = await inbox.agent(session)
     if agent is None or session is None:
@@ -118,11 +142,13 @@ async def sign_in_form(
     request: AnyRequest, inbox: NamedDependency[InboxAuth], settings: NamedDependency[Settings]
 ) -> Response[str] | Redirect:
     """The sign-in form, bound to a pre-session cookie (kept if the browser has one)."""
-    if await _signed_in(request, inbox) is not None:
-        return Redirect(_PATH, status_code=303)
+    then = then_path(request.query_params.get("then"))
+    if await signed_in(request, inbox) is not None:
+        return Redirect(then, status_code=303)
     pre = request.cookies.get(SIGN_IN_COOKIE) or new_cookie_value()
     notice = "Your session has ended. Sign in again." if request.query_params.get("ended") else None
-    text = pages.sign_in_page(await inbox.form_token(Purpose.SIGN_IN, pre), notice=notice)
+    csrf = await inbox.form_token(Purpose.SIGN_IN, pre)
+    text = pages.sign_in_page(csrf, notice=notice, then=then)
     return _html(text, cookies=[_cookie(request, settings, SIGN_IN_COOKIE, pre)])
 
 
@@ -136,6 +162,7 @@ async def sign_in(
         return _html(pages.message_page("Refused", _REFUSED, back=f"{_PATH}/sign-in"), 403)
     assert pre is not None
     email = form.get("email", "")
+    then = then_path(form.get("then"))
     result = await inbox.sign_in(
         email, form.get("password", ""), replacing=request.cookies.get(SESSION_COOKIE)
     )
@@ -149,9 +176,10 @@ async def sign_in(
         )
         csrf = await inbox.form_token(Purpose.SIGN_IN, pre)
         status = 401 if result is Refusal.WRONG else 429
-        return _html(pages.sign_in_page(csrf, email=email, notice=notice), status)
+        page = pages.sign_in_page(csrf, email=email, notice=notice, then=then)
+        return _html(page, status)
     cookies = [_cookie(request, settings, SESSION_COOKIE, result.session), _gone(SIGN_IN_COOKIE)]
-    return Redirect(_PATH, status_code=303, cookies=cookies)
+    return Redirect(then, status_code=303, cookies=cookies)
 
 
 @post("/sign-out", include_in_schema=False, request_max_body_size=_FORM_BYTES)
@@ -178,9 +206,9 @@ async def waiting_queue(
     settings: NamedDependency[Settings],
 ) -> Response[str] | Redirect:
     """The conversations waiting for a person on the agent's organisation's sites."""
-    found = await _signed_in(request, inbox)
+    found = await signed_in(request, inbox)
     if found is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     agent, csrf = found
     limit = settings.of(InboxSettings).queue_limit
     items = await queue.waiting(db, agent, limit)
@@ -197,9 +225,9 @@ async def one_conversation(
     conversation: FromPath[str],
 ) -> Response[str] | Redirect:
     """One conversation of the agent's organisation; any other answers 404."""
-    found = await _signed_in(request, inbox)
+    found = await signed_in(request, inbox)
     if found is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     agent, csrf = found
     view = await queue.conversation_view(db, agent, conversation)
     if view is None:
@@ -240,7 +268,7 @@ async def _acting(
         return _html(pages.message_page("Refused", _REFUSED), 403)
     agent = await inbox.agent(session)
     if agent is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     return agent, form
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "put_presence",
     "routed_at",
     "secret",
+    "set_access",
     "set_departments",
     "set_max_open",
     "set_password_hash",
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 _AGENT_COLUMNS = (
-    "id, org_id, email, display_name, role, departments, created_at, disabled_at, max_open"
+    "id, org_id, email, display_name, role, departments, created_at, disabled_at, max_open, access"
 )
 _AGENT = f"SELECT {_AGENT_COLUMNS} FROM inbox_agents"  # noqa: S608 - fixed column names
 
@@ -66,6 +67,8 @@ class Agent:
     disabled_at: str | None
     max_open: int | None = None
     """The most conversations routing gives them at once (None: ``BPRACT_INBOX_MAX_OPEN``)."""
+    access: str = "agent"
+    """What they may do in the console: ``owner``, ``marketer`` or ``agent``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +81,12 @@ class Failures:
 
 
 def _agent(row: Sequence[Any]) -> Agent:
-    id_, org_id, email, name, role, departments, created, disabled, max_open = row
+    id_, org_id, email, name, role, departments, created, disabled, max_open, access = row
     return Agent(
         id=int(id_), org_id=int(org_id), email=str(email), display_name=str(name),
         role=str(role), departments=[str(d) for d in json.loads(departments)],
         created_at=str(created), disabled_at=None if disabled is None else str(disabled),
-        max_open=None if max_open is None else int(max_open),
+        max_open=None if max_open is None else int(max_open), access=str(access),
     )  # fmt: skip
 
 
@@ -98,14 +101,15 @@ def insert_agent(
     departments: Sequence[str],
     created_at: str,
     max_open: int | None = None,
+    access: str = "agent",
 ) -> int:
     """Store a new agent; its id."""
     return insert_id(
         conn,
         "INSERT INTO inbox_agents (org_id, email, display_name, password_hash, role, departments,"
-        " created_at, max_open) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " created_at, max_open, access) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (org_id, email, display_name, password_hash, role, json.dumps(list(departments)),
-         created_at, max_open),
+         created_at, max_open, access),
     )  # fmt: skip
 
 
@@ -155,6 +159,11 @@ def set_password_hash(conn: apsw.Connection, agent_id: int, password_hash: str) 
 def set_max_open(conn: apsw.Connection, agent_id: int, max_open: int | None) -> None:
     """The agent's own limit of open conversations (None: the server's default)."""
     conn.execute("UPDATE inbox_agents SET max_open = ? WHERE id = ?", (max_open, agent_id))
+
+
+def set_access(conn: apsw.Connection, agent_id: int, access: str) -> None:
+    """What the person may do in the console (``owner``, ``marketer``, ``agent``)."""
+    conn.execute("UPDATE inbox_agents SET access = ? WHERE id = ?", (access, agent_id))
 
 
 def set_departments(conn: apsw.Connection, agent_id: int, departments: Sequence[str]) -> None:
