@@ -91,6 +91,7 @@ FEATURES: tuple[Feature, ...] = (
         cli="bpract.inbox.cli",
         settings="bpract.inbox.settings:InboxSettings",
     ),
+    Feature(name="console", migrations=False, routes="bpract.console.routes:route_handlers"),
 )
 
 #: What the store migrates, in order.

@@ -1,0 +1,100 @@
+"""Console fixtures: Acme (an owner, a marketer, an agent) and Globex (a marketer), each with
+a site and a rule, and a server on them (no model keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bpract.inbox import add_agent
+from bpract.inbox.passwords import hash_password
+from bpract.sites import Site, find_org
+from bpract.store import Database, transaction
+from chat.conftest import ORIGIN, start_server
+from inbox.conftest import PASSWORD, AgentClient
+from support.server import ServerProcess
+from support.sites import make_site
+
+OWNER, MARKETER, AGENT = "olive@acme.test", "mia@acme.test", "ana@acme.test"
+RIVAL = "gus@globex.test"
+RULES = """
+rules:
+  - id: pricing-offer
+    name: Offer help on pricing
+    when: {page: ["/pricing*"], attentive_seconds: 30}
+    message: {text: "Comparing plans?", cta: {label: "See pricing", url: "/pricing"}}
+    holdout: 10
+"""
+
+__all__ = ["AGENT", "MARKETER", "OWNER", "PASSWORD", "RIVAL", "Console", "Person", "signed"]
+
+
+@dataclass(frozen=True)
+class Console:
+    db: Path
+    server: ServerProcess
+    acme: Site
+    globex: Site
+
+
+def add_person(db_path: Path, org: str, email: str, name: str, access: str) -> None:
+    password_hash = hash_password(PASSWORD)
+    db = Database(db_path)
+
+    def add(conn: Any) -> None:
+        with transaction(conn, lock=True):
+            found = find_org(conn, org)
+            assert found is not None
+            add_agent(conn, org_id=found.id, email=email, display_name=name,
+                      password_hash=password_hash, access=access)  # fmt: skip
+
+    try:
+        db.run_sync(add)
+    finally:
+        db.close()
+
+
+def load_rules(db_path: Path, site: Site) -> None:
+    import subprocess
+    import sys
+
+    path = db_path.with_suffix(".rules.yaml")
+    path.write_text(RULES)
+    argv = [sys.executable, "-m", "bpract", "rules", "load", str(path), "--site", site.public_key,
+            "--db", str(db_path)]  # fmt: skip
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    db = tmp_path_factory.mktemp("console") / "bpract.db"
+    acme = make_site(db, name="Acme shop", origins=[ORIGIN], org="Acme")
+    globex = make_site(db, name="Globex store", origins=[ORIGIN], org="Globex")
+    add_person(db, "Acme", OWNER, "Olive Owner", "owner")
+    add_person(db, "Acme", MARKETER, "Mia Marketer", "marketer")
+    add_person(db, "Acme", AGENT, "Ana Agent", "agent")
+    add_person(db, "Globex", RIVAL, "Gus Globex", "marketer")
+    load_rules(db, acme)
+    load_rules(db, globex)
+    server = start_server(db, {})
+    try:
+        yield Console(db=db, server=server, acme=acme, globex=globex)
+    finally:
+        server.stop()
+
+
+class Person(AgentClient):
+    """A person of the console, as HTTP."""
+
+
+@contextmanager
+def signed(console: Console, email: str) -> Iterator[Person]:
+    """A person of the console, signed in."""
+    with Person(console.server) as person:
+        person.signed_in(email)
+        yield person
