@@ -63,9 +63,10 @@ def test_an_invalid_rule_is_shown_with_its_error_at_the_field_and_nothing_is_sav
         assert 'id="f-when" name="when" rows="5" aria-invalid="true"' in page.text
         assert field_error(page.text, "message_text") == ""
         assert "help-hello" not in mia.get(rules_url(console)).text
-        broken = mia.post(rules_url(console, "/new"),
-                          data={**NEW, "csrf": csrf, "do": "check", "when": "page: [", "cooldown": "soon",
-                                "cta_url": "javascript:alert(1)"})  # fmt: skip
+        wrong = {"when": "page: [", "cooldown": "soon", "cta_url": "javascript:alert(1)"}
+        broken = mia.post(
+            rules_url(console, "/new"), data={**NEW, **wrong, "csrf": csrf, "do": "check"}
+        )
         assert broken.status_code == 422
         assert "not valid YAML" in field_error(broken.text, "when")
         assert field_error(broken.text, "cooldown")
