@@ -184,8 +184,8 @@ _LABELS: Final = {
     "cta_label": ("Button label", ""),
     "cta_url": ("Button link", "A site path such as /pricing, or an http(s) URL."),
     "offers": ("Offers", "Comma-separated: the only offers the model may make."),
-    "cap_count": ("At most (messages)", ""),
-    "cap_days": ("per (days)", ""),
+    "cap_count": ("Cap: at most", "Messages from this rule per visitor…"),
+    "cap_days": ("Cap period (days)", "…in this many days."),
     "cooldown": ("Cooldown", "After a message from this rule: 30s, 15m, 1h, 2d."),
     "holdout": ("Holdout (%)", "Visitors who never see it, to measure its lift."),
     "schedule": ("Schedule", "YAML: days, start, end, tz. Empty: always."),
@@ -317,7 +317,7 @@ def _diff(before: str | None, after: str | None) -> str:
     for line in list(lines)[2:]:
         cls = "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx"
         out.append(f'<span class="{cls}">{_e(line)}</span>')
-    return f'<pre class="diff">{chr(10).join(out)}</pre>'
+    return f'<pre class="diff">{"".join(out)}</pre>'
 
 
 def history_page(
