@@ -23,6 +23,8 @@ DIST = WIDGET / "dist"
 NODE_MODULES = WIDGET / "node_modules"
 #: The OpenAPI viewer served under /schema/ui/ (swagger-ui-dist, pinned in package.json).
 VIEWER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
+#: The console's charts (uPlot, pinned in package.json), served under /console/vendor/.
+CHART_FILES = ("uPlot.iife.min.js", "uPlot.min.css")
 PYODIDE_FILES = (
     "pyodide.mjs",
     "pyodide.asm.mjs",
@@ -52,7 +54,11 @@ def _run(argv: list[str], cwd: Path) -> bytes:
 
 
 def _ensure_node_modules() -> None:
-    needed = (NODE_MODULES / ".bin" / "esbuild", NODE_MODULES / "swagger-ui-dist" / "package.json")
+    needed = (
+        NODE_MODULES / ".bin" / "esbuild",
+        NODE_MODULES / "swagger-ui-dist" / "package.json",
+        NODE_MODULES / "uplot" / "package.json",
+    )
     if not all(path.exists() for path in needed):
         _run([_tool("npm"), "ci", "--no-audit", "--no-fund"], WIDGET)
 
@@ -135,6 +141,9 @@ def _outputs(build_id: str, wheel: Path) -> dict[str, bytes]:
     for name in VIEWER_FILES:
         files[f"schema/{name}"] = (viewer / name).read_bytes()
     files["schema/viewer.js"] = (SRC / "schema-viewer.js").read_bytes()
+    charts = NODE_MODULES / "uplot" / "dist"
+    for name in CHART_FILES:
+        files[f"console/{name}"] = (charts / name).read_bytes()
     return files
 
 

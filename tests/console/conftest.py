@@ -70,6 +70,46 @@ def load_rules(db_path: Path, site: Site) -> None:
     subprocess.run(argv, check=True, capture_output=True)
 
 
+#: Model calls seeded into the ledger: (days ago, site, department, model, task, cost in nano-$).
+CALLS = [
+    (0, "acme", "sales", "claude-haiku-4-5", "trigger_decision", 1_250_000),
+    (0, "acme", "sales", "claude-haiku-4-5", "trigger_decision", 1_250_000),
+    (0, "acme", "support", "gpt-5-mini", "chat_answer", 40_000_000),
+    (1, "acme", "support", "gpt-5-mini", "chat_answer", 30_000_000),
+    (3, "acme", "sales", "claude-sonnet-4-5", "chat_answer", 90_000_000),
+    (0, "globex", "globex-only-department", "gpt-5-mini", "chat_answer", 777_000_000),
+]
+TODAY_ACME = {"sales": 2_500_000, "support": 40_000_000}
+
+
+def seed_usage(db_path: Path, sites: dict[str, Site]) -> None:
+    """The ledger as the gateway leaves it after these calls, on their days."""
+    import time
+
+    from bpract.llm.ledger import Ledger, UsageRecord
+    from bpract.llm.types import Usage
+
+    db = Database(db_path)
+    now = time.time()
+
+    def add(conn: Any) -> None:
+        with transaction(conn, lock=True):
+            for ago, site, department, model, task, cost in CALLS:
+                ledger = Ledger(db, clock=lambda ago=ago: now - ago * 86400)
+                record = UsageRecord(
+                    site_id=sites[site].id, department=department, rule="", conversation="c_1",
+                    task=task, provider="fake", model=model, streamed=False,
+                    usage=Usage(input=100, output=20), cost_nano=cost, saved_nano=0,
+                    price_version="test", priced=True,
+                )  # fmt: skip
+                ledger.record_in(conn, record)
+
+    try:
+        db.run_sync(add)
+    finally:
+        db.close()
+
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     db = tmp_path_factory.mktemp("console") / "bpract.db"
@@ -81,6 +121,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     add_person(db, "Globex", RIVAL, "Gus Globex", "marketer")
     load_rules(db, acme)
     load_rules(db, globex)
+    seed_usage(db, {"acme": acme, "globex": globex})
     server = start_server(db, {})
     try:
         yield Console(db=db, server=server, acme=acme, globex=globex)

@@ -26,6 +26,7 @@ __all__ = [
     "message_page",
     "rules_page",
     "sites_page",
+    "usage_page",
 ]
 
 _ACCESS: Final = {"owner": "Owner", "marketer": "Marketer", "agent": "Agent (read only)"}
@@ -53,21 +54,23 @@ def _post_button(action: str, csrf: str, label: str, *, cls: str = "", extra: st
 
 def _page(
     title: str, body: str, person: Agent, csrf: str, *, site: Site | None = None,
-    active: str = "",
+    active: str = "", extra_head: str = "",
 ) -> str:  # fmt: skip
     nav = [
         '<a href="/console"' + (' aria-current="page"' if active == "sites" else "") + ">Sites</a>"
     ]
     if site is not None:
         base = f"/console/s/{_q(site.public_key)}"
-        current = ' aria-current="page"' if active == "rules" else ""
-        nav.append(f'<a href="{base}/rules"{current}>Rules</a>')
+        for name, label in (("rules", "Rules"), ("usage", "Usage")):
+            current = ' aria-current="page"' if active == name else ""
+            nav.append(f'<a href="{base}/{name}"{current}>{label}</a>')
     nav.append('<a href="/inbox">Inbox</a>')
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)} · BPract console</title>"
         '<link rel="stylesheet" href="/console/static/console.css">'
+        f"{extra_head}"
         '<script src="/console/static/console.js" defer></script></head><body>'
         '<header><a class="brand" href="/console">BPract console</a>'
         f'<nav aria-label="Console">{"".join(nav)}</nav>'
@@ -77,6 +80,33 @@ def _page(
         '<button type="submit" class="link">Sign out</button></form></div></header>'
         f"<main>{body}</main></body></html>"
     )
+
+
+def usage_page(person: Agent, csrf: str, site: Site, body: str, *, can_edit: bool) -> str:
+    """The usage page around its content, with the budget form for those who may set one."""
+    form = ""
+    if can_edit:
+        form = (
+            '<section class="card"><h2>Set a budget</h2>'
+            f'<form method="post" action="/console/s/{_q(site.public_key)}/usage/budgets"'
+            f' class="row">{_hidden(csrf)}'
+            '<div class="field"><label for="b-dep">Department</label>'
+            '<input id="b-dep" name="department" type="text" placeholder="empty: whole site">'
+            '</div><div class="field"><label for="b-period">Period</label>'
+            '<select id="b-period" name="period"><option value="day">day</option>'
+            '<option value="month">month</option></select></div>'
+            '<div class="field"><label for="b-soft">Alert at ($)</label>'
+            '<input id="b-soft" name="soft_usd" type="number" min="0" step="0.01"></div>'
+            '<div class="field"><label for="b-hard">Hard limit ($)</label>'
+            '<input id="b-hard" name="hard_usd" type="number" min="0" step="0.01"></div>'
+            '<div class="field"><button type="submit">Save budget</button></div></form></section>'
+        )
+    head = (
+        '<link rel="stylesheet" href="/console/vendor/uPlot.min.css">'
+        '<script src="/console/vendor/uPlot.iife.min.js" defer></script>'
+    )
+    return _page(f"Usage · {site.name}", body + form, person, csrf, site=site, active="usage",
+                 extra_head=head)  # fmt: skip
 
 
 def message_page(title: str, text: str, person: Agent, csrf: str, back: str = "/console") -> str:

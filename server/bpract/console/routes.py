@@ -10,6 +10,7 @@ token; a post without it is refused 403 before anything is read from it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from importlib.resources import files
 from typing import Any, Final
 from urllib.parse import quote
@@ -20,13 +21,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from bpract.assets.routes import AssetResponse, serve_file
 from bpract.console import pages
 from bpract.console.rule_form import FIELDS, RuleForm, field_of, form_of_rule, rule_data, rule_yaml
+from bpract.console.usage import PERIODS, read_usage, usage_body
 from bpract.headers import PagePolicy, page_policy
 from bpract.inbox import Agent, InboxAuth
 from bpract.inbox.auth import SESSION_COOKIE
 from bpract.inbox.csrf import Purpose
 from bpract.inbox.routes import signed_in, to_sign_in
+from bpract.llm.budget import Budgets, Limit, Period
+from bpract.settings import Settings
 from bpract.sites.store import Site, list_sites
 from bpract.store import Database
 from bpract.triggers import RulesetInvalidError, TriggersError, TriggerService, edits
@@ -41,6 +46,8 @@ _PATH: Final = "/console"
 _FORM_BYTES: Final = 64 * 1024
 _NO_STORE: Final = {"cache-control": "no-store"}
 _EDITORS: Final = frozenset({"owner", "marketer"})
+_VENDOR_CACHE: Final = "public, max-age=3600"
+_PERIODS: Final[dict[str, Period]] = {"day": "day", "month": "month"}
 _CSS: Final = files("bpract.console").joinpath("static/console.css").read_bytes()
 _JS: Final = files("bpract.console").joinpath("static/console.js").read_bytes()
 _REFUSED: Final = (
@@ -51,6 +58,7 @@ _NOTICES: Final = {
     "on": "The rule is live.",
     "off": "The rule is off: no visitor gets it.",
     "restored": "Restored as a new version.",
+    "budget": "Budget saved; it holds from the next model call.",
 }
 
 
@@ -393,13 +401,89 @@ async def restore(
     return Redirect(_rules_url(site, rule_id) + "/history?n=restored", status_code=303)
 
 
+@get("/vendor/{name:str}", include_in_schema=False)
+async def vendor(
+    request: AnyRequest, settings: NamedDependency[Settings], name: FromPath[str]
+) -> AssetResponse:
+    """The charting library, built into the widget's folder by ``./dev build``."""
+    response = serve_file(request, settings.server.widget_dist / "console", name, _VENDOR_CACHE)
+    for header in ("access-control-allow-origin", "cross-origin-resource-policy"):
+        response.headers.pop(header, None)  # the console's alone, not for other sites
+    return response
+
+
+@get("/s/{site_key:str}/usage", include_in_schema=False)
+async def usage(
+    *, request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
+    site_key: FromPath[str], days: int = 14,
+) -> Response[str] | Redirect:  # fmt: skip
+    """What the models cost the site per day by department, model and task; its budgets."""
+    found = await _person(request, inbox)
+    if isinstance(found, Redirect):
+        return found
+    person, csrf = found
+    site = await _site(db, person, site_key)
+    if site is None:
+        return _not_found(person, csrf)
+    period = days if days in PERIODS else 14
+    figures = await read_usage(db, site.id, period)
+    body = usage_body(figures, request.url.path)
+    notice = _NOTICES.get(request.query_params.get("n", ""))
+    if notice:
+        body = f'<p class="notice" role="status">{notice}</p>' + body
+    can_edit = person.access == "owner"
+    return _html(pages.usage_page(person, csrf, site, body, can_edit=can_edit))
+
+
+def _nano(text: str) -> int | None:
+    """Dollars typed in a form as nano-dollars (None when empty); ValueError if not a number."""
+    if not text.strip():
+        return None
+    value = Decimal(text.strip())
+    if not value.is_finite() or value < 0 or value > 1_000_000:
+        raise ValueError(text)
+    return int(value * 1_000_000_000)
+
+
+@post("/s/{site_key:str}/usage/budgets", include_in_schema=False,
+      request_max_body_size=_FORM_BYTES)  # fmt: skip
+async def set_budget(
+    *, request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
+    site_key: FromPath[str],
+) -> Response[str] | Redirect:  # fmt: skip
+    """Set a department's (or the site's) day or month budget: owners only."""
+    posted = await _posted(request, inbox, editing=False)
+    if not isinstance(posted, tuple):
+        return posted
+    person, csrf, form = posted
+    site = await _site(db, person, site_key)
+    if site is None:
+        return _not_found(person, csrf)
+    back = f"{_PATH}/s/{quote(site.public_key, safe='')}/usage"
+    if person.access != "owner":
+        text = "Only an owner can set budgets."
+        return _html(pages.message_page("Refused", text, person, csrf, back), 403)
+    period = form.get("period", "")
+    department = form.get("department", "").strip()
+    try:
+        soft, hard = _nano(form.get("soft_usd", "")), _nano(form.get("hard_usd", ""))
+    except (ValueError, ArithmeticError):
+        soft = hard = -1
+    if period not in _PERIODS or len(department) > 64 or -1 in (soft, hard):
+        text = "A budget is a day or a month, and amounts in dollars (0 or more)."
+        return _html(pages.message_page("Not saved", text, person, csrf, back), 422)
+    limit = Limit(period=_PERIODS[period], department=department, soft_nano=soft, hard_nano=hard)
+    await Budgets(db).set_limit(site.id, limit)
+    return Redirect(back + "?n=budget", status_code=303)
+
+
 #: Every page under ``/console``, under the console's Content-Security-Policy.
 route_handlers = [
     Router(
         _PATH,
         route_handlers=[
             stylesheet, script, sites, rules, new_rule, edit_rule, create_rule, update_rule,
-            set_enabled, history, restore,
+            set_enabled, history, restore, vendor, usage, set_budget,
         ],
         opt=page_policy(CONSOLE_PAGE),
         include_in_schema=False,

@@ -146,6 +146,17 @@ class Ledger:
             if row[n]
         ]
 
+    async def tier_share(self, site_id: int, since_ms: int) -> dict[str, int]:
+        """How many calls the router sent to each tier since ``since_ms``."""
+        sql = (
+            "SELECT tier, COUNT(*) FROM llm_decisions WHERE site_id = ? AND at_ms >= ?"
+            " GROUP BY tier ORDER BY tier"
+        )
+        rows: list[tuple[Any, ...]] = await self.db.run(
+            lambda c: c.execute(sql, (site_id, since_ms)).fetchall()
+        )
+        return {str(tier): int(n) for tier, n in rows}
+
     async def decisions(self, site_id: int, conversation: str) -> list[Decision]:
         """Every routing decision of one conversation, oldest first."""
         rows: list[tuple[Any, ...]] = await self.db.run(
