@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["demo_agent", "register", "stage_help_articles"]
+__all__ = ["demo_agent", "demo_owner", "register", "stage_help_articles"]
 
 _REPO = Path(__file__).resolve().parents[2]
 _SITE_NAME = "Northwind Threads (demo)"
@@ -23,6 +23,8 @@ _ORG_NAME = "Northwind Threads"
 _TOKEN_NAME = "demo owner"  # noqa: S105 - the token's label, not a secret
 _AGENT_EMAIL = "agent@northwind.example"
 _AGENT_NAME = "Sam (Northwind support)"
+_OWNER_EMAIL = "owner@northwind.example"
+_OWNER_NAME = "Olivia (Northwind)"
 _HELP = _REPO / "demo_site" / "site" / "help"
 
 
@@ -120,29 +122,44 @@ def _demo_token(env: dict[str, str], site: dict[str, Any], data: Path) -> Path:
     return saved
 
 
-def demo_agent(env: dict[str, str], site: dict[str, Any], data: Path) -> dict[str, str]:
-    """The demo organisation's inbox agent, made once: ``{"email", "password"}``.
+def _demo_person(
+    env: dict[str, str], site: dict[str, Any], data: Path, *, email: str, name: str, access: str,
+    file: str,
+) -> dict[str, str]:  # fmt: skip
+    """A person of the demo organisation, made once: ``{"email", "password"}``.
 
-    Its password is generated here and kept in the data directory (only its hash is in the
-    database); an agent found without that file gets a new password.
+    Their password is generated here and kept in the data directory (only its hash is in the
+    database); a person found without that file gets a new password.
     """
-    saved = data / "agent.json"
+    saved = data / file
     known = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
     org = str(site["org_id"])
-    agents = json.loads(_bpract("agents", "list", "--org", org, "--json", env=env))
-    exists = any(a["email"] == _AGENT_EMAIL for a in agents)
-    if exists and known.get("email") == _AGENT_EMAIL and known.get("password"):
-        return {"email": _AGENT_EMAIL, "password": str(known["password"])}
+    people = json.loads(_bpract("agents", "list", "--org", org, "--json", env=env))
+    exists = any(a["email"] == email for a in people)
+    if exists and known.get("email") == email and known.get("password"):
+        return {"email": email, "password": str(known["password"])}
     password = secrets.token_urlsafe(18)
-    who = ["--org", org, "--email", _AGENT_EMAIL]
+    who = ["--org", org, "--email", email]
     if exists:
         _bpract("agents", "password", *who, "--password-stdin", env=env, stdin=password + "\n")
     else:
-        _bpract("agents", "add", *who, "--name", _AGENT_NAME, "--password-stdin", env=env,
-                stdin=password + "\n")  # fmt: skip
-    found = {"email": _AGENT_EMAIL, "password": password}
+        _bpract("agents", "add", *who, "--name", name, "--access", access, "--password-stdin",
+                env=env, stdin=password + "\n")  # fmt: skip
+    found = {"email": email, "password": password}
     _private(saved, json.dumps(found))
     return found
+
+
+def demo_agent(env: dict[str, str], site: dict[str, Any], data: Path) -> dict[str, str]:
+    """The demo organisation's inbox agent (reads the console, changes nothing there)."""
+    return _demo_person(env, site, data, email=_AGENT_EMAIL, name=_AGENT_NAME, access="agent",
+                        file="agent.json")  # fmt: skip
+
+
+def demo_owner(env: dict[str, str], site: dict[str, Any], data: Path) -> dict[str, str]:
+    """The demo organisation's owner: the console's every page, rules and budgets included."""
+    return _demo_person(env, site, data, email=_OWNER_EMAIL, name=_OWNER_NAME, access="owner",
+                        file="owner.json")  # fmt: skip
 
 
 def _demo_actions(env: dict[str, str], site: dict[str, Any], data: Path, site_url: str) -> None:
@@ -220,6 +237,7 @@ def _run(args: argparse.Namespace) -> int:
     site = _demo_site(env, [site_url, f"http://localhost:{args.site_port}"], data)
     token_file = _demo_token(env, site, data)
     agent = demo_agent(env, site, data)
+    owner = demo_owner(env, site, data)
     _bpract(
         "rules",
         "load",
@@ -255,6 +273,8 @@ def _run(args: argparse.Namespace) -> int:
             f"         owner token in {token_file} (Authorization: Bearer …)\n"
             f"  inbox  {api_url}/inbox/sign-in\n"
             f"         agent {agent['email']}  password {agent['password']}\n"
+            f"  console {api_url}/console   (rules, their results, usage and budgets)\n"
+            f"         owner {owner['email']}  password {owner['password']}\n"
             f"  tickets {site_url}/hooks/tickets   (what the store's webhook received)\n"
             f"  data   {data}\n  Ctrl-C stops both.\n",
             flush=True,

@@ -182,9 +182,9 @@ def test_a_visitor_who_is_not_signed_in_is_asked_to_sign_in(page: Page, demo: De
 
 def printed_agent(demo: Demo) -> tuple[str, str, str]:
     """The inbox's sign-in address and the agent ``bpract demo`` printed at start-up."""
-    printed = (demo.data / "demo.log").read_text()
-    found = re.search(r"inbox  (\S+)\n\s+agent (\S+)  password (\S+)", printed)
-    assert found is not None, printed
+    pattern = re.compile(r"inbox  (\S+)\n\s+agent (\S+)  password (\S+)")
+    # printed just after both servers answer, which is when this module's fixture returns
+    found = eventually(lambda: pattern.search((demo.data / "demo.log").read_text()), timeout=30)
     sign_in_url, email, password = found.groups()
     assert sign_in_url == demo.api + "/inbox/sign-in"
     return sign_in_url, email, password
@@ -279,3 +279,28 @@ def test_with_no_agent_online_the_visitor_leaves_an_email_and_the_store_gets_a_t
         assert ticket.get_attribute("data-delivery") == "delivered"
     finally:
         agent.close()
+
+
+def test_the_printed_owner_reads_the_rules_and_the_day_s_cost_in_the_console(
+    browser: Browser, demo: Demo
+) -> None:
+    pattern = re.compile(r"console (\S+)   .*\n\s+owner (\S+)  password (\S+)")
+    # printed once both servers answer, which is when this module's fixture returns
+    found = eventually(lambda: pattern.search((demo.data / "demo.log").read_text()), timeout=30)
+    console_url, email, password = found.groups()
+    assert console_url == demo.api + "/console"
+    owner = browser.new_context()
+    try:
+        page = owner.new_page()
+        page.goto(console_url)
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Sites").wait_for()
+        page.get_by_role("link", name="Rules").first.click()
+        page.locator('tr[data-rule="pricing-annual-offer"]').wait_for()
+        page.get_by_role("link", name="Usage").click()
+        page.locator("#today", has_text="Today (").wait_for()
+        assert "Whole site" in page.locator("#today").inner_text()
+    finally:
+        owner.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import apsw
 
-from bpract.demo import demo_agent
+from bpract.demo import demo_agent, demo_owner
 from bpract.inbox.passwords import verify
 from support.sites import make_site
 
@@ -46,3 +46,22 @@ def test_the_demo_agent_is_made_once_and_its_password_kept_private(tmp_path: Pat
     assert renewed["email"] == email and renewed["password"] != first["password"]
     [(_, new_hash)] = _hashes(db)
     assert verify(new_hash, renewed["password"]) and not verify(new_hash, first["password"])
+
+
+def test_the_demo_owner_is_an_owner_of_the_console(tmp_path: Path) -> None:
+    db, data = tmp_path / "bpract.db", tmp_path / "data"
+    data.mkdir()
+    site = dataclasses.asdict(make_site(db, origins=["http://127.0.0.1:8080"], org="Northwind"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BPRACT_")}
+    env["BPRACT_DB"] = str(db)
+
+    agent, owner = demo_agent(env, site, data), demo_owner(env, site, data)
+    assert owner["email"] != agent["email"] and owner["password"] != agent["password"]
+    conn = apsw.Connection(str(db))
+    try:
+        access = dict(conn.execute("SELECT email, access FROM inbox_agents").fetchall())
+    finally:
+        conn.close()
+    assert access == {agent["email"]: "agent", owner["email"]: "owner"}
+    assert json.loads((data / "owner.json").read_text()) == owner
+    assert demo_owner(env, site, data) == owner
