@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bpract.chat import storage as chat
 from chat.conftest import ChatClient, open_chat
-from inbox.conftest import ANA, GUS, LOU, XSS, AgentClient, Tenants, ask_for_person
+from inbox.conftest import ANA, GUS, LOU, XSS, AgentClient, Tenants, ask_for_person, csrf_of
 from inbox.live import AgentSocket, release, take
 from support.server import ServerProcess
 
@@ -309,3 +310,27 @@ def test_transfer_to_a_colleague_and_back_to_the_queue(
     assert found == [("human", None, "billing")]
     assert conversation in lou.get("/inbox").text  # waiting again
     assert release(ana, conversation, "resolved").headers["location"].endswith("?n=not-yours")
+
+
+def test_the_form_composer_stores_a_resent_form_once_and_two_messages_twice(
+    inbox_server: ServerProcess, tenants: Tenants, ana: AgentClient
+) -> None:
+    """Without script the reply box posts a form; its page's id makes a resend one message."""
+    conversation = ask_for_person(inbox_server, tenants.acme, first=None)
+    assert take(ana, conversation).headers["location"].endswith("?n=taken")
+    said = "SELECT count(*) FROM chat_messages WHERE conversation_id = ? AND text = ?"
+
+    def page_form() -> dict[str, str]:
+        page = ana.get(f"/inbox/c/{conversation}").text
+        found = re.search(r'name="id" value="([^"]+)"', page)
+        assert found is not None
+        return {"csrf": csrf_of(page), "id": found[1], "text": "Thanks, one moment"}
+
+    form = page_form()
+    for _ in range(2):  # the same form sent twice (a double click, a resend after a reload)
+        sent = ana.post(f"/inbox/c/{conversation}/say", data=form)
+        assert sent.headers["location"].endswith("?n=sent")
+    assert rows(tenants.db, said, conversation, "Thanks, one moment") == [(1,)]
+    again = ana.post(f"/inbox/c/{conversation}/say", data=page_form())  # the same words, later
+    assert again.headers["location"].endswith("?n=sent")
+    assert rows(tenants.db, said, conversation, "Thanks, one moment") == [(2,)]

@@ -184,26 +184,35 @@ class Desk:
         text: str, client_id: str,
     ) -> AgentSaid | None:  # fmt: skip
         """Store and send what the owner wrote; None when they do not own the conversation
-        (or it is not one of these sites').  A resend of ``client_id`` is stored once."""
+        (or it is not one of these sites').  A resend of ``client_id`` is stored and sent
+        once; it answers as the first did."""
         text = text.strip()
         if not text or len(text) > MAX_MESSAGE_CHARS:
             raise ValueError(f"a message has 1 to {MAX_MESSAGE_CHARS} characters")
         at = self._now_ms()
         message_id = _agent_message_id(agent_id, conversation, client_id)
 
-        def store(c: Any) -> Conversation | None:
+        def store(c: Any) -> tuple[Conversation | None, bool]:
             conv = storage.conversation_in(c, site_ids, conversation)
             if conv is None:
-                return None
+                return None, False
             stored = storage.insert_agent_turn(
                 c, conv.site_id, conv.id, message_id=message_id, agent_id=agent_id, name=name,
                 text=text, at_ms=at,
             )  # fmt: skip
-            return conv if stored else None
+            if stored:
+                return conv, True
+            return (
+                conv if storage.agent_turn_stored(c, conv.id, message_id, agent_id) else None
+            ), False
 
-        conv = await self.db.transaction(store)
+        conv, new = await self.db.transaction(store)
         if conv is None:
             return None
+        if not new:  # a resend: already stored and sent
+            return AgentSaid(
+                conversation=conv.id, id=message_id, agent=agent_id, name=name, text=text, at=at
+            )
         frame = AgentMessage(id=message_id, conversation=conv.id, name=name, text=text, at=at)
         await self._to_visitor(conv, frame)
         said = AgentSaid(

@@ -22,6 +22,7 @@ __all__ = [
     "Taken",
     "Turn",
     "Waiting",
+    "agent_turn_stored",
     "chat_settings",
     "conversation_in",
     "find_conversation",
@@ -634,6 +635,17 @@ def insert_agent_turn(
         return False
     conn.execute(_TOUCH, (at_ms, conversation_id, site_id))
     return True
+
+
+def agent_turn_stored(
+    conn: apsw.Connection, conversation_id: str, message_id: str, agent_id: int
+) -> bool:
+    """Whether this agent's message ``message_id`` is already in the conversation (a resend)."""
+    row = conn.execute(
+        "SELECT 1 FROM chat_messages WHERE id = ? AND conversation_id = ? AND agent_id = ?",
+        (message_id, conversation_id, agent_id),
+    ).fetchone()
+    return row is not None
 
 
 def owned_counts(conn: apsw.Connection, agent_ids: Sequence[int]) -> dict[int, int]:

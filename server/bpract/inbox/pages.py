@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Final
@@ -309,6 +310,9 @@ def _composer(view: ConversationView, agent: Agent, csrf: str) -> str:
     return (
         f'<form method="post" action="/inbox/c/{_e(view.conversation)}/say" class="composer"'
         f' id="composer">{_hidden(csrf)}'
+        # one id per page shown: sending this form twice stores one message, two messages
+        # with the same words from two pages are two
+        f'<input type="hidden" name="id" value="{secrets.token_urlsafe(12)}">'
         '<label class="sr" for="reply">Reply to the visitor</label>'
         '<textarea id="reply" name="text" rows="3" maxlength="4000" required'
         ' placeholder="Write to the visitor…"></textarea>'

@@ -11,6 +11,7 @@ here, and it talks only to this server (``/inbox/live``).
 from __future__ import annotations
 
 import re
+import secrets
 from importlib.resources import files
 from typing import Any, Final
 from urllib.parse import quote
@@ -55,6 +56,7 @@ INBOX_PAGE: Final = PagePolicy(script_src=("'self'",), connect_src=("'self'",))
 _PATH: Final = "/inbox"
 _COOKIE_PATH: Final = "/"
 """The session is shared by the inbox (``/inbox``) and the console (``/console``)."""
+_CLIENT_ID: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _THEN: Final = re.compile(r"^/(inbox|console)(/[A-Za-z0-9_\-./]*)?$")
 """Where a sign-in may lead: a page of the inbox or the console, never another site."""
 _FORM_BYTES: Final = 8192
@@ -358,6 +360,11 @@ async def transfer(
     return Redirect(_PATH, status_code=303)
 
 
+def _client_id(given: str) -> str:
+    """The form's own message id (one per page shown), or a fresh one if it has none."""
+    return given if _CLIENT_ID.match(given) else secrets.token_urlsafe(12)
+
+
 @post("/c/{conversation:str}/say", include_in_schema=False, request_max_body_size=_FORM_BYTES)
 async def say(
     request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
@@ -373,7 +380,7 @@ async def say(
         return _back(conversation, "empty")
     said = await chat.desk.say(
         await queue.site_ids(db, agent), conversation, agent_id=agent.id,
-        name=agent.display_name, text=text, client_id=form.get("csrf", "")[:16] + text[:32],
+        name=agent.display_name, text=text, client_id=_client_id(form.get("id", "")),
     )  # fmt: skip
     return _back(conversation, "sent" if said is not None else "not-yours")
 
