@@ -19,11 +19,13 @@ from typing import Any
 
 import apsw
 
+from bpract.store import Migrations, connect, migrate
 from bpract.triggers.decider import Decision
 
 __all__ = [
     "ClaimedFire",
     "NewFire",
+    "RecordedFire",
     "SentOutreach",
     "StoredFire",
     "VisitorFire",
@@ -36,8 +38,10 @@ __all__ = [
     "sent_outreach",
     "settle",
     "undecided_fires",
+    "visitor_fire_log",
     "visitor_fires",
     "visitor_messages",
+    "what_if_ledger",
 ]
 
 #: Fires that count as messages: sent, or reserved by a fire still being decided.
@@ -318,3 +322,48 @@ def visitor_fires(
         )
         for rule_id, version, status, reason, received, msg in rows
     ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedFire:
+    """A stored fire of one visitor, as policy counts it and a backtest compares it."""
+
+    rule_id: str
+    status: str
+    at_ms: int
+    received_ms: int
+    page: str
+    """The page the engine fired on (``context.page``: path and query)."""
+
+
+def visitor_fire_log(
+    conn: apsw.Connection, site_id: int, visitor: str, since_ms: int
+) -> list[RecordedFire]:
+    """The visitor's fires received at or after ``since_ms``, oldest first."""
+    rows = conn.execute(
+        "SELECT rule_id, status, at_ms, received_ms, context FROM fires WHERE site_id = ?"
+        " AND visitor = ? AND received_ms >= ? ORDER BY received_ms, id",
+        (site_id, visitor, since_ms),
+    )
+    out = []
+    for rule_id, status, at_ms, received_ms, context in rows:
+        page = json.loads(str(context)).get("page")
+        out.append(
+            RecordedFire(
+                rule_id=str(rule_id), status=str(status), at_ms=int(at_ms),
+                received_ms=int(received_ms), page=page if isinstance(page, str) else "",
+            )
+        )  # fmt: skip
+    return out
+
+
+def what_if_ledger() -> apsw.Connection:
+    """An empty fire ledger in memory, for policy checks on fires that never happened.
+
+    It has the schema of ``fires`` (the triggers migrations) and no ``sites`` table, so
+    foreign keys are off; nothing written to it reaches the database.
+    """
+    conn = connect(":memory:")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    migrate(conn, [Migrations(feature="triggers", package="bpract.triggers")])
+    return conn

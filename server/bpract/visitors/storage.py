@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import apsw
 
@@ -16,12 +16,15 @@ from bpract.wire.frames import Hello
 
 __all__ = [
     "Opened",
+    "RecordedFrame",
     "Refused",
     "apply_identity",
     "latest_signal_ms",
     "load_engine_state",
     "open_visitor",
     "recent_signals",
+    "recorded_frames",
+    "recorded_visitors",
     "save_engine_state",
     "stored_seq",
     "visitor_seen",
@@ -237,3 +240,41 @@ def latest_signal_ms(conn: apsw.Connection, site_id: int, name: str) -> dict[str
         (site_id, name),
     )
     return {str(visitor): int(at_ms) for visitor, at_ms in rows}
+
+
+class RecordedFrame(NamedTuple):
+    """One stored client frame, as the ``frames`` inbox holds it."""
+
+    stream: str
+    seq: int
+    t: str
+    at_ms: int
+    received_ms: int
+    body: str
+
+
+def recorded_visitors(
+    conn: apsw.Connection, site_id: int, since_ms: int, until_ms: int
+) -> list[str]:
+    """The visitors of the site with a frame received in ``[since_ms, until_ms]``."""
+    rows = conn.execute(
+        "SELECT DISTINCT visitor FROM frames WHERE site_id = ? AND received_ms >= ?"
+        " AND received_ms <= ? ORDER BY visitor",
+        (site_id, since_ms, until_ms),
+    )
+    return [str(visitor) for (visitor,) in rows]
+
+
+def recorded_frames(
+    conn: apsw.Connection, site_id: int, visitor: str, since_ms: int, until_ms: int
+) -> list[RecordedFrame]:
+    """The visitor's frames received in ``[since_ms, until_ms]``, per stream, in seq order."""
+    rows = conn.execute(
+        "SELECT stream, seq, t, at_ms, received_ms, body FROM frames WHERE site_id = ?"
+        " AND visitor = ? AND received_ms >= ? AND received_ms <= ? ORDER BY stream, seq",
+        (site_id, visitor, since_ms, until_ms),
+    )
+    return [
+        RecordedFrame(str(stream), int(seq), str(t), int(at), int(received), str(body))
+        for stream, seq, t, at, received, body in rows
+    ]
