@@ -190,3 +190,20 @@ def test_markup_in_a_rule_is_shown_as_text(console: Console) -> None:
         for path in ("", "/markup", "/markup/history"):
             page = mia.get(rules_url(console, path)).text
             assert xss not in page and "&lt;img src=x onerror=alert(1)&gt;" in page, path
+
+
+def test_a_backtest_runs_on_the_draft_and_saves_nothing(console: Console) -> None:
+    with signed(console, MARKETER) as mia:
+        csrf = mia.page_token(rules_url(console, "/new"))
+        draft = {**NEW, "id": "drafted", "csrf": csrf, "do": "backtest", "days": "30"}
+        page = mia.post(rules_url(console, "/new"), data=draft)
+        assert page.status_code == 200
+        assert "Backtest: the last 30 days" in page.text and "It would have fired for" in page.text
+        assert 'value="drafted"' in page.text  # the draft stays in the form
+        assert "drafted" not in mia.get(rules_url(console)).text
+        broken = mia.post(rules_url(console, "/new"), data={**draft, "holdout": "250"})
+        assert broken.status_code == 422 and 'id="backtest"' not in broken.text
+        assert field_error(broken.text, "holdout")
+    with signed(console, AGENT) as ana:
+        form = {**NEW, "csrf": ana.page_token(rules_url(console)), "do": "backtest"}
+        assert ana.post(rules_url(console, "/new"), data=form).status_code == 403

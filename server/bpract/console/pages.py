@@ -277,9 +277,10 @@ def _preview(form: RuleForm) -> str:
 
 def edit_page(
     person: Agent, csrf: str, site: Site, form: RuleForm, *, is_new: bool, can_edit: bool,
-    notice: str | None = None,
+    notice: str | None = None, backtest: str = "", days: int = 14,
 ) -> str:  # fmt: skip
-    """A rule's form: every field with its errors beside it, and the message's preview."""
+    """A rule's form: every field with its errors beside it, the message's preview, and the
+    result of a backtest when one was asked for (``backtest``: its HTML)."""
     base = f"/console/s/{_q(site.public_key)}/rules"
     action = f"{base}/new" if is_new else f"{base}/{_q(form.value('id'))}"
     enabled = form.value("enabled") == "on"
@@ -312,7 +313,11 @@ def edit_page(
     )  # fmt: skip
     buttons = (
         '<div class="buttons"><button type="submit" name="do" value="check" class="secondary">'
-        'Check</button><button type="submit" name="do" value="save">Save</button></div>'
+        'Check</button><button type="submit" name="do" value="backtest" class="secondary">'
+        'Backtest</button><label class="inline-label" for="f-days">over the last</label>'
+        f'<input id="f-days" name="days" type="number" min="1" max="90" value="{days}"'
+        ' class="days"> days'
+        '<button type="submit" name="do" value="save">Save</button></div>'
         if can_edit
         else '<p class="meta">You can read this rule; an owner or a marketer can change it.</p>'
     )
@@ -322,7 +327,8 @@ def edit_page(
         f'<p class="crumbs"><a href="{base}">Rules</a>{history}</p>'
         f'<div class="split"><section class="card"><h1>{_e(title)}</h1>{summary}'
         f'<form method="post" action="{_e(action)}" id="rule-form" novalidate>{_hidden(csrf)}'
-        f"{fields}{buttons}</form></section>{_preview(form)}</div>"
+        f'{fields}{buttons}</form></section><div class="side">{_preview(form)}{backtest}</div>'
+        "</div>"
     )
     return _page(title, body, person, csrf, site=site, active="rules")
 

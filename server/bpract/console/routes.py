@@ -22,7 +22,9 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from bpract.assets.routes import AssetResponse, serve_file
+from bpract.clock import now_ms
 from bpract.console import pages
+from bpract.console.backtest_view import backtest_panel
 from bpract.console.rule_form import FIELDS, RuleForm, field_of, form_of_rule, rule_data, rule_yaml
 from bpract.console.usage import PERIODS, read_usage, usage_body
 from bpract.headers import PagePolicy, page_policy
@@ -35,6 +37,7 @@ from bpract.settings import Settings
 from bpract.sites.store import Site, list_sites
 from bpract.store import Database
 from bpract.triggers import RulesetInvalidError, TriggersError, TriggerService, edits
+from bpract.triggers.backtest import backtest
 from bpract.triggers.spec import validate_rule
 
 __all__ = ["CONSOLE_PAGE", "route_handlers"]
@@ -260,8 +263,20 @@ async def _save(
     is_new = rule_id is None
     if rule is None or form.get("do") != "save":
         notice = "No problem found: this rule can be saved." if rule is not None else None
+        days = _days(form.get("days", ""))
+        result = ""
+        if rule is not None and form.get("do") == "backtest":
+            found = await backtest(
+                db,
+                site.id,
+                rule,
+                days=days,
+                now_ms=now_ms(),
+                ruleset=await triggers.ruleset(site.id),
+            )
+            result = backtest_panel(found, days)
         page = pages.edit_page(person, csrf, site, checked, is_new=is_new, can_edit=True,
-                               notice=notice)  # fmt: skip
+                               notice=notice, backtest=result, days=days)  # fmt: skip
         return _html(page, 200 if rule is not None else 422)
     edit = edits.add_rule(rule) if is_new else edits.replace_rule(rule)
     source = rule_yaml(_compiled(rule))
@@ -273,6 +288,11 @@ async def _save(
                                is_new=is_new, can_edit=True)  # fmt: skip
         return _html(page, 409)
     return Redirect(_rules_url(site, notice="saved"), status_code=303)
+
+
+def _days(text: str) -> int:
+    """The backtest's period: a whole number of days, 1 to 90 (14 when not one)."""
+    return int(text) if text.isdigit() and 1 <= int(text) <= 90 else 14
 
 
 def _compiled(rule: Any) -> dict[str, Any]:
