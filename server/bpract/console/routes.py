@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from importlib.resources import files
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import quote
 
 import apsw
@@ -120,6 +120,48 @@ async def _posted(
     return person, csrf, form
 
 
+class Viewing(NamedTuple):
+    """Who is looking at a page of one of their organisation's sites."""
+
+    person: Agent
+    csrf: str
+    site: Site
+
+
+class Acting(NamedTuple):
+    """Who posted a form about one of their organisation's sites, and its fields."""
+
+    person: Agent
+    csrf: str
+    site: Site
+    form: dict[str, str]
+
+
+async def _viewing(
+    request: AnyRequest, inbox: InboxAuth, db: Database, site_key: str
+) -> Viewing | Response[str] | Redirect:
+    """The signed-in person and the site ``site_key`` of their organisation; or the answer:
+    the way to sign in, or 404 for a site that is not theirs."""
+    found = await _person(request, inbox)
+    if isinstance(found, Redirect):
+        return found
+    person, csrf = found
+    site = await _site(db, person, site_key)
+    return _not_found(person, csrf) if site is None else Viewing(person, csrf, site)
+
+
+async def _acting(
+    request: AnyRequest, inbox: InboxAuth, db: Database, site_key: str, *, editing: bool = True
+) -> Acting | Response[str] | Redirect:
+    """A form post's person, token, site (of their organisation) and fields; or the refusal."""
+    posted = await _posted(request, inbox, editing=editing)
+    if not isinstance(posted, tuple):
+        return posted
+    person, csrf, form = posted
+    site = await _site(db, person, site_key)
+    return _not_found(person, csrf) if site is None else Acting(person, csrf, site, form)
+
+
 def _rules_url(site: Site, rule_id: str = "", notice: str = "") -> str:
     path = f"{_PATH}/s/{quote(site.public_key, safe='')}/rules"
     if rule_id:
@@ -163,13 +205,10 @@ async def rules(
     triggers: NamedDependency[TriggerService], site_key: FromPath[str],
 ) -> Response[str] | Redirect:  # fmt: skip
     """The site's rules, their state and the last 7 days' fires."""
-    found = await _person(request, inbox)
-    if isinstance(found, Redirect):
-        return found
-    person, csrf = found
-    site = await _site(db, person, site_key)
-    if site is None:
-        return _not_found(person, csrf)
+    viewing = await _viewing(request, inbox, db, site_key)
+    if not isinstance(viewing, Viewing):
+        return viewing
+    person, csrf, site = viewing
     version, rows = await _rule_rows(triggers, site.id)
     notice = _NOTICES.get(request.query_params.get("n", ""))
     page = pages.rules_page(
@@ -197,13 +236,10 @@ async def new_rule(
     request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
     site_key: FromPath[str],
 ) -> Response[str] | Redirect:  # fmt: skip
-    found = await _person(request, inbox)
-    if isinstance(found, Redirect):
-        return found
-    person, csrf = found
-    site = await _site(db, person, site_key)
-    if site is None:
-        return _not_found(person, csrf)
+    viewing = await _viewing(request, inbox, db, site_key)
+    if not isinstance(viewing, Viewing):
+        return viewing
+    person, csrf, site = viewing
     form = RuleForm(values=_BLANK, errors={})
     can_edit = person.access in _EDITORS
     return _html(pages.edit_page(person, csrf, site, form, is_new=True, can_edit=can_edit))
@@ -214,13 +250,12 @@ async def edit_rule(
     *, request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
     triggers: NamedDependency[TriggerService], site_key: FromPath[str], rule_id: FromPath[str],
 ) -> Response[str] | Redirect:  # fmt: skip
-    found = await _person(request, inbox)
-    if isinstance(found, Redirect):
-        return found
-    person, csrf = found
-    site = await _site(db, person, site_key)
-    rule = None if site is None else await _current_rule(triggers, site.id, rule_id)
-    if site is None or rule is None:
+    viewing = await _viewing(request, inbox, db, site_key)
+    if not isinstance(viewing, Viewing):
+        return viewing
+    person, csrf, site = viewing
+    rule = await _current_rule(triggers, site.id, rule_id)
+    if rule is None:
         return _not_found(person, csrf)
     form = RuleForm(values=form_of_rule(rule), errors={})
     notice = _NOTICES.get(request.query_params.get("n", ""))
@@ -247,13 +282,10 @@ async def _save(
     request: AnyRequest, inbox: InboxAuth, db: Database, triggers: TriggerService,
     site_key: str, rule_id: str | None,
 ) -> Response[str] | Redirect:  # fmt: skip
-    posted = await _posted(request, inbox)
-    if not isinstance(posted, tuple):
-        return posted
-    person, csrf, form = posted
-    site = await _site(db, person, site_key)
-    if site is None:
-        return _not_found(person, csrf)
+    acting = await _acting(request, inbox, db, site_key)
+    if not isinstance(acting, Acting):
+        return acting
+    person, csrf, site, form = acting
     values = {k: form.get(k, "") for k in FIELDS}
     if rule_id is not None:
         if await _current_rule(triggers, site.id, rule_id) is None:
@@ -332,13 +364,12 @@ async def set_enabled(
     triggers: NamedDependency[TriggerService], site_key: FromPath[str], rule_id: FromPath[str],
 ) -> Response[str] | Redirect:  # fmt: skip
     """Turn a rule on (``on=on``) or off: a new ruleset version."""
-    posted = await _posted(request, inbox)
-    if not isinstance(posted, tuple):
-        return posted
-    person, csrf, form = posted
-    site = await _site(db, person, site_key)
-    current = None if site is None else await _current_rule(triggers, site.id, rule_id)
-    if site is None or current is None:
+    acting = await _acting(request, inbox, db, site_key)
+    if not isinstance(acting, Acting):
+        return acting
+    person, csrf, site, form = acting
+    current = await _current_rule(triggers, site.id, rule_id)
+    if current is None:
         return _not_found(person, csrf)
     on = form.get("on") == "on"
     rule = validate_rule({**rule_data(form_of_rule(current))[0], "enabled": on})
@@ -375,13 +406,12 @@ async def history(
     triggers: NamedDependency[TriggerService], site_key: FromPath[str], rule_id: FromPath[str],
 ) -> Response[str] | Redirect:  # fmt: skip
     """Every version that changed the rule, with its diff and a way to restore it."""
-    found = await _person(request, inbox)
-    if isinstance(found, Redirect):
-        return found
-    person, csrf = found
-    site = await _site(db, person, site_key)
-    entries = [] if site is None else await _history(triggers, site.id, rule_id)
-    if site is None or not entries:
+    viewing = await _viewing(request, inbox, db, site_key)
+    if not isinstance(viewing, Viewing):
+        return viewing
+    person, csrf, site = viewing
+    entries = await _history(triggers, site.id, rule_id)
+    if not entries:
         return _not_found(person, csrf)
     body = await triggers.ruleset_json(site.id)
     notice = _NOTICES.get(request.query_params.get("n", ""))
@@ -399,16 +429,13 @@ async def restore(
     triggers: NamedDependency[TriggerService], site_key: FromPath[str], rule_id: FromPath[str],
 ) -> Response[str] | Redirect:  # fmt: skip
     """The rule as it was in ``version``, saved as a new version (removed, if it was absent)."""
-    posted = await _posted(request, inbox)
-    if not isinstance(posted, tuple):
-        return posted
-    person, csrf, form = posted
-    site = await _site(db, person, site_key)
+    acting = await _acting(request, inbox, db, site_key)
+    if not isinstance(acting, Acting):
+        return acting
+    person, csrf, site, form = acting
     version = form.get("version", "")
-    stored = None
-    if site is not None and version.isdigit():
-        stored = await triggers.stored(site.id, int(version))
-    if site is None or stored is None:
+    stored = await triggers.stored(site.id, int(version)) if version.isdigit() else None
+    if stored is None:
         return _not_found(person, csrf)
     old = next((r for r in stored.body["rules"] if r["id"] == rule_id), None)
     current = await _current_rule(triggers, site.id, rule_id)
@@ -438,13 +465,10 @@ async def usage(
     site_key: FromPath[str], days: int = 14,
 ) -> Response[str] | Redirect:  # fmt: skip
     """What the models cost the site per day by department, model and task; its budgets."""
-    found = await _person(request, inbox)
-    if isinstance(found, Redirect):
-        return found
-    person, csrf = found
-    site = await _site(db, person, site_key)
-    if site is None:
-        return _not_found(person, csrf)
+    viewing = await _viewing(request, inbox, db, site_key)
+    if not isinstance(viewing, Viewing):
+        return viewing
+    person, csrf, site = viewing
     period = days if days in PERIODS else 14
     figures = await read_usage(db, site.id, period)
     body = usage_body(figures, request.url.path)
@@ -472,13 +496,10 @@ async def set_budget(
     site_key: FromPath[str],
 ) -> Response[str] | Redirect:  # fmt: skip
     """Set a department's (or the site's) day or month budget: owners only."""
-    posted = await _posted(request, inbox, editing=False)
-    if not isinstance(posted, tuple):
-        return posted
-    person, csrf, form = posted
-    site = await _site(db, person, site_key)
-    if site is None:
-        return _not_found(person, csrf)
+    acting = await _acting(request, inbox, db, site_key, editing=False)
+    if not isinstance(acting, Acting):
+        return acting
+    person, csrf, site, form = acting
     back = f"{_PATH}/s/{quote(site.public_key, safe='')}/usage"
     if person.access != "owner":
         text = "Only an owner can set budgets."
