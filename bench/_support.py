@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 __all__ = [
     "CHROMIUM",
+    "OFFLINE_CHAT",
     "REPO",
     "Row",
     "Served",
@@ -52,6 +53,18 @@ UNTHROTTLED = {
     "BPRACT_ADDRESS_RATE": "1000000000",
     "BPRACT_ADDRESS_BURST": "1000000000",
     "BPRACT_MAX_CONN_PER_ADDRESS": "1000000",
+}
+
+
+#: No model configured (the chat answers offline) and chat limits far above a bench's rate.
+OFFLINE_CHAT = {
+    "BPRACT_CHAT_RATE": "100000",
+    "BPRACT_CHAT_ADDRESS_RATE": "100000",
+    "BPRACT_CHAT_SITE_RATE": "100000",
+    "ANTHROPIC_API_KEY": "",
+    "OPENAI_API_KEY": "",
+    "OPENROUTER_API_KEY": "",
+    "BPRACT_LLM_BASE_URL": "",
 }
 
 

@@ -35,6 +35,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from _support import (
+    OFFLINE_CHAT,
     UNTHROTTLED,
     Row,
     bpract_serve,
@@ -229,13 +230,7 @@ def main() -> None:
                 **UNTHROTTLED,
                 "BPRACT_OUTBOUND_ALLOW": api_url,
                 "BENCH_API_KEY": API_KEY,
-                "BPRACT_CHAT_RATE": "100000",
-                "BPRACT_CHAT_ADDRESS_RATE": "100000",
-                "BPRACT_CHAT_SITE_RATE": "100000",
-                "ANTHROPIC_API_KEY": "",
-                "OPENAI_API_KEY": "",
-                "OPENROUTER_API_KEY": "",
-                "BPRACT_LLM_BASE_URL": "",
+                **OFFLINE_CHAT,
             }
             (folder / "actions.yaml").write_text(actions_yaml(api_url))
             _bpract("actions", "load", str(folder / "actions.yaml"), "--site",

@@ -40,6 +40,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from _hostpage import HostPage
 from _support import (
     CHROMIUM,
+    OFFLINE_CHAT,
     REPO,
     UNTHROTTLED,
     Row,
@@ -59,16 +60,7 @@ AGENT_NAME = "Sam"
 PASSWORD = "bench-password-for-the-inbox"
 WAIT_MS = 60_000  # Pyodide start and the first page loads, on a busy machine
 
-ENV = {
-    **UNTHROTTLED,
-    "BPRACT_CHAT_RATE": "100000",
-    "BPRACT_CHAT_ADDRESS_RATE": "100000",
-    "BPRACT_CHAT_SITE_RATE": "100000",
-    "ANTHROPIC_API_KEY": "",
-    "OPENAI_API_KEY": "",
-    "OPENROUTER_API_KEY": "",
-    "BPRACT_LLM_BASE_URL": "",
-}
+ENV = {**UNTHROTTLED, **OFFLINE_CHAT}
 
 # Stamps every Enter pressed on the page (capture phase: before the page's own handler)
 # and every insertion under ``scope`` (or its shadow root) of an element inside ``match``,

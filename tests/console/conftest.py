@@ -11,12 +11,10 @@ from typing import Any
 
 import pytest
 
-from bpract.inbox import add_agent
-from bpract.inbox.passwords import hash_password
-from bpract.sites import Site, find_org
+from bpract.sites import Site
 from bpract.store import Database, transaction
 from chat.conftest import ORIGIN, start_server
-from inbox.conftest import PASSWORD, AgentClient
+from inbox.conftest import PASSWORD, AgentClient, make_agent
 from support.server import ServerProcess
 from support.sites import make_site
 
@@ -43,20 +41,7 @@ class Console:
 
 
 def add_person(db_path: Path, org: str, email: str, name: str, access: str) -> None:
-    password_hash = hash_password(PASSWORD)
-    db = Database(db_path)
-
-    def add(conn: Any) -> None:
-        with transaction(conn, lock=True):
-            found = find_org(conn, org)
-            assert found is not None
-            add_agent(conn, org_id=found.id, email=email, display_name=name,
-                      password_hash=password_hash, access=access)  # fmt: skip
-
-    try:
-        db.run_sync(add)
-    finally:
-        db.close()
+    make_agent(db_path, org, email, name, access=access)
 
 
 def load_rules(db_path: Path, site: Site) -> None:

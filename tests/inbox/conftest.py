@@ -45,8 +45,10 @@ class Tenants:
     globex: Site
 
 
-def make_agent(db_path: Path, org: str, email: str, name: str, password: str = PASSWORD) -> None:
-    """An agent of organisation ``org`` (which must exist) in the database at ``db_path``."""
+def make_agent(
+    db_path: Path, org: str, email: str, name: str, password: str = PASSWORD, access: str = "agent"
+) -> None:
+    """A person of organisation ``org`` (which must exist) in the database at ``db_path``."""
     password_hash = hash_password(password)
     db = Database(db_path)
 
@@ -55,8 +57,9 @@ def make_agent(db_path: Path, org: str, email: str, name: str, password: str = P
             found = find_org(conn, org)
             assert found is not None
             add_agent(
-                conn, org_id=found.id, email=email, display_name=name, password_hash=password_hash
-            )
+                conn, org_id=found.id, email=email, display_name=name,
+                password_hash=password_hash, access=access,
+            )  # fmt: skip
 
     try:
         db.run_sync(add)
