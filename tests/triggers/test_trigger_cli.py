@@ -94,7 +94,8 @@ def test_report(
     assert main(["rules", "report", "--site", key, "--db", str(cli_db), "--days", "7"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"{key}, last 7 day(s)\npricing-offer\n  fires: no fires\n")
-    assert "conversion: sent 0/0 (-), held out 0/0 (-), lift -" in out
+    assert "conversion: treated 0/0 (-), held out 0/0 (-), lift -\n" in out
+    assert "  sample ratio: -\n  sample: 0 of - visitors for a 10% lift: no holdout" in out
     assert main(["rules", "report", "--site", key, "--db", str(cli_db), "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
     assert report["rule"] == "pricing-offer"

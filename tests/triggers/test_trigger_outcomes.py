@@ -5,6 +5,15 @@ from __future__ import annotations
 import pytest
 
 from bpract.store import Database
+from bpract.triggers.lift import (
+    NOT_YET_CONCLUSIVE,
+    Arm,
+    absolute_difference,
+    relative_lift,
+    sample_size,
+    srm_check,
+)
+from bpract.triggers.report import NO_HOLDOUT
 from bpract.triggers.service import TriggerService
 from triggers.support import DAY, T0, FakeClock, fire, save
 
@@ -72,7 +81,7 @@ def add_purchase(db: Database, site_id: int, visitor: str, at_ms: int) -> None:
     )
 
 
-async def test_report_compares_sent_and_held_out_visitors(
+async def test_report_compares_treated_and_held_out_visitors(
     service: TriggerService, db: Database, site_id: int, other_site_id: int, clock: FakeClock
 ) -> None:
     await save(service, site_id, RULES)
@@ -100,16 +109,24 @@ async def test_report_compares_sent_and_held_out_visitors(
     assert offer.fires == {"sent": len(sent) + 1, "held_out": len(held)}
     assert (offer.sent, offer.held_out) == (len(sent) + 1, len(held))
     assert offer.outcomes == {"shown": len([v for v in sent if int(v[2:]) % 2 == 0])}
-    assert (offer.conversion_sent.visitors, offer.conversion_sent.converted) == (len(sent), 4)
-    assert (offer.conversion_held_out.visitors, offer.conversion_held_out.converted) == (
-        len(held),
-        2,
-    )
+    assert (offer.treated.visitors, offer.treated.converted) == (len(sent), 4)
+    assert (offer.control.visitors, offer.control.converted) == (len(held), 2)
     sent_rate, held_rate = 4 / len(sent), 2 / len(held)
-    assert offer.conversion_sent.rate == pytest.approx(sent_rate)
-    assert offer.lift == pytest.approx((sent_rate - held_rate) / held_rate)
+    assert offer.treated.rate == pytest.approx(sent_rate)
+    treated = Arm(visitors=len(sent), converted=4)
+    control = Arm(visitors=len(held), converted=2)
+    assert offer.lift is not None
+    assert offer.lift.estimate == pytest.approx((sent_rate - held_rate) / held_rate)
+    assert offer.lift == relative_lift(treated, control)
+    assert offer.difference == absolute_difference(treated, control)
+    assert offer.srm == srm_check(len(sent), len(held), 0.50)
+    assert offer.sample_size_needed == sample_size(held_rate, 0.10, 0.50)
+    assert offer.sample_size_needed is not None
+    assert offer.sample_size_needed > 40
+    assert (offer.sample_reached, offer.verdict) == (False, NOT_YET_CONCLUSIVE)
     quiet = reports["quiet"]
-    assert (quiet.fires, quiet.sent, quiet.lift, quiet.conversion_sent.rate) == ({}, 0, None, None)
+    assert (quiet.fires, quiet.sent, quiet.lift, quiet.treated.rate) == ({}, 0, None, None)
+    assert (quiet.srm, quiet.sample_size_needed, quiet.verdict) == (None, None, NO_HOLDOUT)
 
 
 async def test_report_window(service: TriggerService, site_id: int, clock: FakeClock) -> None:
