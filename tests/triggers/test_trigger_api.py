@@ -191,7 +191,11 @@ def test_report_route(api: Api) -> None:
     (rule,) = body["rules"]
     assert rule["rule"] == "pricing-offer"
     assert rule["fires"] == {}
-    assert rule["conversion_sent"] == {"visitors": 0, "converted": 0, "rate": None}
+    assert rule["treated"] == {"visitors": 0, "converted": 0, "rate": None}
+    assert (rule["lift"], rule["srm"]) == (None, None)
+    assert rule["verdict"] == "no holdout to compare with"
+    assert rule["relative_mde"] == 0.10
+    assert api.get("/report", days=7, mde=20).json()["rules"][0]["relative_mde"] == 0.20
     assert api.get("/report", days=0).status_code == 400
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import apsw
 import pytest
 
 from bpract.cli import main
+from bpract.triggers.lift import Arm, relative_lift, sample_size, srm_check
 from support.sites import make_site
 
 RULES = """\
@@ -94,7 +97,56 @@ def test_report(
     assert main(["rules", "report", "--site", key, "--db", str(cli_db), "--days", "7"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"{key}, last 7 day(s)\npricing-offer\n  fires: no fires\n")
-    assert "conversion: sent 0/0 (-), held out 0/0 (-), lift -" in out
+    assert "conversion: treated 0/0 (-), held out 0/0 (-), lift -\n" in out
+    assert "  sample ratio: -\n  sample: 0 of - visitors for a 10% lift: no holdout" in out
     assert main(["rules", "report", "--site", key, "--db", str(cli_db), "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
     assert report["rule"] == "pricing-offer"
+
+
+def _store_fires(db_path: Path, key: str, arms: dict[str, tuple[int, int]]) -> None:
+    """Fires of ``pricing-offer`` today: per status, (visitors, of whom bought after the fire)."""
+    now = int(time.time() * 1000)
+    conn = apsw.Connection(str(db_path))
+    try:
+        (site_id,) = conn.execute("SELECT id FROM sites WHERE public_key = ?", (key,)).fetchone()
+        for status, (visitors, bought) in arms.items():
+            for i in range(visitors):
+                visitor = f"v_{status}_{i}"
+                conn.execute(
+                    "INSERT INTO fires (site_id, visitor, rule_id, rule_version, at_ms,"
+                    " received_ms, status) VALUES (?, ?, 'pricing-offer', 1, ?, ?, ?)",
+                    (site_id, visitor, now, now, status),
+                )
+                if i < bought:
+                    conn.execute(
+                        "INSERT INTO signals (site_id, visitor, session, name, at_ms, data)"
+                        " VALUES (?, ?, 'n_s', 'purchase', ?, '{}')",
+                        (site_id, visitor, now + 1),
+                    )
+    finally:
+        conn.close()
+
+
+def test_report_prints_lift_interval_and_sample_ratio(
+    cli_db: Path, key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "holdout.yaml"
+    rules.write_text(RULES + "    holdout: 50\n", encoding="utf-8")
+    main(["rules", "load", str(rules), "--site", key, "--db", str(cli_db)])
+    # 60 treated (45 sent, 15 capped), 12 bought; 20 held out, 2 bought: 60/20 against 50 %
+    _store_fires(cli_db, key, {"sent": (45, 12), "capped": (15, 0), "held_out": (20, 2)})
+    capsys.readouterr()
+    assert main(["rules", "report", "--site", key, "--db", str(cli_db), "--mde", "50"]) == 0
+    out = capsys.readouterr().out
+    lift = relative_lift(Arm(visitors=60, converted=12), Arm(visitors=20, converted=2))
+    assert lift is not None
+    interval = f"{lift.low:+.1%} to {lift.high:+.1%}"
+    assert "conversion: treated 12/60 (20.0%), held out 2/20 (10.0%), " in out
+    assert f"lift +100.0% (95% interval {interval})\n" in out
+    srm = srm_check(60, 20, 0.5)
+    assert srm is not None
+    assert srm.flagged  # χ² = 20, p = 7.7e-06
+    assert "  sample ratio: MISMATCH (p 7.7e-06, 50% held out expected)\n" in out
+    needed = sample_size(0.10, 0.50, 0.5)
+    assert f"  sample: 80 of {needed} visitors for a 50% lift: sample ratio mismatch" in out

@@ -5,6 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bpract.store import Database
+from bpract.triggers.lift import (
+    NOT_YET_CONCLUSIVE,
+    Arm,
+    absolute_difference,
+    relative_lift,
+    sample_size,
+    srm_check,
+)
+from bpract.triggers.policy import holdout_bucket
+from bpract.triggers.report import NO_HOLDOUT
 from bpract.triggers.service import TriggerService
 from triggers.support import DAY, T0, FakeClock, fire, save
 
@@ -72,7 +82,7 @@ def add_purchase(db: Database, site_id: int, visitor: str, at_ms: int) -> None:
     )
 
 
-async def test_report_compares_sent_and_held_out_visitors(
+async def test_report_compares_treated_and_held_out_visitors(
     service: TriggerService, db: Database, site_id: int, other_site_id: int, clock: FakeClock
 ) -> None:
     await save(service, site_id, RULES)
@@ -100,16 +110,24 @@ async def test_report_compares_sent_and_held_out_visitors(
     assert offer.fires == {"sent": len(sent) + 1, "held_out": len(held)}
     assert (offer.sent, offer.held_out) == (len(sent) + 1, len(held))
     assert offer.outcomes == {"shown": len([v for v in sent if int(v[2:]) % 2 == 0])}
-    assert (offer.conversion_sent.visitors, offer.conversion_sent.converted) == (len(sent), 4)
-    assert (offer.conversion_held_out.visitors, offer.conversion_held_out.converted) == (
-        len(held),
-        2,
-    )
+    assert (offer.treated.visitors, offer.treated.converted) == (len(sent), 4)
+    assert (offer.control.visitors, offer.control.converted) == (len(held), 2)
     sent_rate, held_rate = 4 / len(sent), 2 / len(held)
-    assert offer.conversion_sent.rate == pytest.approx(sent_rate)
-    assert offer.lift == pytest.approx((sent_rate - held_rate) / held_rate)
+    assert offer.treated.rate == pytest.approx(sent_rate)
+    treated = Arm(visitors=len(sent), converted=4)
+    control = Arm(visitors=len(held), converted=2)
+    assert offer.lift is not None
+    assert offer.lift.estimate == pytest.approx((sent_rate - held_rate) / held_rate)
+    assert offer.lift == relative_lift(treated, control)
+    assert offer.difference == absolute_difference(treated, control)
+    assert offer.srm == srm_check(len(sent), len(held), 0.50)
+    assert offer.sample_size_needed == sample_size(held_rate, 0.10, 0.50)
+    assert offer.sample_size_needed is not None
+    assert offer.sample_size_needed > 40
+    assert (offer.sample_reached, offer.verdict) == (False, NOT_YET_CONCLUSIVE)
     quiet = reports["quiet"]
-    assert (quiet.fires, quiet.sent, quiet.lift, quiet.conversion_sent.rate) == ({}, 0, None, None)
+    assert (quiet.fires, quiet.sent, quiet.lift, quiet.treated.rate) == ({}, 0, None, None)
+    assert (quiet.srm, quiet.sample_size_needed, quiet.verdict) == (None, None, NO_HOLDOUT)
 
 
 async def test_report_window(service: TriggerService, site_id: int, clock: FakeClock) -> None:
@@ -121,3 +139,67 @@ async def test_report_window(service: TriggerService, site_id: int, clock: FakeC
     assert week.fires == {"sent": 1}
     (month,) = await service.report(site_id, days=30)
     assert month.fires == {"sent": 2}
+
+
+ITT_RULES = """
+policy: {interruption_budget: 100}
+rules:
+  - {id: capped, message: {text: hi}, cap: {count: 1, days: 7}}
+  - {id: cool, message: {text: hi}, cap: {count: 100}, cooldown: 2d}
+"""
+
+
+async def test_a_visitor_refused_by_cap_or_cooldown_is_treated(
+    service: TriggerService, db: Database, site_id: int, clock: FakeClock
+) -> None:
+    await save(service, site_id, ITT_RULES)
+    assert (await fire(service, site_id, "capped", "v_a", at_ms=clock.now))[0] == "sent"
+    assert (await fire(service, site_id, "cool", "v_b", at_ms=clock.now))[0] == "sent"
+    clock.advance(DAY)  # the messages fall out of a half-day report, not out of cap and cooldown
+    assert (await fire(service, site_id, "capped", "v_a", at_ms=clock.now))[0] == "capped"
+    assert (await fire(service, site_id, "cool", "v_b", at_ms=clock.now))[0] == "cooldown"
+    add_purchase(db, site_id, "v_a", clock.now + 1_000)
+
+    reports = {r.rule: r for r in await service.report(site_id, days=0.5)}
+    capped, cool = reports["capped"], reports["cool"]
+    assert (capped.fires, cool.fires) == ({"capped": 1}, {"cooldown": 1})
+    assert (capped.treated.visitors, capped.treated.converted) == (1, 1)
+    assert (cool.treated.visitors, cool.treated.converted) == (1, 0)
+    assert capped.control.visitors == cool.control.visitors == 0
+
+
+def _visitors(site_id: int, held_out: bool, count: int) -> list[str]:
+    """Visitors who are (or are not) in the 50 % holdout of rule ``offer``."""
+    found = (f"v_{i:04d}" for i in range(1000))
+    return [v for v in found if (holdout_bucket(site_id, "offer", v) < 5000) == held_out][:count]
+
+
+async def test_the_first_eligible_fire_sets_the_arm(
+    service: TriggerService, db: Database, site_id: int
+) -> None:
+    await save(service, site_id, "rules: [{id: offer, message: {text: hi}, holdout: 50,"
+               " cap: {count: 100}, schedule: {days: [sat]}}]")  # fmt: skip
+    (treated,) = _visitors(site_id, held_out=False, count=1)
+    held, late = _visitors(site_id, held_out=True, count=2)
+    for visitor in (treated, held, late):  # Thursday: outside the schedule, no arm yet
+        assert (await fire(service, site_id, "offer", visitor, at_ms=T0))[0] == "off_schedule"
+    add_purchase(db, site_id, treated, T0 + 1_000)  # before its first eligible fire
+    add_purchase(db, site_id, late, T0 + 1_000)  # never has an eligible fire
+    await save(service, site_id, "rules: [{id: offer, message: {text: hi}, holdout: 50}]")
+    assert (await fire(service, site_id, "offer", treated, version=2, at_ms=T0 + 2_000))[
+        0
+    ] == "sent"
+    assert (await fire(service, site_id, "offer", held, version=2, at_ms=T0 + 2_000))[0] == (
+        "held_out"
+    )
+    add_purchase(db, site_id, held, T0 + 3_000)  # after the first eligible fire, not the last
+    assert (await fire(service, site_id, "offer", held, version=2, at_ms=T0 + 5_000))[0] == (
+        "held_out"
+    )
+
+    (offer,) = await service.report(site_id, days=30)
+    assert offer.fires == {"off_schedule": 3, "sent": 1, "held_out": 2}
+    assert (offer.treated.visitors, offer.treated.converted) == (1, 0)
+    assert (offer.control.visitors, offer.control.converted) == (1, 1)
+    assert offer.lift is not None
+    assert offer.lift.estimate == -1

@@ -172,10 +172,14 @@ class RulesController(Controller):
         triggers: NamedDependency[TriggerService],
         site_id: NamedDependency[int],
         site_key: FromPath[str],
+        *,
         days: Annotated[float, QueryParameter(gt=0, le=366)] = 30,
+        mde: Annotated[float, QueryParameter(gt=0, le=1000)] = 10,
     ) -> ReportOut:
-        """Per rule: fires by outcome, outreach outcomes, conversion of sent vs held out."""
-        rules = await triggers.report(site_id, days)
+        """Per rule: fires by outcome, outreach outcomes, conversion of treated vs held out,
+        lift with its interval, sample ratio check, sample size for a relative lift of
+        ``mde`` percent."""
+        rules = await triggers.report(site_id, days, mde / 100)
         return ReportOut(site=site_key, days=days, rules=rules)
 
     @post("/", status_code=201, opt=requires(RULES_WRITE))

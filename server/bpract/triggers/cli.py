@@ -88,21 +88,42 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+def _lift_line(r: RuleReport) -> str:
+    if r.lift is None:
+        return "lift -"
+    low, high = f"{r.lift.low:+.1%}", f"{r.lift.high:+.1%}"
+    return f"lift {r.lift.estimate:+.1%} ({r.lift.level:.0%} interval {low} to {high})"
+
+
+def _srm_line(r: RuleReport) -> str:
+    if r.srm is None:
+        return "sample ratio: -"
+    flag = "MISMATCH" if r.srm.flagged else "ok"
+    share = r.srm.expected_control_share
+    return f"sample ratio: {flag} (p {r.srm.p_value:.2g}, {share:.0%} held out expected)"
+
+
+def _sample_line(r: RuleReport) -> str:
+    visitors = r.treated.visitors + r.control.visitors
+    needed = "-" if r.sample_size_needed is None else f"{r.sample_size_needed}"
+    return f"sample: {visitors} of {needed} visitors for a {r.relative_mde:.0%} lift: {r.verdict}"
+
+
 def _report_line(r: RuleReport) -> str:
     fires = ", ".join(f"{k} {v}" for k, v in sorted(r.fires.items())) or "no fires"
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())) or "-"
-    sent, held = r.conversion_sent, r.conversion_held_out
-    lift = "-" if r.lift is None else f"{r.lift:+.1%}"
+    treated, control = r.treated, r.control
     return (
         f"{r.rule}\n  fires: {fires}\n  outcomes: {outcomes}\n"
-        f"  conversion: sent {sent.converted}/{sent.visitors} ({_rate(sent.rate)}),"
-        f" held out {held.converted}/{held.visitors} ({_rate(held.rate)}), lift {lift}"
+        f"  conversion: treated {treated.converted}/{treated.visitors} ({_rate(treated.rate)}),"
+        f" held out {control.converted}/{control.visitors} ({_rate(control.rate)}),"
+        f" {_lift_line(r)}\n  {_srm_line(r)}\n  {_sample_line(r)}"
     )
 
 
 def _report(args: argparse.Namespace) -> int:
     async def work(service: TriggerService) -> list[RuleReport]:
-        return await service.report(await service.site_id(args.site), args.days)
+        return await service.report(await service.site_id(args.site), args.days, args.mde / 100)
 
     reports = _with_service(args, work)
     if args.json:
@@ -132,5 +153,8 @@ def register(subparsers: Any) -> None:
     validate.set_defaults(handler=reporting_errors(_validate))
     report = rules.add_parser("report", parents=[common, site], help="what each rule earned")
     report.add_argument("--days", type=float, default=30)
+    report.add_argument(
+        "--mde", type=float, default=10, help="relative lift (percent) the sample size is for"
+    )
     report.add_argument("--json", action="store_true")
     report.set_defaults(handler=reporting_errors(_report))

@@ -45,7 +45,7 @@ from bpract.triggers.fires import (
 )
 from bpract.triggers.outcomes import insert_outcome
 from bpract.triggers.policy import Refusal, check_windows, is_held_out, schedule_refusal
-from bpract.triggers.report import RuleReport, rule_reports
+from bpract.triggers.report import DEFAULT_MDE, RuleReport, rule_reports
 from bpract.triggers.spec import compile_ruleset, ruleset_from_compiled
 from bpract.wire.channels import site_channel
 from bpract_client.rules import Policy, Rule, Ruleset, engine_view
@@ -439,7 +439,10 @@ class TriggerService:
             )
         )
 
-    async def report(self, site_id: int, days: float = 30) -> list[RuleReport]:
+    async def report(
+        self, site_id: int, days: float = 30, mde: float = DEFAULT_MDE
+    ) -> list[RuleReport]:
+        """Per rule over the last ``days``; sample sizes planned to detect a relative ``mde``."""
         since = self._now_ms() - int(days * _DAY_MS)
-        rule_ids = [rule.id for rule in (await self._current(site_id)).ruleset.rules]
-        return await self._db.run(lambda conn: rule_reports(conn, site_id, since, rule_ids))
+        rules = (await self._current(site_id)).ruleset.rules
+        return await self._db.run(lambda conn: rule_reports(conn, site_id, since, rules, mde))
