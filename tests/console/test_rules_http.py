@@ -207,3 +207,18 @@ def test_a_backtest_runs_on_the_draft_and_saves_nothing(console: Console) -> Non
     with signed(console, AGENT) as ana:
         form = {**NEW, "csrf": ana.page_token(rules_url(console)), "do": "backtest"}
         assert ana.post(rules_url(console, "/new"), data=form).status_code == 403
+
+
+def test_the_performance_page_shows_each_rule_s_comparison_to_its_organisation_only(
+    console: Console,
+) -> None:
+    with signed(console, AGENT) as ana:  # reading is for everyone of the organisation
+        page = ana.get(rules_url(console).replace("/rules", "/performance") + "?days=7&mde=20")
+        assert page.status_code == 200
+        card = re.search(r'<section class="card rule-perf" data-rule="pricing-offer">.*?</section>',
+                         page.text, re.S)  # fmt: skip
+        assert card is not None
+        assert "Converted, held out" in card[0] and "0 of 0" in card[0]
+        assert 'aria-current="true">7 days' in page.text and 'aria-current="true">20 %' in page.text
+    with signed(console, RIVAL) as gus:
+        assert gus.get(rules_url(console).replace("/rules", "/performance")).status_code == 404

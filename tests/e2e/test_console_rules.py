@@ -128,6 +128,13 @@ def test_a_marketer_writes_a_rule_and_a_visitor_already_on_the_site_gets_it(
     current = int(history.split("Ruleset version ", 1)[1].split(" ", 1)[0])
     eventually(lambda: pushed[-3:], equals=[current - 2, current - 1, current], timeout=20)
 
+    # its results so far: the fire sent to the visitor, assigned to the rule (no holdout)
+    console.get_by_role("link", name="Performance").click()
+    card = console.locator('section.rule-perf[data-rule="help-hello"]')
+    expect(card).to_contain_text("1 sent")
+    expect(card).to_contain_text("0 of 1")
+    shot(console, "performance")
+
     # the tablet width keeps every field reachable
     tablet = sign_in(browser, shop, TABLET)
     tablet.goto(console.url)

@@ -24,6 +24,7 @@ __all__ = [
     "edit_page",
     "history_page",
     "message_page",
+    "plain_page",
     "rules_page",
     "sites_page",
     "usage_page",
@@ -61,7 +62,7 @@ def _page(
     ]
     if site is not None:
         base = f"/console/s/{_q(site.public_key)}"
-        for name, label in (("rules", "Rules"), ("usage", "Usage")):
+        for name, label in (("rules", "Rules"), ("performance", "Performance"), ("usage", "Usage")):
             current = ' aria-current="page"' if active == name else ""
             nav.append(f'<a href="{base}/{name}"{current}>{label}</a>')
     nav.append('<a href="/inbox">Inbox</a>')
@@ -80,6 +81,11 @@ def _page(
         '<button type="submit" class="link">Sign out</button></form></div></header>'
         f"<main>{body}</main></body></html>"
     )
+
+
+def plain_page(title: str, body: str, person: Agent, csrf: str, *, site: Site, active: str) -> str:
+    """A page of one site around its content."""
+    return _page(title, body, person, csrf, site=site, active=active)
 
 
 def usage_page(person: Agent, csrf: str, site: Site, body: str, *, can_edit: bool) -> str:

@@ -25,6 +25,8 @@ from bpract.assets.routes import AssetResponse, serve_file
 from bpract.clock import now_ms
 from bpract.console import pages
 from bpract.console.backtest_view import backtest_panel
+from bpract.console.performance import DAYS as PERF_DAYS
+from bpract.console.performance import MDES, performance_body
 from bpract.console.rule_form import FIELDS, RuleForm, field_of, form_of_rule, rule_data, rule_yaml
 from bpract.console.usage import PERIODS, read_usage, usage_body
 from bpract.headers import PagePolicy, page_policy
@@ -459,6 +461,25 @@ async def vendor(
     return response
 
 
+@get("/s/{site_key:str}/performance", include_in_schema=False)
+async def performance(
+    *, request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
+    triggers: NamedDependency[TriggerService], site_key: FromPath[str], days: int = 30,
+    mde: int = 10,
+) -> Response[str] | Redirect:  # fmt: skip
+    """Each rule's fires, engagement, conversions against its holdout and lift."""
+    viewing = await _viewing(request, inbox, db, site_key)
+    if not isinstance(viewing, Viewing):
+        return viewing
+    person, csrf, site = viewing
+    days = days if days in PERF_DAYS else 30
+    mde = mde if mde in MDES else 10
+    reports = await triggers.report(site.id, days, mde=mde / 100)
+    body = performance_body(reports, request.url.path, days, mde)
+    title = f"Performance · {site.name}"
+    return _html(pages.plain_page(title, body, person, csrf, site=site, active="performance"))
+
+
 @get("/s/{site_key:str}/usage", include_in_schema=False)
 async def usage(
     *, request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
@@ -524,7 +545,7 @@ route_handlers = [
         _PATH,
         route_handlers=[
             stylesheet, script, sites, rules, new_rule, edit_rule, create_rule, update_rule,
-            set_enabled, history, restore, vendor, usage, set_budget,
+            set_enabled, history, restore, vendor, usage, set_budget, performance,
         ],
         opt=page_policy(CONSOLE_PAGE),
         include_in_schema=False,
