@@ -32,6 +32,8 @@ def test_layout_matches_what_the_server_serves(widget_dist: Path) -> None:
     expected.add(f"w/{build}/{wheel.name}")
     # the OpenAPI viewer of /schema, served from here rather than a CDN
     expected |= {"schema/swagger-ui-bundle.js", "schema/swagger-ui.css", "schema/viewer.js"}
+    # the console's charting library, likewise
+    expected |= {"console/uPlot.iife.min.js", "console/uPlot.min.css"}
     files = manifest(widget_dist)["files"]
     assert isinstance(files, dict)
     assert set(files) == expected
