@@ -18,7 +18,7 @@ from urllib.parse import quote
 import apsw
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from bpract.assets.routes import AssetResponse, serve_file
@@ -464,8 +464,8 @@ async def vendor(
 @get("/s/{site_key:str}/performance", include_in_schema=False)
 async def performance(
     *, request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
-    triggers: NamedDependency[TriggerService], site_key: FromPath[str], days: int = 30,
-    mde: int = 10,
+    triggers: NamedDependency[TriggerService], site_key: FromPath[str], days: FromQuery[int] = 30,
+    mde: FromQuery[int] = 10,
 ) -> Response[str] | Redirect:  # fmt: skip
     """Each rule's fires, engagement, conversions against its holdout and lift."""
     viewing = await _viewing(request, inbox, db, site_key)
@@ -483,7 +483,7 @@ async def performance(
 @get("/s/{site_key:str}/usage", include_in_schema=False)
 async def usage(
     *, request: AnyRequest, inbox: NamedDependency[InboxAuth], db: NamedDependency[Database],
-    site_key: FromPath[str], days: int = 14,
+    site_key: FromPath[str], days: FromQuery[int] = 14,
 ) -> Response[str] | Redirect:  # fmt: skip
     """What the models cost the site per day by department, model and task; its budgets."""
     viewing = await _viewing(request, inbox, db, site_key)
